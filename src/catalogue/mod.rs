@@ -1,0 +1,1 @@
+//! The check catalogue: TOML manifests in checks/, embedded, validated once.

@@ -1,0 +1,333 @@
+//! Command-line types only (clap derive). Validation and defaults live in `config.rs`.
+//!
+//! Secrets are never flags: they come from the environment, a file (`--*-file`) or a terminal prompt.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tells why a ServiceNow instance will not work with the Microsoft 365 security center ticket
+/// connector, and proves that it does when it does.
+#[derive(Debug, Parser)]
+#[command(name = "snowdoctor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose an instance: configuration checks, a real OAuth connect and a ticket round trip.
+    Run(RunArgs),
+    /// Start the embedded instance emulator on loopback and diagnose it (no setup needed).
+    Demo(DemoArgs),
+    /// Serve a local emulated ServiceNow instance for trying the tool or reproducing a problem.
+    Emulate(EmulateArgs),
+    /// Print the check catalogue.
+    List(CatalogueArgs),
+    /// Print one check in full: what it reads, why it matters and how to fix a failure.
+    Explain(ExplainArgs),
+    /// Use the IP allowlist engine offline: merge Azure ranges, or test them against exported rules.
+    Ranges(RangesArgs),
+    /// Work with saved reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Print the JSON schema of the JSON report.
+    Schema,
+    /// Find and remove round-trip records a previous run left behind (only snowdoctor's own).
+    Cleanup(CleanupArgs),
+}
+
+/// Where the instance is and how to reach it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// Instance base URL, e.g. https://acme.service-now.com
+    #[arg(long, env = "SNOWDOCTOR_INSTANCE", value_name = "URL")]
+    pub instance: Option<String>,
+    /// The diagnosing account (needs admin to read configuration tables).
+    #[arg(long, env = "SNOWDOCTOR_USER", value_name = "NAME")]
+    pub user: Option<String>,
+    /// Read the diagnosing account's password from this file (else SNOWDOCTOR_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Trust this PEM CA certificate (in addition to nothing else) for the instance's TLS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify TLS certificates. Dangerous: only for a lab instance.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Allow http:// to a host that is not loopback. Dangerous: credentials travel in clear.
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Connect timeout, seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// Per-request timeout, seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub request_timeout: u64,
+}
+
+/// Which checks run and how.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectionArgs {
+    /// Run only these checks (ids or areas, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "ID|AREA")]
+    pub only: Vec<String>,
+    /// Skip these checks (ids or areas).
+    #[arg(long, value_delimiter = ',', value_name = "ID|AREA")]
+    pub skip: Vec<String>,
+    /// Add or override checks from the TOML manifests in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub checks_dir: Option<PathBuf>,
+    /// How many checks may run at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+    /// Per-check timeout, seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub check_timeout: u64,
+}
+
+/// What the integration looks like on the instance.
+#[derive(Debug, Args, Clone, Default)]
+pub struct IntegrationArgs {
+    /// Profile name (built in: m365-security-center, generic-inbound-oauth) or one defined in --config.
+    #[arg(long, env = "SNOWDOCTOR_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// A TOML file defining profiles and defaults.
+    #[arg(long, env = "SNOWDOCTOR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The integration user the connector acts as.
+    #[arg(long, env = "SNOWDOCTOR_INTEGRATION_USER", value_name = "NAME")]
+    pub integration_user: Option<String>,
+    /// Read the integration user's password from this file (else SNOWDOCTOR_INTEGRATION_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub integration_password_file: Option<PathBuf>,
+    /// Name of the OAuth application registry entity (else found through the app).
+    #[arg(long, env = "SNOWDOCTOR_OAUTH_ENTITY", value_name = "NAME")]
+    pub oauth_entity: Option<String>,
+    /// OAuth client id (else read from the entity).
+    #[arg(long, env = "SNOWDOCTOR_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Read the OAuth client secret from this file (else SNOWDOCTOR_CLIENT_SECRET).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Read a refresh token from this file (else SNOWDOCTOR_REFRESH_TOKEN); enables the refresh grant.
+    #[arg(long, value_name = "FILE")]
+    pub refresh_token_file: Option<PathBuf>,
+    /// OAuth grant for the connect.
+    #[arg(long, value_enum, value_name = "GRANT")]
+    pub grant: Option<Grant>,
+    /// Expected role of the integration user (repeatable; default: any role of the app's scope).
+    #[arg(long = "expect-role", value_name = "ROLE")]
+    pub expect_roles: Vec<String>,
+    /// Table for the ticket round trip.
+    #[arg(long, value_name = "TABLE")]
+    pub ticket_table: Option<String>,
+    /// Close the round-trip ticket instead of failing when deletion is denied.
+    #[arg(long)]
+    pub close_if_delete_denied: bool,
+    /// Skip every write (the round trip) and say so.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Azure ServiceTags JSON file for the IP allowlist check.
+    #[arg(long, env = "SNOWDOCTOR_SERVICE_TAGS", value_name = "FILE")]
+    pub service_tags: Option<PathBuf>,
+    /// Restrict the Azure ranges to these service tags (repeatable; default every prefix in the file).
+    #[arg(long = "service-tag", value_name = "NAME")]
+    pub service_tags_selected: Vec<String>,
+    /// Also check these single addresses (e.g. the six Microsoft 365 support integration IPs).
+    #[arg(long = "service-ip", value_name = "ADDR")]
+    pub service_ips: Vec<String>,
+    /// Write the minimal Allow rules that would admit every selected range, as CSV for ip_access.
+    #[arg(long, value_name = "FILE")]
+    pub export_allow_rules: Option<PathBuf>,
+}
+
+/// The OAuth grant the connect uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Grant {
+    Password,
+    RefreshToken,
+    ClientCredentials,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Format {
+    Terminal,
+    Json,
+    Junit,
+    Sarif,
+    Md,
+    Html,
+    Har,
+}
+
+/// Where the results go.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Format written to stdout.
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+    /// Also write FORMAT to PATH (repeatable), e.g. --report junit=out/junit.xml
+    #[arg(long = "report", value_name = "FMT=PATH")]
+    pub reports: Vec<String>,
+    /// Write a support bundle (zip: JSON, HTML, HAR, log) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub bundle: Option<PathBuf>,
+    /// Replace host, user names, emails, sys_ids and IPs consistently in the bundle.
+    #[arg(long, requires = "bundle")]
+    pub pseudonymize: bool,
+    /// Exit 1 when a finding is at or above this level.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    /// More log output on stderr (-v, -vv, -vvv). Secrets are redacted at every level.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl Default for OutputArgs {
+    fn default() -> Self {
+        OutputArgs {
+            format: Format::Terminal,
+            reports: Vec::new(),
+            bundle: None,
+            pseudonymize: false,
+            fail_on: FailOn::Fail,
+            verbose: 0,
+            no_progress: false,
+        }
+    }
+}
+
+/// The lowest status that makes the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Fail,
+    Warn,
+    Inconclusive,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub integration: IntegrationArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Emulator scenario to diagnose (see `snowdoctor emulate --list-scenarios`).
+    #[arg(long, default_value = "healthy")]
+    pub scenario: String,
+    /// Simulated network latency per request, milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    #[command(flatten)]
+    pub integration: IntegrationArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Scenario to serve.
+    #[arg(long, default_value = "healthy")]
+    pub scenario: String,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8443)]
+    pub port: u16,
+    /// Address to bind; loopback unless told otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Added latency per request, milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Serve plain HTTP instead of TLS.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Write the generated CA certificate (PEM) here, for --ca-cert or curl --cacert.
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: Option<PathBuf>,
+    /// Pretend requests come from this address when enforcing ip_access rules.
+    #[arg(long, value_name = "ADDR")]
+    pub client_ip: Option<String>,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    pub list_scenarios: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogueArgs {
+    /// Add or override checks from the TOML manifests in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub checks_dir: Option<PathBuf>,
+    /// Print the catalogue as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Check id.
+    pub id: String,
+    /// Add or override checks from the TOML manifests in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub checks_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RangesArgs {
+    /// Azure ServiceTags JSON file (Public, Government, China, or the Discovery API shape).
+    #[arg(long, value_name = "FILE")]
+    pub service_tags: PathBuf,
+    /// Restrict to these service tags (repeatable).
+    #[arg(long = "service-tag", value_name = "NAME")]
+    pub service_tags_selected: Vec<String>,
+    /// ip_access rules exported from an instance (JSON Table API export or CSV); prints coverage.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Write the minimal Allow rules as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub export_allow_rules: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Turn a saved JSON report into another format.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A JSON report written by `--format json` or `--report json=PATH`.
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Table the round trip wrote to.
+    #[arg(long, default_value = "incident", value_name = "TABLE")]
+    pub ticket_table: String,
+    /// List what would be removed without removing it.
+    #[arg(long)]
+    pub dry_run: bool,
+}

@@ -1,0 +1,1 @@
+//! A local ServiceNow instance (axum) serving fixtures/instances.

@@ -1,0 +1,12 @@
+//! Documented exit codes (README, "Exit codes").
+
+/// No finding at or above `--fail-on`.
+pub const OK: u8 = 0;
+/// At least one finding at or above `--fail-on`.
+pub const FINDINGS: u8 = 1;
+/// Usage or configuration error (bad flag, unknown check id, invalid manifest).
+pub const USAGE: u8 = 2;
+/// The instance could not be assessed (unreachable, authentication failed, blocked).
+pub const NOT_ASSESSED: u8 = 3;
+/// The selection left no check to run.
+pub const NO_CHECKS: u8 = 4;

@@ -1,0 +1,1 @@
+//! HTTP client for one instance (being written).

@@ -1,0 +1,13 @@
+//! The only code that talks HTTP to an instance: URL validation, authentication, the Table API, the
+//! OAuth endpoints, the round trip's writes, and the transcript of every exchange.
+
+pub mod client;
+pub mod error;
+pub mod query;
+pub mod row;
+pub mod transcript;
+
+
+pub use error::ClientError;
+pub use query::TableQuery;
+pub use row::Row;
