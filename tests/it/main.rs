@@ -1,4 +1,5 @@
 //! One integration-test binary; a module per feature.
 
 mod engine;
+mod ip_allowlist;
 mod support;
