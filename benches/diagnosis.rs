@@ -12,7 +12,16 @@ const LATENCY_MS: &str = "80";
 fn run_once(jobs: &str) -> Duration {
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_snowdoctor"))
-        .args(["demo", "--latency-ms", LATENCY_MS, "--format", "json", "--no-progress", "--jobs", jobs])
+        .args([
+            "demo",
+            "--latency-ms",
+            LATENCY_MS,
+            "--format",
+            "json",
+            "--no-progress",
+            "--jobs",
+            jobs,
+        ])
         .output()
         .expect("snowdoctor demo runs");
     let elapsed = started.elapsed();
@@ -41,6 +50,12 @@ fn main() {
     let (c, s) = (median(concurrent), median(serial));
     println!("full diagnosis, emulator latency {LATENCY_MS} ms, median of {RUNS} runs");
     println!("  --jobs 8 (default): {:>8.0} ms", c.as_secs_f64() * 1000.0);
-    println!("  --jobs 1 (baseline): {:>7.0} ms", s.as_secs_f64() * 1000.0);
-    println!("  speed-up: {:.2}x (baseline / concurrent)", s.as_secs_f64() / c.as_secs_f64());
+    println!(
+        "  --jobs 1 (baseline): {:>7.0} ms",
+        s.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  speed-up: {:.2}x (baseline / concurrent)",
+        s.as_secs_f64() / c.as_secs_f64()
+    );
 }

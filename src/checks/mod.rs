@@ -5,6 +5,7 @@ pub mod connectivity;
 pub mod declarative;
 pub mod diagnosing_account;
 pub mod instance_version;
+pub mod ip_allowlist;
 
 use crate::config::Settings;
 use crate::model::{Evidence, Status, Step};
@@ -109,6 +110,7 @@ pub static BUILTIN: &[&dyn Check] = &[
     &connectivity::Connectivity,
     &diagnosing_account::DiagnosingAccount,
     &instance_version::InstanceVersion,
+    &ip_allowlist::IpAllowlist,
 ];
 
 /// The built-in check with this name.
