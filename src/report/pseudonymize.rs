@@ -103,8 +103,10 @@ impl Pseudonymizer {
         }
         out = self.replace_emails(&out);
         for user in self.users.clone() {
-            let Ok(word) = Regex::new(&format!(r"(^|[^\w.@-]){}($|[^\w@-])", regex::escape(&user)))
-            else {
+            let Ok(word) = Regex::new(&format!(
+                r"(^|[^\w.@-]|%[0-9A-Fa-f]{{2}})({})($|[^\w@-])",
+                regex::escape(&user)
+            )) else {
                 continue;
             };
             if word.is_match(&out) {
@@ -113,7 +115,7 @@ impl Pseudonymizer {
                 for _ in 0..2 {
                     out = word
                         .replace_all(&out, |c: &regex::Captures| {
-                            format!("{}{alias}{}", &c[1], &c[2])
+                            format!("{}{alias}{}", &c[1], &c[3])
                         })
                         .into_owned();
                 }
