@@ -82,6 +82,12 @@ fn every_format_is_pinned_for_healthy_and_broken() {
 }
 
 #[test]
+fn json_schema_is_pinned() {
+    let settings = redacted_settings();
+    settings.bind(|| insta::assert_snapshot!("schema", report::json_schema()));
+}
+
+#[test]
 fn json_validates_against_the_published_schema() {
     let schema: serde_json::Value =
         serde_json::from_str(&report::json_schema()).expect("schema is JSON");
