@@ -103,8 +103,10 @@ impl Pseudonymizer {
         }
         out = self.replace_emails(&out);
         for user in self.users.clone() {
-            let Ok(word) = Regex::new(&format!(r"(^|[^\w.@-]){}($|[^\w@-])", regex::escape(&user)))
-            else {
+            let Ok(word) = Regex::new(&format!(
+                r"(^|[^\w.@-]|%[0-9A-Fa-f]{{2}})({})($|[^\w@-])",
+                regex::escape(&user)
+            )) else {
                 continue;
             };
             if word.is_match(&out) {
@@ -113,7 +115,7 @@ impl Pseudonymizer {
                 for _ in 0..2 {
                     out = word
                         .replace_all(&out, |c: &regex::Captures| {
-                            format!("{}{alias}{}", &c[1], &c[2])
+                            format!("{}{alias}{}", &c[1], &c[3])
                         })
                         .into_owned();
                 }
@@ -171,7 +173,7 @@ impl Pseudonymizer {
         let found: Vec<String> = regex
             .find_iter(text)
             .map(|m| m.as_str().to_string())
-            .filter(|s| kind == PatternKind::SysId || s.parse::<IpAddr>().is_ok())
+            .filter(|s| kind == PatternKind::SysId || s.parse::<IpAddr>().is_ok_and(identifies))
             .collect();
         let mut out = text.to_string();
         for value in found {
@@ -187,6 +189,12 @@ enum PatternKind {
     SysId,
     Ipv4,
     Ipv6,
+}
+
+/// Loopback, unspecified and broadcast addresses say nothing about a customer and keep rules readable.
+fn identifies(ip: IpAddr) -> bool {
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    !(ip.is_loopback() || ip.is_unspecified() || broadcast)
 }
 
 fn host_of(instance: &str) -> Option<String> {
@@ -261,5 +269,9 @@ mod tests {
         let text = "glide-xanadu-07-02-2024__patch2 at 09:12:31, 1.2.1";
         assert_eq!(p.apply(text), text);
         assert_eq!(p.apply("fe80::1 and 2001:db8::7"), "ip-1 and ip-2");
+        assert_eq!(
+            p.apply("Deny 0.0.0.0 - 255.255.255.255 to 127.0.0.1"),
+            "Deny 0.0.0.0 - 255.255.255.255 to 127.0.0.1"
+        );
     }
 }

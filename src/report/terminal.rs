@@ -78,24 +78,27 @@ pub fn render(report: &RunReport, color: bool) -> String {
 
 fn verdict(out: &mut String, p: &Painter, report: &RunReport) {
     let status = report.verdict.status;
-    out.push_str(&format!(
-        "{}  {}\n",
-        p.status(status),
-        p.paint(&report.verdict.headline, status_color(status), true)
-    ));
-    out.push_str(&p.dim(&format!(
-        "{} · profile {} · as {} · {} · {} · {}\n",
+    let word = format!(
+        "{} {}",
+        view::status_mark(status),
+        view::status_word(status)
+    );
+    let headline = wrap(&report.verdict.headline, &format!("{word}  "), "   ");
+    out.push_str(&p.paint(&headline, status_color(status), true));
+    let user = if report.user.is_empty() {
+        "-"
+    } else {
+        &report.user
+    };
+    let meta = format!(
+        "{} · profile {} · as {user} · {} · {} · {}",
         report.instance,
         report.profile,
-        if report.user.is_empty() {
-            "-"
-        } else {
-            &report.user
-        },
         report.started_at,
         view::duration(report.duration_ms),
         view::counts_line(report)
-    )));
+    );
+    out.push_str(&p.dim(&wrap(&meta, "", "")));
     out.push('\n');
 }
 
@@ -112,20 +115,29 @@ fn root_causes(out: &mut String, p: &Painter, report: &RunReport) {
     out.push_str(&p.paint(heading, Color::Red, true));
     out.push('\n');
     for (n, check) in causes.iter().enumerate() {
-        out.push_str(&format!(
-            "{}. {} — {}\n",
-            n + 1,
-            p.paint(&check.id, Color::White, true),
-            check.summary
+        let text = format!("{} — {}", check.id, check.summary);
+        let block = wrap(&text, &format!("{}. ", n + 1), "   ");
+        out.push_str(&emph(
+            &block,
+            &check.id,
+            &p.paint(&check.id, Color::White, true),
         ));
         if let Some(fix) = &check.remediation {
-            out.push_str(&format!(
-                "   {} {fix}\n",
-                p.paint("Fix:", Color::Cyan, true)
-            ));
+            out.push_str(&fix_lines(p, fix, "   "));
         }
     }
     out.push('\n');
+}
+
+/// `Fix: …` wrapped under `indent`, the label highlighted.
+fn fix_lines(p: &Painter, fix: &str, indent: &str) -> String {
+    let block = wrap(&format!("Fix: {fix}"), indent, &format!("{indent}     "));
+    emph(&block, "Fix:", &p.paint("Fix:", Color::Cyan, true))
+}
+
+/// Replaces the first `token` in `text` with its painted form.
+fn emph(text: &str, token: &str, painted: &str) -> String {
+    text.replacen(token, painted, 1)
 }
 
 fn checks_table(report: &RunReport, p: &Painter) -> String {
@@ -134,16 +146,20 @@ fn checks_table(report: &RunReport, p: &Painter) -> String {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(WIDTH)
-        .set_header(vec!["Area", "Status", "Check", "Summary", "Time"]);
+        .set_header(vec!["Status", "Check", "Summary", "Time"]);
     for (area, checks) in view::by_area(report) {
-        for (n, check) in checks.iter().enumerate() {
-            let area_cell = if n == 0 { view::area_title(area) } else { "" };
+        table.add_row(vec![
+            Cell::new(""),
+            Cell::new(p.paint(view::area_title(area), Color::Cyan, true)),
+            Cell::new(""),
+            Cell::new(""),
+        ]);
+        for check in checks {
             let summary = match view::blocked_reason(report, check) {
                 Some(reason) => format!("{reason}. {}", check.summary),
                 None => check.summary.clone(),
             };
             table.add_row(vec![
-                Cell::new(area_cell),
                 Cell::new(p.status(check.status)),
                 Cell::new(&check.id),
                 Cell::new(summary),
@@ -152,6 +168,35 @@ fn checks_table(report: &RunReport, p: &Painter) -> String {
         }
     }
     table.to_string()
+}
+
+/// Greedy word wrap to [`WIDTH`]: the first line starts with `first`, the others with `rest`.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let width = usize::from(WIDTH);
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut line_len = first.chars().count();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if !empty && line_len + 1 + len > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = rest.to_string();
+            line_len = rest.chars().count();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            line_len += 1;
+        }
+        line.push_str(word);
+        line_len += len;
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
 }
 
 fn problems(out: &mut String, p: &Painter, report: &RunReport) {
@@ -168,28 +213,28 @@ fn problems(out: &mut String, p: &Painter, report: &RunReport) {
 }
 
 fn problem(out: &mut String, p: &Painter, check: &CheckResult) {
+    let root = if check.root_cause {
+        " (root cause)"
+    } else {
+        ""
+    };
     out.push_str(&format!(
-        "\n{} {} — {}{}\n",
+        "\n{} {} — {}{root}\n",
         p.status(check.status),
         p.paint(&check.id, Color::White, true),
         check.title,
-        if check.root_cause {
-            " (root cause)"
-        } else {
-            ""
-        }
     ));
-    out.push_str(&format!("  {}\n", check.summary));
+    out.push_str(&wrap(&check.summary, "  ", "  "));
     for evidence in &check.evidence {
-        out.push_str(&format!(
-            "  {} {}: {}\n",
-            p.dim("•"),
-            p.dim(&evidence.label),
-            evidence.value
-        ));
+        let block = wrap(
+            &format!("{}: {}", evidence.label, evidence.value),
+            "  • ",
+            "    ",
+        );
+        out.push_str(&emph(&block, &evidence.label, &p.dim(&evidence.label)));
     }
     if let Some(fix) = &check.remediation {
-        out.push_str(&format!("  {} {fix}\n", p.paint("Fix:", Color::Cyan, true)));
+        out.push_str(&fix_lines(p, fix, "  "));
     }
     for doc in &check.docs {
         out.push_str(&format!("  {} {doc}\n", p.dim("Docs:")));
@@ -203,19 +248,22 @@ fn problem(out: &mut String, p: &Painter, check: &CheckResult) {
 fn steps(out: &mut String, p: &Painter, report: &RunReport) {
     for check in report.checks.iter().filter(|c| !c.steps.is_empty()) {
         out.push('\n');
-        out.push_str(&format!(
-            "{} {}\n",
-            p.paint("Steps of", Color::White, true),
-            p.paint(&check.id, Color::White, true)
-        ));
+        out.push_str(&p.paint(&format!("Steps of {}", check.id), Color::White, true));
+        out.push('\n');
         for step in &check.steps {
-            out.push_str(&format!(
-                "  {} {} — {} {}\n",
-                p.status(step.status),
+            let word = format!(
+                "{} {}",
+                view::status_mark(step.status),
+                view::status_word(step.status)
+            );
+            let text = format!(
+                "{word} {} — {} ({})",
                 step.name,
                 step.detail,
-                p.dim(&format!("({})", view::duration(step.duration_ms)))
-            ));
+                view::duration(step.duration_ms)
+            );
+            let block = wrap(&text, "  ", "    ");
+            out.push_str(&emph(&block, &word, &p.status(step.status)));
         }
     }
 }
@@ -226,7 +274,7 @@ fn footer(out: &mut String, p: &Painter, report: &RunReport) {
         out.push_str(&p.paint("Notes", Color::White, true));
         out.push('\n');
         for note in &report.notes {
-            out.push_str(&format!("  • {note}\n"));
+            out.push_str(&wrap(note, "  • ", "    "));
         }
     }
     if !report.writes.is_empty() {
@@ -239,8 +287,13 @@ fn footer(out: &mut String, p: &Painter, report: &RunReport) {
             } else {
                 write.state.clone()
             };
+            let hint = if write.state == "leftover" {
+                " (remove it with `snowdoctor cleanup`)"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "  • {} {} {} — {state}\n",
+                "  • {} {} {} — {state}{hint}\n",
                 write.table,
                 if write.number.is_empty() {
                     "-"

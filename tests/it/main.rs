@@ -2,4 +2,5 @@
 
 mod engine;
 mod ip_allowlist;
+mod reports;
 mod support;
