@@ -31,6 +31,7 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         scenario: args.scenario.clone(),
         latency: std::time::Duration::from_millis(args.latency_ms),
         secrets: overrides,
+        ..EmulatorOptions::default()
     })
     .await
     .map_err(|e| Error::Usage(format!("cannot start the demo emulator: {e}")))?;

@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod emulator;
 mod engine;
 mod ip_allowlist;
 mod reports;
