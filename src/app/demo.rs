@@ -53,6 +53,9 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
+    integration
+        .service_tags
+        .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
     let file = match &integration.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),

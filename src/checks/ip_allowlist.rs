@@ -179,10 +179,12 @@ fn evaluate_coverage(
             format!("{} more tags are partly blocked", worst.len() - SHOWN_TAGS),
         );
     }
-    let stale = file.age_warning(ctx.now, MAX_AGE_WEEKS);
-    if let Some(warning) = &stale {
-        outcome = outcome.with("file age", warning.clone());
+    // An undated file (no `_YYYYMMDD` in its name) is noted; only a dated, old file warns.
+    let age_note = file.age_warning(ctx.now, MAX_AGE_WEEKS);
+    if let Some(note) = &age_note {
+        outcome = outcome.with("file age", note.clone());
     }
+    let stale = age_note.filter(|_| file.date.is_some());
     outcome = with_addresses(outcome, policy, &ctx.settings.service_ips);
     let address_blocked = ctx
         .settings

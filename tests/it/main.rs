@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod diagnosis;
 mod emulator;
 mod engine;
 mod ip_allowlist;
