@@ -1,9 +1,262 @@
-//! Command dispatch: turns a parsed command line into a run and an exit code.
+//! Command dispatch: turns a parsed command line into a run and an exit code. Everything printed to
+//! stdout is the requested output; logs and progress go to stderr.
 
-use crate::cli::Cli;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::catalogue::Catalogue;
+use crate::checks::Context;
+use crate::cli::{Cli, Command, Format, OutputArgs};
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::model::{RunReport, Status, ToolInfo};
+use crate::runner::gather::Gatherer;
+use crate::runner::{self, Limits, Plan};
+use crate::servicenow::transcript::Exchange;
+use crate::servicenow::{Client, ClientOptions};
+
+mod logging;
+mod progress;
 
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
-    let _ = cli;
-    0
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+    }
 }
+
+async fn dispatch(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Run(args) => {
+            let config =
+                crate::config::run_config(&args.connection, &args.integration, &args.selection)?;
+            diagnose(config, &args.output, Vec::new()).await
+        }
+        Command::Demo(args) => demo::run(args).await,
+        Command::Emulate(args) => {
+            crate::emulator::serve_cli(&args)
+                .await
+                .map_err(|e| Error::Emulator(e.to_string()))?;
+            Ok(exit::OK)
+        }
+        Command::List(args) => {
+            let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
+            print_stdout(&crate::catalogue::describe::list(&catalogue, args.json));
+            Ok(exit::OK)
+        }
+        Command::Explain(args) => {
+            let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
+            let manifest = catalogue.get(&args.id).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown check id {:?}; see `snowdoctor list`",
+                    args.id
+                ))
+            })?;
+            print_stdout(&crate::catalogue::describe::explain(manifest));
+            Ok(exit::OK)
+        }
+        Command::Ranges(args) => {
+            let mut stdout = std::io::stdout().lock();
+            crate::azure::ranges_command(&args, &mut stdout)
+        }
+        Command::Report(crate::cli::ReportCommand::Render(args)) => {
+            print_stdout(&crate::report::render_saved(&args.file, args.format)?);
+            Ok(exit::OK)
+        }
+        Command::Schema => {
+            print_stdout(&crate::report::json_schema());
+            Ok(exit::OK)
+        }
+        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+    }
+}
+
+fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
+
+/// Runs a diagnosis and writes every requested output. `notes` are prepended to the report's notes.
+pub async fn diagnose(
+    config: RunConfig,
+    output: &OutputArgs,
+    mut notes: Vec<String>,
+) -> Result<u8> {
+    let log = logging::init(output.verbose, config.secrets.clone());
+    let catalogue = Catalogue::load(config.selection.checks_dir.as_deref())?;
+    let plan = Plan::select(&catalogue, &config.selection.only, &config.selection.skip)?;
+    if plan.selected_count() == 0 {
+        eprintln!("error: the selection (--only/--skip) leaves no check to run");
+        return Ok(exit::NO_CHECKS);
+    }
+    let targets = output
+        .reports
+        .iter()
+        .map(|arg| crate::report::parse_report_arg(arg))
+        .collect::<Result<Vec<_>>>()?;
+    let mut options = ClientOptions::new(config.instance.clone());
+    options.ca_cert_pem = config.ca_cert_pem.clone();
+    options.insecure = config.insecure;
+    options.allow_http = config.allow_http;
+    options.connect_timeout = config.connect_timeout;
+    options.request_timeout = config.request_timeout;
+    options.secrets = config.secrets.clone();
+    let client = Client::new(options).map_err(|e| Error::Usage(e.to_string()))?;
+    for warning in client.warnings() {
+        eprintln!("warning: {warning}");
+        notes.push(warning.clone());
+    }
+    if config.settings.read_only {
+        notes.push(
+            "read-only run (--read-only): the ticket round trip and every other write were skipped"
+                .into(),
+        );
+    }
+    let cancel = CancellationToken::new();
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing cleanup before exiting…");
+                cancel.cancel();
+            }
+        })
+    };
+    let transcript = client.transcript().clone();
+    let ctx = Arc::new(Context {
+        settings: config.settings.clone(),
+        user: config.user.clone(),
+        instance: client.base_url(),
+        now: chrono::Utc::now(),
+    });
+    let gatherer = Arc::new(Gatherer::new(
+        client.clone(),
+        config.user.clone(),
+        config.settings.clone(),
+        config.credentials.clone(),
+        cancel.clone(),
+    ));
+    let progress = progress::Progress::new(
+        plan.selected_count(),
+        output.no_progress || output.verbose > 0,
+    );
+    let started_at = chrono::Utc::now();
+    let started = std::time::Instant::now();
+    let limits = Limits {
+        jobs: config.selection.jobs,
+        check_timeout: std::time::Duration::from_secs(config.selection.check_timeout.max(1)),
+    };
+    let ctx_for_export = ctx.clone();
+    let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
+    progress.finish();
+    ctrl_c.abort();
+    if let Some(path) = &config.settings.export_allow_rules {
+        export_allow_rules(path, &ctx_for_export, &gatherer).await?;
+    }
+    let verdict = runner::verdict(&results);
+    let report = RunReport {
+        schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
+        tool: ToolInfo::current(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration_ms: started.elapsed().as_millis() as u64,
+        instance: client.base_url(),
+        profile: config.settings.profile.name.clone(),
+        user: config.user.clone(),
+        verdict,
+        checks: results,
+        writes: gatherer.written_records(),
+        notes,
+    };
+    let exchanges: Vec<Exchange> = transcript.snapshot();
+    let input = crate::report::RenderInput {
+        report: &report,
+        transcript: &exchanges,
+        color: color_enabled(),
+    };
+    let stdout_text = crate::report::render(output.format, &input)?;
+    if config.secrets.leaks_into(&stdout_text) {
+        return Err(Error::SecretLeak("the standard output".into()));
+    }
+    print_stdout(&stdout_text);
+    crate::report::write_reports(&input, &targets, &config.secrets)?;
+    if let Some(path) = &output.bundle {
+        crate::report::write_bundle(
+            path,
+            &input,
+            &log.contents(),
+            output.pseudonymize,
+            &config.secrets,
+        )?;
+    }
+    Ok(exit_code(&report, &catalogue, output))
+}
+
+/// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
+async fn export_allow_rules(
+    path: &std::path::Path,
+    ctx: &Context,
+    gatherer: &Gatherer,
+) -> Result<()> {
+    use crate::checks::Check;
+    let check = crate::checks::ip_allowlist::IpAllowlist;
+    let keys = check.needs(ctx);
+    let facts = runner::gather_all(gatherer, keys).await;
+    match crate::checks::ip_allowlist::allow_rules_export(ctx, &facts) {
+        Some(csv) => std::fs::write(path, csv).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+        None => {
+            eprintln!(
+                "warning: --export-allow-rules: no rules were written (ip_access or the service-tag file could not be read)"
+            );
+            Ok(())
+        }
+    }
+}
+
+fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// 3 when a gate check (connectivity, authentication) failed; else the `--fail-on` rule.
+fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> u8 {
+    let gate_failed = report
+        .checks
+        .iter()
+        .any(|c| c.status == Status::Fail && catalogue.get(&c.id).is_some_and(|m| m.gate));
+    if gate_failed {
+        return exit::NOT_ASSESSED;
+    }
+    crate::report::exit_code(report, output.fail_on)
+}
+
+/// Formats accepted where only a machine format makes sense are checked by the report module.
+pub fn is_machine_format(format: Format) -> bool {
+    !matches!(format, Format::Terminal)
+}
+
+mod demo;

@@ -1,1 +1,383 @@
-//! TODO
+//! Run configuration: defaults < config file < environment < flags, validated once into a [`RunConfig`]
+//! before any check runs. Secrets are read from a file, the environment or a terminal prompt, straight
+//! into `SecretString`, and registered so every output redacts them.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::cli::{ConnectionArgs, Grant, IntegrationArgs, SelectionArgs};
+use crate::error::{Error, Result};
+use crate::secrets::SecretRegistry;
+
+/// The default profile: the Microsoft 365 security center ticket connector.
+pub const DEFAULT_PROFILE: &str = "m365-security-center";
+
+/// What the integration looks like on the instance. Checks read everything integration-specific from
+/// here, so another inbound-OAuth integration needs only a profile, not code.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Application scope of the store app (`x_mioms_m365ticket`); empty when no app is required.
+    #[serde(default)]
+    pub app_scope: String,
+    /// Display name of the app, for messages.
+    #[serde(default)]
+    pub app_name: String,
+    /// Name of the OAuth application registry entity; found through the app when absent.
+    #[serde(default)]
+    pub oauth_entity: Option<String>,
+    /// The integration user; found through the app's roles when absent.
+    #[serde(default)]
+    pub integration_user: Option<String>,
+    /// Roles the integration user must hold; empty means "at least one role of the app's scope".
+    #[serde(default)]
+    pub expected_roles: Vec<String>,
+    /// Table of the ticket round trip.
+    #[serde(default = "default_ticket_table")]
+    pub ticket_table: String,
+}
+
+fn default_ticket_table() -> String {
+    "incident".into()
+}
+
+impl Profile {
+    /// The built-in profiles.
+    pub fn builtin() -> Vec<Profile> {
+        vec![
+            Profile {
+                name: DEFAULT_PROFILE.into(),
+                description: "Microsoft 365 security center ↔ ServiceNow ticket connector".into(),
+                app_scope: "x_mioms_m365ticket".into(),
+                app_name: "Microsoft 365 Ticketing Connector App".into(),
+                oauth_entity: None,
+                integration_user: None,
+                expected_roles: Vec::new(),
+                ticket_table: default_ticket_table(),
+            },
+            Profile {
+                name: "generic-inbound-oauth".into(),
+                description: "Any integration that calls the instance with an inbound OAuth client"
+                    .into(),
+                app_scope: String::new(),
+                app_name: String::new(),
+                oauth_entity: None,
+                integration_user: None,
+                expected_roles: Vec::new(),
+                ticket_table: default_ticket_table(),
+            },
+        ]
+    }
+}
+
+/// The optional TOML config file (`--config`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Defaults a config file may set (flags and environment win).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    pub profile: Option<String>,
+    pub instance: Option<String>,
+    pub user: Option<String>,
+    pub service_tags: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| Error::Manifest {
+            path: path.to_path_buf(),
+            line: e.span().map(|s| line_of(&text, s.start)).unwrap_or(1),
+            message: e.message().to_string(),
+        })
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map(|prefix| prefix.matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+/// Integration-specific settings every check can read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub profile: Profile,
+    pub client_id: Option<String>,
+    pub grant: Grant,
+    pub read_only: bool,
+    pub close_if_delete_denied: bool,
+    pub service_tags: Option<PathBuf>,
+    pub service_tag_selection: Vec<String>,
+    pub service_ips: Vec<IpAddr>,
+    pub export_allow_rules: Option<PathBuf>,
+    pub has_client_secret: bool,
+    pub has_integration_password: bool,
+    pub has_refresh_token: bool,
+}
+
+/// Secrets of a run; none of them is ever printed or serialised.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    pub password: Option<SecretString>,
+    pub integration_password: Option<SecretString>,
+    pub client_secret: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials([REDACTED])")
+    }
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub instance: String,
+    pub user: String,
+    pub ca_cert_pem: Option<Vec<u8>>,
+    pub insecure: bool,
+    pub allow_http: bool,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub settings: Settings,
+    pub credentials: Credentials,
+    pub selection: SelectionArgs,
+    pub secrets: SecretRegistry,
+}
+
+/// Where a secret may come from, in order.
+pub struct SecretSource<'a> {
+    pub what: &'a str,
+    pub file: Option<&'a Path>,
+    pub env: &'a str,
+    /// Prompt on a terminal when neither is set.
+    pub prompt: bool,
+}
+
+/// Reads a secret from its file, its environment variable, or a terminal prompt.
+pub fn read_secret(
+    source: &SecretSource,
+    registry: &SecretRegistry,
+) -> Result<Option<SecretString>> {
+    let value = if let Some(path) = source.file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!(
+                "cannot read the {} from {}: {e}",
+                source.what,
+                path.display()
+            ))
+        })?;
+        Some(text.trim_end_matches(['\r', '\n']).to_string())
+    } else if let Ok(value) = std::env::var(source.env) {
+        Some(value)
+    } else if source.prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let answer = rpassword::prompt_password(format!("{}: ", source.what))
+            .map_err(|e| Error::Config(format!("cannot read the {}: {e}", source.what)))?;
+        Some(answer)
+    } else {
+        None
+    };
+    Ok(value.filter(|v| !v.is_empty()).map(|v| {
+        let secret = SecretString::from(v);
+        registry.register(&secret);
+        secret
+    }))
+}
+
+/// Resolves the profile by name from the built-ins and the config file.
+pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile> {
+    let name = name
+        .map(str::to_string)
+        .or_else(|| file.defaults.profile.clone())
+        .unwrap_or_else(|| DEFAULT_PROFILE.into());
+    if let Some(profile) = file.profiles.get(&name) {
+        let mut profile = profile.clone();
+        profile.name = name;
+        return Ok(profile);
+    }
+    Profile::builtin()
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| {
+            let mut known: Vec<String> = Profile::builtin().into_iter().map(|p| p.name).collect();
+            known.extend(file.profiles.keys().cloned());
+            Error::Usage(format!(
+                "unknown profile {name:?}; known profiles: {}",
+                known.join(", ")
+            ))
+        })
+}
+
+/// Builds the integration settings and reads the integration secrets.
+pub fn integration_settings(
+    args: &IntegrationArgs,
+    file: &ConfigFile,
+    registry: &SecretRegistry,
+) -> Result<(Settings, Credentials)> {
+    let mut profile = resolve_profile(args.profile.as_deref(), file)?;
+    if let Some(user) = &args.integration_user {
+        profile.integration_user = Some(user.clone());
+    }
+    if let Some(entity) = &args.oauth_entity {
+        profile.oauth_entity = Some(entity.clone());
+    }
+    if !args.expect_roles.is_empty() {
+        profile.expected_roles = args.expect_roles.clone();
+    }
+    if let Some(table) = &args.ticket_table {
+        profile.ticket_table = table.clone();
+    }
+    let integration_password = read_secret(
+        &SecretSource {
+            what: "integration user's password",
+            file: args.integration_password_file.as_deref(),
+            env: "SNOWDOCTOR_INTEGRATION_PASSWORD",
+            prompt: false,
+        },
+        registry,
+    )?;
+    let client_secret = read_secret(
+        &SecretSource {
+            what: "OAuth client secret",
+            file: args.client_secret_file.as_deref(),
+            env: "SNOWDOCTOR_CLIENT_SECRET",
+            prompt: false,
+        },
+        registry,
+    )?;
+    let refresh_token = read_secret(
+        &SecretSource {
+            what: "refresh token",
+            file: args.refresh_token_file.as_deref(),
+            env: "SNOWDOCTOR_REFRESH_TOKEN",
+            prompt: false,
+        },
+        registry,
+    )?;
+    let service_ips = args
+        .service_ips
+        .iter()
+        .map(|raw| {
+            raw.trim()
+                .parse::<IpAddr>()
+                .map_err(|_| Error::Usage(format!("--service-ip {raw:?} is not an IP address")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let grant = args.grant.unwrap_or(if refresh_token.is_some() {
+        Grant::RefreshToken
+    } else {
+        Grant::Password
+    });
+    let settings = Settings {
+        profile,
+        client_id: args.client_id.clone(),
+        grant,
+        read_only: args.read_only,
+        close_if_delete_denied: args.close_if_delete_denied,
+        service_tags: args
+            .service_tags
+            .clone()
+            .or_else(|| file.defaults.service_tags.clone()),
+        service_tag_selection: args.service_tags_selected.clone(),
+        service_ips,
+        export_allow_rules: args.export_allow_rules.clone(),
+        has_client_secret: client_secret.is_some(),
+        has_integration_password: integration_password.is_some(),
+        has_refresh_token: refresh_token.is_some(),
+    };
+    let credentials = Credentials {
+        password: None,
+        integration_password,
+        client_secret,
+        refresh_token,
+    };
+    Ok((settings, credentials))
+}
+
+/// Validates the `run` command's inputs.
+pub fn run_config(
+    connection: &ConnectionArgs,
+    integration: &IntegrationArgs,
+    selection: &SelectionArgs,
+) -> Result<RunConfig> {
+    let secrets = SecretRegistry::new();
+    let file = match &integration.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let instance = connection
+        .instance
+        .clone()
+        .or_else(|| file.defaults.instance.clone())
+        .ok_or_else(|| {
+            Error::Usage("no instance: pass --instance URL or set SNOWDOCTOR_INSTANCE".into())
+        })?;
+    let user = connection
+        .user
+        .clone()
+        .or_else(|| file.defaults.user.clone())
+        .ok_or_else(|| {
+            Error::Usage("no diagnosing account: pass --user NAME or set SNOWDOCTOR_USER".into())
+        })?;
+    let password = read_secret(
+        &SecretSource {
+            what: "password of the diagnosing account",
+            file: connection.password_file.as_deref(),
+            env: "SNOWDOCTOR_PASSWORD",
+            prompt: true,
+        },
+        &secrets,
+    )?
+    .ok_or_else(|| {
+        Error::Usage(
+            "no password for the diagnosing account: set SNOWDOCTOR_PASSWORD, pass --password-file FILE, or run on a terminal to be prompted".into(),
+        )
+    })?;
+    let ca_cert_pem = match &connection.ca_cert {
+        Some(path) => Some(std::fs::read(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    let (settings, mut credentials) = integration_settings(integration, &file, &secrets)?;
+    credentials.password = Some(password);
+    Ok(RunConfig {
+        instance,
+        user,
+        ca_cert_pem,
+        insecure: connection.insecure,
+        allow_http: connection.allow_http,
+        connect_timeout: Duration::from_secs(connection.connect_timeout.max(1)),
+        request_timeout: Duration::from_secs(connection.request_timeout.max(1)),
+        settings,
+        credentials,
+        selection: selection.clone(),
+        secrets,
+    })
+}

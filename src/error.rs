@@ -38,10 +38,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::NotAssessed(_) => exit::NOT_ASSESSED,
-            Error::Usage(_)
-            | Error::Manifest { .. }
-            | Error::Io { .. }
-            | Error::Config(_) => exit::USAGE,
+            Error::Usage(_) | Error::Manifest { .. } | Error::Io { .. } | Error::Config(_) => {
+                exit::USAGE
+            }
             Error::Emulator(_) | Error::Report(_) | Error::SecretLeak(_) => exit::USAGE,
         }
     }

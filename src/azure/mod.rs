@@ -16,6 +16,11 @@ pub mod service_tags;
 mod tests;
 
 pub use command::ranges_command;
+
+/// `--service-tags builtin:sample`: a small file in the real format, embedded for the demo.
+pub const SAMPLE_SERVICE_TAGS: &str = "builtin:sample";
+/// The embedded sample's text.
+pub const SAMPLE_TEXT: &str = include_str!("../../fixtures/azure/ServiceTags_Sample.json");
 pub use coverage::{
     AddressStatus, Coverage, Selection, TagCoverage, address_status, allow_rules_csv, diagnose,
 };

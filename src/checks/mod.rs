@@ -1,1 +1,132 @@
-//! Built-in checks: one file per check, file name = check id.
+//! Built-in checks: one file per check, file name = check id. A check names the facts it needs and
+//! evaluates them purely; it never does I/O, so it can be unit-tested from facts built by hand.
+
+pub mod connectivity;
+pub mod declarative;
+pub mod diagnosing_account;
+pub mod instance_version;
+pub mod ip_allowlist;
+
+use crate::config::Settings;
+use crate::model::{Evidence, Status, Step};
+use crate::runner::facts::{FactError, FactKey, Facts};
+use crate::servicenow::ClientError;
+
+/// What every check can read besides its facts.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub settings: Settings,
+    /// The diagnosing account's user name.
+    pub user: String,
+    pub instance: String,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a check concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    pub summary: String,
+    pub evidence: Vec<Evidence>,
+    /// Replaces the manifest's remediation when the fix depends on what was found.
+    pub remediation: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+impl Outcome {
+    /// An outcome with a status and summary.
+    pub fn new(status: Status, summary: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            summary: summary.into(),
+            evidence: Vec::new(),
+            remediation: None,
+            steps: Vec::new(),
+        }
+    }
+
+    pub fn pass(summary: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Pass, summary)
+    }
+
+    pub fn warn(summary: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Warn, summary)
+    }
+
+    pub fn fail(summary: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Fail, summary)
+    }
+
+    pub fn inconclusive(summary: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Inconclusive, summary)
+    }
+
+    pub fn skipped(summary: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Skipped, summary)
+    }
+
+    /// Adds an evidence line.
+    pub fn with(mut self, label: impl Into<String>, value: impl Into<String>) -> Outcome {
+        self.evidence.push(Evidence::new(label, value));
+        self
+    }
+
+    /// Sets a situation-specific remediation.
+    pub fn fix(mut self, remediation: impl Into<String>) -> Outcome {
+        self.remediation = Some(remediation.into());
+        self
+    }
+
+    /// The standard answer when a fact could not be gathered: access problems are "inconclusive — run
+    /// with an admin account", never pass or fail.
+    pub fn from_fact_error(error: &FactError, what: &str) -> Outcome {
+        match error {
+            FactError::Client(ClientError::Forbidden { message, detail }) => Outcome::inconclusive(
+                format!("cannot read {what}: access denied ({message}); run with an admin account"),
+            )
+            .with("error", format!("403 {message}: {detail}"))
+            .fix("Rerun snowdoctor with an account that has the admin role: the configuration tables it reads are restricted to admins."),
+            FactError::Client(e @ ClientError::RateLimited { .. }) => Outcome::inconclusive(format!(
+                "cannot read {what}: {e}"
+            ))
+            .fix("The instance's REST rate limit was exceeded; wait for the limit to reset (see Retry-After) or raise the limit for the diagnosing account, then rerun."),
+            other => Outcome::inconclusive(format!("cannot read {what}: {other}")),
+        }
+    }
+}
+
+/// A check written in Rust.
+pub trait Check: Send + Sync {
+    /// The name manifests use in `probe.builtin` (= the check id and file name).
+    fn name(&self) -> &'static str;
+    /// The facts this check needs.
+    fn needs(&self, ctx: &Context) -> Vec<FactKey>;
+    /// Pure evaluation of the gathered facts.
+    fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome;
+}
+
+/// Every built-in check, in one list (help, `list` and validation read it).
+pub static BUILTIN: &[&dyn Check] = &[
+    &connectivity::Connectivity,
+    &diagnosing_account::DiagnosingAccount,
+    &instance_version::InstanceVersion,
+    &ip_allowlist::IpAllowlist,
+];
+
+/// The built-in check with this name.
+pub fn builtin(name: &str) -> Option<&'static dyn Check> {
+    BUILTIN.iter().copied().find(|c| c.name() == name)
+}
+
+/// Names of every built-in check.
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|c| c.name()).collect()
+}
+
+/// True when the diagnosing account is known to lack admin (so empty results mean "cannot tell").
+pub fn caller_lacks_admin(facts: &Facts) -> bool {
+    facts
+        .identity()
+        .ok()
+        .is_some_and(|identity| !identity.is_admin())
+}

@@ -29,7 +29,9 @@ pub enum ClientError {
     #[error("access denied (403 {message}: {detail})")]
     Forbidden { message: String, detail: String },
     /// A 403 whose body is not the JSON error envelope: most likely IP Address Access Control.
-    #[error("the instance refused the request with a non-JSON 403: the address of this machine is probably blocked by IP Address Access Control")]
+    #[error(
+        "the instance refused the request with a non-JSON 403: the address of this machine is probably blocked by IP Address Access Control"
+    )]
     IpBlocked,
     #[error("not found (404 {message})")]
     NotFound { message: String },
@@ -61,7 +63,8 @@ pub enum ClientError {
 fn html_message(kind: HtmlKind, title: &str) -> String {
     match kind {
         HtmlKind::Hibernating => {
-            "the instance is hibernating: sign in to the developer portal to wake it, then rerun".into()
+            "the instance is hibernating: sign in to the developer portal to wake it, then rerun"
+                .into()
         }
         HtmlKind::Interstitial => format!(
             "an HTML page ({title:?}) came back where JSON was expected: an SSO, proxy or captive-portal interstitial is in the way"

@@ -4,10 +4,14 @@
 pub mod client;
 pub mod error;
 pub mod query;
+pub mod redact;
+pub mod roundtrip;
 pub mod row;
+pub mod table;
 pub mod transcript;
+pub mod version;
 
-
+pub use client::{Auth, Body, Client, ClientOptions, RawResponse};
 pub use error::ClientError;
 pub use query::TableQuery;
 pub use row::Row;

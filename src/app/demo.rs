@@ -1,0 +1,95 @@
+//! `snowdoctor demo`: starts the embedded emulator on loopback and diagnoses it like any instance.
+//! Secrets given through the usual environment variables replace the emulator's own (canary tests use
+//! this to prove that no secret leaks into any output).
+
+use crate::cli::{DemoArgs, IntegrationArgs};
+use crate::config::{self, ConfigFile, RunConfig};
+use crate::emulator::{Emulator, EmulatorOptions, SecretOverrides};
+use crate::error::{Error, Result};
+use crate::secrets::SecretRegistry;
+
+/// Runs the demo.
+pub async fn run(args: DemoArgs) -> Result<u8> {
+    let secrets = SecretRegistry::new();
+    let env_secret = |name: &str| {
+        config::read_secret(
+            &config::SecretSource {
+                what: name,
+                file: None,
+                env: name,
+                prompt: false,
+            },
+            &secrets,
+        )
+    };
+    let overrides = SecretOverrides {
+        admin_password: env_secret("SNOWDOCTOR_PASSWORD")?,
+        integration_password: env_secret("SNOWDOCTOR_INTEGRATION_PASSWORD")?,
+        client_secret: env_secret("SNOWDOCTOR_CLIENT_SECRET")?,
+    };
+    let emulator = Emulator::start(EmulatorOptions {
+        scenario: args.scenario.clone(),
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        secrets: overrides,
+        ..EmulatorOptions::default()
+    })
+    .await
+    .map_err(|e| Error::Usage(format!("cannot start the demo emulator: {e}")))?;
+    let credentials = emulator.credentials();
+    for secret in [
+        &credentials.password,
+        &credentials.integration_password,
+        &credentials.client_secret,
+    ] {
+        secrets.register(secret);
+    }
+    let mut integration: IntegrationArgs = args.integration.clone();
+    integration
+        .integration_user
+        .get_or_insert(credentials.integration_user.clone());
+    integration
+        .oauth_entity
+        .get_or_insert(credentials.oauth_entity.clone());
+    integration
+        .client_id
+        .get_or_insert(credentials.client_id.clone());
+    integration
+        .service_tags
+        .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
+    let file = match &integration.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let (settings, mut run_credentials) =
+        config::integration_settings(&integration, &file, &secrets)?;
+    run_credentials.password = Some(credentials.password.clone());
+    run_credentials
+        .integration_password
+        .get_or_insert(credentials.integration_password.clone());
+    run_credentials
+        .client_secret
+        .get_or_insert(credentials.client_secret.clone());
+    let mut settings = settings;
+    settings.has_client_secret = true;
+    settings.has_integration_password = true;
+    let config = RunConfig {
+        instance: emulator.base_url(),
+        user: credentials.user.clone(),
+        ca_cert_pem: emulator.ca_pem().map(String::into_bytes),
+        insecure: false,
+        allow_http: false,
+        connect_timeout: std::time::Duration::from_secs(5),
+        request_timeout: std::time::Duration::from_secs(15),
+        settings,
+        credentials: run_credentials,
+        selection: args.selection.clone(),
+        secrets,
+    };
+    let notes = vec![format!(
+        "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
+        args.scenario
+    )];
+    let code = super::diagnose(config, &args.output, notes).await;
+    emulator.stop();
+    code
+}

@@ -1,0 +1,232 @@
+//! The gatherer: fetches facts through the client, once per key, however many checks ask.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
+use crate::config::{Credentials, Settings};
+use crate::model::WrittenRecord;
+use crate::servicenow::{Auth, Client, ClientError, TableQuery};
+
+/// Fetches and memoises facts for one run.
+pub struct Gatherer {
+    pub client: Client,
+    /// The diagnosing account.
+    pub auth: Auth,
+    pub user: String,
+    pub settings: Settings,
+    pub credentials: Credentials,
+    /// Cancelled on Ctrl-C: long facts (the round trip) clean up and return.
+    pub cancel: CancellationToken,
+    cells: Mutex<HashMap<FactKey, Arc<OnceCell<Arc<Fact>>>>>,
+    /// Records written to the instance (the round trip) and what became of them.
+    written: Mutex<Vec<WrittenRecord>>,
+}
+
+impl Gatherer {
+    /// A gatherer for one run.
+    pub fn new(
+        client: Client,
+        user: String,
+        settings: Settings,
+        credentials: Credentials,
+        cancel: CancellationToken,
+    ) -> Gatherer {
+        let auth = match &credentials.password {
+            Some(password) => Auth::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            None => Auth::None,
+        };
+        Gatherer {
+            client,
+            auth,
+            user,
+            settings,
+            credentials,
+            cancel,
+            cells: Mutex::new(HashMap::new()),
+            written: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records written so far.
+    pub fn written_records(&self) -> Vec<WrittenRecord> {
+        self.written.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// Remembers (or updates, by sys_id) a written record.
+    pub fn record_write(&self, record: WrittenRecord) {
+        if let Ok(mut written) = self.written.lock() {
+            match written.iter_mut().find(|w| w.sys_id == record.sys_id) {
+                Some(existing) => *existing = record,
+                None => written.push(record),
+            }
+        }
+    }
+
+    /// The fact for `key`, fetched on first use.
+    pub async fn get(&self, key: &FactKey) -> Arc<Fact> {
+        let cell = {
+            let mut cells = match self.cells.lock() {
+                Ok(cells) => cells,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            cells.entry(key.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| async { Arc::new(self.fetch(key).await) })
+            .await
+            .clone()
+    }
+
+    async fn fetch(&self, key: &FactKey) -> Fact {
+        match key {
+            FactKey::Reachability => {
+                let url = self.client.url("api/now/table/sys_user?sysparm_limit=1")?;
+                let response = self
+                    .client
+                    .send(
+                        Method::GET,
+                        url,
+                        &Auth::None,
+                        "application/json",
+                        None,
+                        true,
+                    )
+                    .await?;
+                Ok(FactValue::Response(response))
+            }
+            FactKey::WhoAmI => self.who_am_i().await.map(FactValue::Identity),
+            FactKey::Table(query) => {
+                let rows = self.client.table_list(&self.auth, query).await?;
+                Ok(FactValue::Rows(rows))
+            }
+            FactKey::Page(page) => {
+                let path = match page {
+                    Page::Stats => "stats.do",
+                    Page::XmlStats => "xmlstats.do",
+                };
+                let url = self.client.url(path)?;
+                let response = self
+                    .client
+                    .send(
+                        Method::GET,
+                        url,
+                        &self.auth,
+                        "text/html,application/xml,text/xml,*/*",
+                        None,
+                        true,
+                    )
+                    .await?;
+                Ok(FactValue::Response(response))
+            }
+            FactKey::AuthorizeProbe => self.authorize_probe().await,
+            FactKey::ServiceTags => self.service_tags(),
+            FactKey::Connect | FactKey::RoundTrip => Err(FactError::Unavailable(format!(
+                "{key:?} is not available in this build"
+            ))),
+        }
+    }
+
+    /// The documented way first (`sys_user` with `gs.getUserName()`), the UI endpoint as a fallback.
+    async fn who_am_i(&self) -> Result<Identity, FactError> {
+        let query = TableQuery::new("sys_user")
+            .query("user_name=javascript:gs.getUserName()")
+            .fields(["sys_id", "user_name", "name", "email"])
+            .limit(1);
+        let mut identity = Identity {
+            user_name: self.user.clone(),
+            ..Identity::default()
+        };
+        match self.client.table_list(&self.auth, &query).await {
+            Ok(rows) => {
+                if let Some(row) = rows.rows.first() {
+                    identity.sys_id = row.sys_id().to_string();
+                    identity.user_name = row.text("user_name").to_string();
+                }
+            }
+            Err(e @ (ClientError::Unauthorized { .. } | ClientError::IpBlocked)) => {
+                return Err(e.into());
+            }
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(_) => {}
+        }
+        if identity.sys_id.is_empty() {
+            let url = self.client.url("api/now/ui/user/current_user")?;
+            let response = self
+                .client
+                .send(Method::GET, url, &self.auth, "application/json", None, true)
+                .await?;
+            let result =
+                crate::servicenow::table::json_result(&response, "GET current_user", "sys_user")?;
+            identity.sys_id = result
+                .get("user_sys_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+        }
+        if !identity.sys_id.is_empty() {
+            let roles = TableQuery::new("sys_user_has_role")
+                .eq("user", &identity.sys_id)
+                .eq("state", "active")
+                .fields(["role.name", "role"]);
+            identity.roles = match self.client.table_list(&self.auth, &roles).await {
+                Ok(rows) => {
+                    let mut names: Vec<String> = rows
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            r.value("role.name")
+                                .filter(|n| !n.is_empty())
+                                .or_else(|| r.display("role"))
+                                .unwrap_or("")
+                                .to_string()
+                        })
+                        .filter(|n| !n.is_empty())
+                        .collect();
+                    names.sort();
+                    names.dedup();
+                    // Non-admins often see no role rows at all (ACL-filtered): unknown, not "none".
+                    if names.is_empty() { None } else { Some(names) }
+                }
+                Err(_) => None,
+            };
+        }
+        Ok(identity)
+    }
+
+    /// The `--service-tags` file (`builtin:sample` is the small sample the demo uses).
+    fn service_tags(&self) -> Fact {
+        let Some(path) = &self.settings.service_tags else {
+            return Err(FactError::Unavailable(
+                "no --service-tags file was given".into(),
+            ));
+        };
+        let file = if path.as_os_str() == crate::azure::SAMPLE_SERVICE_TAGS {
+            crate::azure::ServiceTagFile::parse(crate::azure::SAMPLE_TEXT)
+                .map_err(|e| FactError::Input(e.to_string()))?
+        } else {
+            crate::azure::ServiceTagFile::load(path).map_err(|e| FactError::Input(e.to_string()))?
+        };
+        Ok(FactValue::ServiceTags(Arc::new(file)))
+    }
+
+    async fn authorize_probe(&self) -> Fact {
+        let client_id = self.settings.client_id.clone().unwrap_or_default();
+        let mut url = self.client.url("oauth_auth.do")?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &client_id)
+            .append_pair("state", "snowdoctor-probe");
+        let response = self
+            .client
+            .send(Method::GET, url, &Auth::None, "text/html,*/*", None, true)
+            .await?;
+        Ok(FactValue::Response(response))
+    }
+}

@@ -1,0 +1,336 @@
+//! The Table API over [`Client`]: paged reads with `sysparm_display_value=all`, single-record reads and
+//! writes, and the mapping of the platform's error envelope to [`ClientError`].
+
+use reqwest::Method;
+use serde_json::{Map, Value};
+
+use super::client::{Auth, Body, Client, RawResponse, html_kind, retry_after};
+use super::error::ClientError;
+use super::query::TableQuery;
+use super::row::Row;
+
+/// Rows per page when reading a whole table.
+const PAGE_SIZE: usize = 500;
+/// Hard stop on paging, whatever the server says about its total.
+const MAX_PAGES: usize = 200;
+const JSON: &str = "application/json";
+
+/// The rows of a list read and the server's total count.
+#[derive(Debug, Clone, Default)]
+pub struct TableRows {
+    pub rows: Vec<Row>,
+    /// `X-Total-Count`, when sent.
+    pub total: Option<u64>,
+}
+
+impl Client {
+    /// Reads every row matching `query` (paged), with display values and without reference links.
+    pub async fn table_list(
+        &self,
+        auth: &Auth,
+        query: &TableQuery,
+    ) -> Result<TableRows, ClientError> {
+        let mut rows = Vec::new();
+        let mut total = None;
+        for page in 0..MAX_PAGES {
+            let wanted = query.limit.map(|l| l.saturating_sub(rows.len()));
+            let page_size = wanted.map_or(PAGE_SIZE, |w| w.min(PAGE_SIZE));
+            if page_size == 0 {
+                break;
+            }
+            let url = self.table_url(query, page_size, page * PAGE_SIZE)?;
+            let response = self.send(Method::GET, url, auth, JSON, None, true).await?;
+            let value = json_result(&response, &format!("GET {}", query.table), &query.table)?;
+            total = response
+                .header("x-total-count")
+                .and_then(|t| t.trim().parse().ok());
+            let batch = match value {
+                Value::Array(items) => items,
+                other => {
+                    return Err(ClientError::Decode {
+                        what: format!("GET {}", query.table),
+                        detail: format!("expected a list in \"result\", got {}", kind_of(&other)),
+                    });
+                }
+            };
+            let got = batch.len();
+            rows.extend(batch.into_iter().map(Row::from_value));
+            let done_by_total = total.is_some_and(|t| rows.len() as u64 >= t);
+            if got < page_size || done_by_total {
+                break;
+            }
+        }
+        Ok(TableRows { rows, total })
+    }
+
+    /// Reads one record by sys_id.
+    pub async fn table_get(
+        &self,
+        auth: &Auth,
+        table: &str,
+        sys_id: &str,
+    ) -> Result<Row, ClientError> {
+        let url = self.url(&format!(
+            "api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
+        ))?;
+        let response = self.send(Method::GET, url, auth, JSON, None, true).await?;
+        json_result(&response, &format!("GET {table}/{sys_id}"), table).map(Row::from_value)
+    }
+
+    /// Creates a record (never retried: a retry could create a duplicate).
+    pub async fn table_create(
+        &self,
+        auth: &Auth,
+        table: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<Row, ClientError> {
+        let url = self.url(&format!(
+            "api/now/table/{table}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
+        ))?;
+        let body = json_body(fields);
+        let response = self
+            .send(Method::POST, url, auth, JSON, Some(body), false)
+            .await?;
+        json_result(&response, &format!("POST {table}"), table).map(Row::from_value)
+    }
+
+    /// Updates fields of a record (PATCH is idempotent, so transient failures are retried).
+    pub async fn table_update(
+        &self,
+        auth: &Auth,
+        table: &str,
+        sys_id: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<Row, ClientError> {
+        let url = self.url(&format!(
+            "api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
+        ))?;
+        let response = self
+            .send(
+                Method::PATCH,
+                url,
+                auth,
+                JSON,
+                Some(json_body(fields)),
+                true,
+            )
+            .await?;
+        json_result(&response, &format!("PATCH {table}/{sys_id}"), table).map(Row::from_value)
+    }
+
+    /// Deletes a record; 204 (or 200) is success, 404 means it is already gone.
+    pub async fn table_delete(
+        &self,
+        auth: &Auth,
+        table: &str,
+        sys_id: &str,
+    ) -> Result<(), ClientError> {
+        let url = self.url(&format!("api/now/table/{table}/{sys_id}"))?;
+        let response = self
+            .send(Method::DELETE, url, auth, JSON, None, true)
+            .await?;
+        match response.status {
+            200 | 204 => Ok(()),
+            _ => json_result(&response, &format!("DELETE {table}/{sys_id}"), table).map(|_| ()),
+        }
+    }
+
+    fn table_url(
+        &self,
+        query: &TableQuery,
+        limit: usize,
+        offset: usize,
+    ) -> Result<url::Url, ClientError> {
+        let mut url = self.url(&format!("api/now/table/{}", query.table))?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            if !query.query.is_empty() {
+                pairs.append_pair("sysparm_query", &query.query);
+            }
+            if !query.fields.is_empty() {
+                pairs.append_pair("sysparm_fields", &query.fields.join(","));
+            }
+            pairs
+                .append_pair("sysparm_display_value", "all")
+                .append_pair("sysparm_exclude_reference_link", "true")
+                .append_pair("sysparm_suppress_pagination_header", "true")
+                .append_pair("sysparm_limit", &limit.to_string())
+                .append_pair("sysparm_offset", &offset.to_string());
+        }
+        Ok(url)
+    }
+}
+
+fn json_body(fields: &Map<String, Value>) -> Body {
+    Body {
+        mime: JSON,
+        text: Value::Object(fields.clone()).to_string(),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Interprets a Table API response: the `result` of a 2xx JSON body, or the typed error.
+pub fn json_result(response: &RawResponse, what: &str, table: &str) -> Result<Value, ClientError> {
+    if response.is_html() {
+        if response.status == 403 {
+            return Err(ClientError::IpBlocked);
+        }
+        let (kind, title) = html_kind(&response.body);
+        return Err(ClientError::Html { kind, title });
+    }
+    let parsed: Result<Value, _> = serde_json::from_str(&response.body);
+    let (message, detail) = match &parsed {
+        Ok(body) => error_envelope(body),
+        Err(_) => (String::new(), String::new()),
+    };
+    match response.status {
+        200..=299 => {
+            if response.body.contains("Transaction cancelled") {
+                return Err(ClientError::TransactionCancelled);
+            }
+            let body = parsed.map_err(|e| ClientError::Decode {
+                what: what.to_string(),
+                detail: format!("the body is not valid JSON ({e})"),
+            })?;
+            match body {
+                Value::Object(mut map) => map.remove("result").ok_or_else(|| ClientError::Decode {
+                    what: what.to_string(),
+                    detail: "the JSON body has no \"result\"".into(),
+                }),
+                other => Err(ClientError::Decode {
+                    what: what.to_string(),
+                    detail: format!("expected a JSON object, got {}", kind_of(&other)),
+                }),
+            }
+        }
+        300..=399 => Err(ClientError::CrossHostRedirect {
+            location: response.location.clone().unwrap_or_default(),
+        }),
+        400 if message.starts_with("Invalid table") => Err(ClientError::InvalidTable {
+            table: table.to_string(),
+        }),
+        400 => Err(ClientError::BadRequest { message, detail }),
+        401 => Err(ClientError::Unauthorized {
+            message: if message.is_empty() {
+                "User Not Authenticated".into()
+            } else {
+                message
+            },
+        }),
+        403 if parsed.is_err() => Err(ClientError::IpBlocked),
+        403 => Err(ClientError::Forbidden { message, detail }),
+        404 => Err(ClientError::NotFound {
+            message: if message.is_empty() {
+                "No Record found".into()
+            } else {
+                message
+            },
+        }),
+        429 => Err(ClientError::RateLimited {
+            message: if message.is_empty() {
+                "Rate limit exceeded".into()
+            } else {
+                message
+            },
+            retry_after: retry_after(&response.headers),
+        }),
+        status @ 500..=599 => Err(ClientError::Server {
+            status,
+            message: if message.is_empty() {
+                "no error message".into()
+            } else {
+                message
+            },
+        }),
+        status => Err(ClientError::Status {
+            status,
+            what: what.to_string(),
+        }),
+    }
+}
+
+/// `{"error":{"message","detail"},"status":"failure"}` → (message, detail).
+fn error_envelope(body: &Value) -> (String, String) {
+    let error = body.get("error");
+    let text = |key: &str| {
+        error
+            .and_then(|e| e.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (text("message"), text("detail"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderMap;
+
+    fn response(status: u16, content_type: &str, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            content_type: content_type.into(),
+            headers: HeaderMap::new(),
+            body: body.into(),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn maps_the_error_envelope_and_hostile_bodies() {
+        let forbidden = r#"{"error":{"message":"Operation Failed","detail":"ACL Exception Insert Failed due to security constraints"},"status":"failure"}"#;
+        assert!(matches!(
+            json_result(&response(403, JSON, forbidden), "POST incident", "incident"),
+            Err(ClientError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            json_result(
+                &response(403, "text/html", "<html>blocked</html>"),
+                "GET x",
+                "x"
+            ),
+            Err(ClientError::IpBlocked)
+        ));
+        assert!(matches!(
+            json_result(&response(200, JSON, "{\"result\":[{\"a\":"), "GET x", "x"),
+            Err(ClientError::Decode { .. })
+        ));
+        assert!(matches!(
+            json_result(&response(200, JSON, "[1,2]"), "GET x", "x"),
+            Err(ClientError::Decode { .. })
+        ));
+        let invalid =
+            r#"{"error":{"message":"Invalid table nope","detail":null},"status":"failure"}"#;
+        assert!(matches!(
+            json_result(&response(400, JSON, invalid), "GET nope", "nope"),
+            Err(ClientError::InvalidTable { .. })
+        ));
+        assert!(matches!(
+            json_result(
+                &response(
+                    200,
+                    JSON,
+                    r#"{"result":[]} Transaction cancelled: maximum execution time exceeded"#
+                ),
+                "GET x",
+                "x"
+            ),
+            Err(ClientError::TransactionCancelled)
+        ));
+        assert!(matches!(
+            json_result(&response(502, "text/plain", "bad gateway"), "GET x", "x"),
+            Err(ClientError::Server { status: 502, .. })
+        ));
+    }
+}
