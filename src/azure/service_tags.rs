@@ -215,8 +215,12 @@ impl ServiceTagFile {
         })
     }
 
-    /// Reads and parses a file; the date comes from its name.
+    /// Reads and parses a file; the date comes from its name. `builtin:sample` is the embedded sample.
     pub fn load(path: &Path) -> Result<ServiceTagFile, crate::error::Error> {
+        if path.as_os_str() == super::SAMPLE_SERVICE_TAGS {
+            return ServiceTagFile::parse(super::SAMPLE_TEXT)
+                .map_err(|e| crate::error::Error::Config(format!("embedded sample: {e}")));
+        }
         let bytes = std::fs::read(path).map_err(|source| crate::error::Error::Io {
             path: path.to_path_buf(),
             source,
