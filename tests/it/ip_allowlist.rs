@@ -381,7 +381,10 @@ fn ranges_without_rules_prints_merged_ranges() {
 
     let (code, builtin) = run(&args(PathBuf::from(snowdoctor::azure::SAMPLE_SERVICE_TAGS)));
     assert_eq!(code, 0);
-    assert!(builtin.contains("cloud Public, change number 12"), "{builtin}");
+    assert!(
+        builtin.contains("cloud Public, change number 12"),
+        "{builtin}"
+    );
 
     let mut json_args = args(sample_path());
     json_args.json = true;
