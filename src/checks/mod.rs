@@ -9,6 +9,7 @@ pub mod diagnosing_privileges;
 pub mod findings;
 pub mod instance_version;
 pub mod integration_user;
+pub mod ip_allowlist;
 pub mod oauth_entity;
 pub mod oauth_entity_cross_scope;
 pub mod oauth_grant;
@@ -124,6 +125,7 @@ pub static BUILTIN: &[&dyn Check] = &[
     &oauth_grant::OauthGrant,
     &integration_user::IntegrationUser,
     &sso_interference::SsoInterference,
+    &ip_allowlist::IpAllowlist,
 ];
 
 /// The built-in check with this name.

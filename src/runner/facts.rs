@@ -61,6 +61,7 @@ pub enum FactValue {
     Response(RawResponse),
     Identity(Identity),
     Rows(TableRows),
+    ServiceTags(Arc<crate::azure::ServiceTagFile>),
 }
 
 /// Why a fact is missing.

@@ -126,9 +126,10 @@ impl Gatherer {
                 Ok(FactValue::Response(response))
             }
             FactKey::AuthorizeProbe => self.authorize_probe().await,
-            FactKey::Connect | FactKey::RoundTrip | FactKey::ServiceTags => Err(
-                FactError::Unavailable(format!("{key:?} is not available in this build")),
-            ),
+            FactKey::ServiceTags => self.service_tags(),
+            FactKey::Connect | FactKey::RoundTrip => Err(FactError::Unavailable(format!(
+                "{key:?} is not available in this build"
+            ))),
         }
     }
 
@@ -197,6 +198,22 @@ impl Gatherer {
             };
         }
         Ok(identity)
+    }
+
+    /// The `--service-tags` file (`builtin:sample` is the small sample the demo uses).
+    fn service_tags(&self) -> Fact {
+        let Some(path) = &self.settings.service_tags else {
+            return Err(FactError::Unavailable(
+                "no --service-tags file was given".into(),
+            ));
+        };
+        let file = if path.as_os_str() == crate::azure::SAMPLE_SERVICE_TAGS {
+            crate::azure::ServiceTagFile::parse(crate::azure::SAMPLE_TEXT)
+                .map_err(|e| FactError::Input(e.to_string()))?
+        } else {
+            crate::azure::ServiceTagFile::load(path).map_err(|e| FactError::Input(e.to_string()))?
+        };
+        Ok(FactValue::ServiceTags(Arc::new(file)))
     }
 
     async fn authorize_probe(&self) -> Fact {
