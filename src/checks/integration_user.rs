@@ -186,6 +186,11 @@ fn holders(rows: &[Row]) -> BTreeMap<String, (Row, Vec<String>)> {
     users
 }
 
+/// The first user (by name) holding a role of the app, from a [`discovery_query`] read.
+pub fn discovered(rows: &[Row]) -> Option<Row> {
+    holders(rows).into_values().next().map(|(user, _)| user)
+}
+
 fn pass_summary(user: &Row) -> String {
     format!(
         "{} can sign in: active, not locked out, interactive, no pending password reset, has an email and the expected roles",

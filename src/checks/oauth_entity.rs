@@ -180,9 +180,27 @@ impl Check for OauthEntity {
                         clients.join(", ")
                     },
                 );
+                let providers: Vec<&str> = rows
+                    .iter()
+                    .filter(|r| !is_inbound_client(r))
+                    .map(|r| r.text("name"))
+                    .take(10)
+                    .collect();
+                let why = if clients.is_empty() && !providers.is_empty() {
+                    f.note(
+                        "other OAuth records (not inbound clients)",
+                        providers.join(", "),
+                    );
+                    format!(
+                        "{why}; the instance has no inbound OAuth client at all, only {} third-party provider record(s), which serve outbound calls",
+                        providers.len()
+                    )
+                } else {
+                    why
+                };
                 f.fail(
                     why,
-                    "If the entity exists under another name, pass it with --oauth-entity NAME (or set oauth_entity in the profile).",
+                    "Create the connector's inbound client with the Installation Checklist's OAuth creation step (System OAuth > Application Registry > New > *Create an OAuth API endpoint for external clients*); if it exists under another name, pass it with --oauth-entity NAME (or set oauth_entity in the profile).",
                 );
                 String::new()
             }
@@ -380,6 +398,23 @@ mod tests {
         let fix = outcome.remediation.unwrap_or_default();
         assert!(fix.starts_with(REMEDY), "{fix}");
         assert!(fix.contains("--oauth-entity"));
+    }
+
+    #[test]
+    fn only_provider_records_say_so() {
+        let providers = vec![entity(
+            "Microsoft Graph (outbound)",
+            ("consumer", "OAuth Provider"),
+            "true",
+            "8640000",
+        )];
+        let outcome = eval_named(None, providers);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(
+            outcome.summary.contains("no inbound OAuth client at all"),
+            "{}",
+            outcome.summary
+        );
     }
 
     #[test]

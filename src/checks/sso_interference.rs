@@ -8,7 +8,7 @@
 use url::Url;
 
 use super::findings::{Findings, shown};
-use super::integration_user::user_query;
+use super::integration_user::{discovered, discovery_query, user_query};
 use super::{Check, Context, Outcome};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::{RawResponse, Row, TableQuery};
@@ -74,8 +74,13 @@ impl Check for SsoInterference {
             FactKey::Table(properties_query()),
         ];
         keys.extend(IDP_TABLES.map(|t| FactKey::Table(idp_query(t))));
-        if let Some(user) = &ctx.settings.profile.integration_user {
-            keys.push(FactKey::Table(user_query(user)));
+        let profile = &ctx.settings.profile;
+        match &profile.integration_user {
+            Some(user) => keys.push(FactKey::Table(user_query(user))),
+            None if !profile.app_scope.is_empty() => {
+                keys.push(FactKey::Table(discovery_query(&profile.app_scope)));
+            }
+            None => {}
         }
         keys
     }
@@ -274,17 +279,33 @@ fn plugin_active(facts: &Facts, f: &mut Findings) -> Option<bool> {
 
 /// The integration user's name and whether it has an email, for the workaround text.
 fn integration_user(ctx: &Context, facts: &Facts) -> String {
-    let Some(name) = ctx.settings.profile.integration_user.as_deref() else {
-        return "the integration user (not named: pass --integration-user)".into();
+    let profile = &ctx.settings.profile;
+    let (name, row) = match profile.integration_user.as_deref() {
+        Some(name) => (
+            name.to_string(),
+            facts
+                .rows(&user_query(name))
+                .map(|rows| rows.first().cloned()),
+        ),
+        None if !profile.app_scope.is_empty() => {
+            match facts
+                .rows(&discovery_query(&profile.app_scope))
+                .map(discovered)
+            {
+                Ok(Some(user)) => (user.text("user_name").to_string(), Ok(Some(user))),
+                _ => return "the integration user (not found: pass --integration-user)".into(),
+            }
+        }
+        None => return "the integration user (not named: pass --integration-user)".into(),
     };
-    let email = match facts.rows(&user_query(name)) {
-        Ok([row, ..]) if !row.text("email").trim().is_empty() => {
+    let email = match row {
+        Ok(Some(row)) if !row.text("email").trim().is_empty() => {
             format!("email {}", row.text("email"))
         }
-        Ok([row, ..]) if row.value("email").is_some() => {
+        Ok(Some(row)) if row.value("email").is_some() => {
             "it has NO email: set one first, the Azure AD user must match it".into()
         }
-        Ok([]) => "the user was not found".into(),
+        Ok(None) => "the user was not found".into(),
         _ => "its email could not be read".into(),
     };
     format!("{name} ({email})")
