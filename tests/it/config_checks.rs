@@ -405,7 +405,7 @@ fn several_faults_show_the_root_causes_first_and_block_dependants() {
         let failed: Vec<&String> = manifest
             .depends_on
             .iter()
-            .filter(|d| run.report.status(d) == "fail")
+            .filter(|d| run.report.check(d)["status"] == "fail")
             .collect();
         if let Some(first) = failed.first() {
             run.check(&manifest.id).blocked_by(first);
