@@ -129,9 +129,11 @@ pub async fn run(
                 .depends_on
                 .iter()
                 .filter(|d| {
-                    results.get(*d).is_some_and(|r| {
-                        !matches!(r.status, Status::Pass | Status::Warn | Status::Skipped)
-                    })
+                    // Only a failed (or itself blocked) prerequisite blocks: after an inconclusive
+                    // one the dependant still runs and decides for itself what it can tell.
+                    results
+                        .get(*d)
+                        .is_some_and(|r| matches!(r.status, Status::Fail | Status::Blocked))
                 })
                 .cloned()
                 .collect();
@@ -284,7 +286,7 @@ fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
                 ds.iter().all(|d| {
                     matches!(
                         status.get(d),
-                        Some(Status::Pass | Status::Warn | Status::Skipped)
+                        Some(Status::Pass | Status::Warn | Status::Skipped | Status::Inconclusive)
                     )
                 })
             });
