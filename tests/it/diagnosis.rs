@@ -286,3 +286,54 @@ fn a_non_admin_account_makes_restricted_checks_inconclusive_not_failed() {
     report.assert_status("ip-allowlist", "inconclusive");
     assert!(report.summary("ip-allowlist").contains("admin"));
 }
+
+#[test]
+fn a_profile_from_a_config_file_changes_what_the_checks_expect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(
+        dir.path(),
+        "snowdoctor.toml",
+        r#"
+[defaults]
+profile = "other-integration"
+
+[profiles.other-integration]
+description = "A generic inbound integration run as another user"
+app_scope = ""
+integration_user = "itil.viewer"
+expected_roles = ["x_mioms_m365ticket.user"]
+"#,
+    );
+    let config = config.to_str().expect("utf8");
+    // The demo fills in the emulator's integration user unless told otherwise, so name it explicitly.
+    let out = demo(
+        "healthy",
+        &[
+            "--config",
+            config,
+            "--integration-user",
+            "itil.viewer",
+            "--only",
+            "integration-user,connector-app",
+        ],
+    );
+    let report = out.report();
+    assert_eq!(report.0["profile"], "other-integration");
+    report.assert_status("connector-app", "skipped");
+    report.assert_status("integration-user", "fail");
+    assert!(
+        report
+            .summary("integration-user")
+            .contains("x_mioms_m365ticket.user"),
+        "{}",
+        report.summary("integration-user")
+    );
+    // An unknown profile is a usage error naming the known ones.
+    let out = demo("healthy", &["--profile", "nope"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("m365-security-center"),
+        "{}",
+        out.stderr
+    );
+}
