@@ -5,5 +5,6 @@ mod diagnosis;
 mod emulator;
 mod engine;
 mod ip_allowlist;
+mod live_reports;
 mod reports;
 mod support;
