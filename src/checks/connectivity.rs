@@ -4,8 +4,10 @@
 use super::{Check, Context, Outcome};
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::ClientError;
-use crate::servicenow::client::html_kind;
+use crate::servicenow::client::{html_kind, retry_after};
 use crate::servicenow::error::HtmlKind;
+use crate::servicenow::table::json_result;
+use serde_json::Value;
 
 /// See the module docs.
 pub struct Connectivity;
@@ -23,51 +25,106 @@ impl Check for Connectivity {
         let response = match facts.response(&FactKey::Reachability) {
             Ok(response) => response,
             Err(FactError::Client(error)) => return transport_failure(ctx, &error),
-            Err(other) => return Outcome::inconclusive(format!("reachability unknown: {other}")),
+            // A gate that cannot decide fails: "inconclusive" would block every other check and still
+            // exit 0, reporting an instance nobody assessed as fine.
+            Err(other) => {
+                return Outcome::fail(format!(
+                    "cannot tell whether {} is reachable: {other}",
+                    ctx.instance
+                ));
+            }
         };
         let seen = format!("{} {}", response.status, response.content_type);
+        // Redirects and server errors first: both usually carry a small HTML page that is neither a
+        // login interstitial nor a hibernation page.
+        match response.status {
+            300..=399 => return redirected(response.location.as_deref(), seen),
+            status @ 500..=599 => {
+                let page = if response.is_html() {
+                    format!(
+                        ", an HTML error page titled {:?}",
+                        html_kind(&response.body).1
+                    )
+                } else {
+                    String::new()
+                };
+                return Outcome::fail(format!("the instance answers with server errors ({status}{page})"))
+                    .with(PROBE, seen)
+                    .fix("The instance (or a proxy or load balancer in front of it) is unhealthy or being upgraded; check status.servicenow.com or HI, then rerun.");
+            }
+            _ => {}
+        }
         if response.is_html() {
             let (kind, title) = html_kind(&response.body);
             if response.status == 403 {
                 return Outcome::fail(
                     "the instance refuses this machine: every request gets an HTML 403, which is what IP Address Access Control sends to a blocked address",
                 )
-                .with("GET /api/now/table/sys_user (anonymous)", seen)
+                .with(PROBE, seen)
                 .fix("The address of the machine running snowdoctor is blocked by the instance's IP Address Access Control (System Security > IP Address Access Control). Run snowdoctor from an allowed network, or add an Allow rule for this machine's public address. This is not an ACL problem: no credentials were even checked.");
             }
             return match kind {
                 HtmlKind::Hibernating => Outcome::fail("the instance is hibernating: every URL answers with the hibernation page")
-                    .with("GET /api/now/table/sys_user (anonymous)", format!("{seen}, title {title:?}"))
+                    .with(PROBE, format!("{seen}, title {title:?}"))
                     .fix("Wake the developer instance: sign in at developer.servicenow.com and open the instance, wait until it answers, then rerun snowdoctor."),
                 _ => Outcome::fail(format!(
                     "an HTML page ({title:?}) answers where the REST API should: an SSO, proxy or captive-portal interstitial is in front of the instance"
                 ))
-                .with("GET /api/now/table/sys_user (anonymous)", seen)
+                .with(PROBE, seen)
                 .fix("Make sure the URL is the instance itself (https://NAME.service-now.com), not a portal or proxy login page; if a proxy intercepts TLS, run from a network without it or trust its CA with --ca-cert."),
             };
         }
         match response.status {
             401 => Outcome::pass(format!("a ServiceNow REST API answers at {}", ctx.instance))
-                .with("GET /api/now/table/sys_user (anonymous)", format!("{seen} (authentication required, as expected)")),
-            200 => Outcome::warn("the Table API answered an anonymous request with data: anonymous REST access is open")
-                .with("GET /api/now/table/sys_user (anonymous)", seen)
-                .fix("Require authentication for REST (the default): check the REST API ACLs and the glide.basicauth.required.* properties."),
-            429 => Outcome::inconclusive("the instance rate-limits this client (429)")
-                .with("GET /api/now/table/sys_user (anonymous)", seen)
-                .fix("Wait for the rate limit to reset (Retry-After) and rerun."),
-            300..=399 => Outcome::fail(format!(
-                "the API redirects to {}: not a reachable instance API (hibernation wake-up, SSO, or a wrong URL)",
-                response.location.as_deref().unwrap_or("(no location)")
-            ))
-            .with("GET /api/now/table/sys_user (anonymous)", seen)
-            .fix("Open the instance URL in a browser; if it redirects to developer.servicenow.com the instance is hibernating or retired; otherwise pass the instance's own URL with --instance."),
-            status @ 500..=599 => Outcome::fail(format!("the instance answers with server errors ({status})"))
-                .with("GET /api/now/table/sys_user (anonymous)", seen)
-                .fix("The instance is unhealthy or being upgraded; check status.servicenow.com or HI, then rerun."),
-            status => Outcome::fail(format!("unexpected answer {status} from the REST API"))
-                .with("GET /api/now/table/sys_user (anonymous)", seen),
+                .with(PROBE, format!("{seen} (authentication required, as expected)")),
+            // A 200 is only an open Table API if the body is one; anything else is not ServiceNow.
+            200 => match json_result(response, "GET sys_user", "sys_user") {
+                Ok(Value::Array(_)) => Outcome::warn("the Table API answered an anonymous request with data: anonymous REST access is open")
+                    .with(PROBE, seen)
+                    .fix("Require authentication for REST (the default): check the REST API ACLs and the glide.basicauth.required.* properties."),
+                Err(error @ ClientError::TransactionCancelled) => Outcome::fail(format!("the REST API answered, but {error}"))
+                    .with(PROBE, seen)
+                    .fix("The instance is overloaded (a transaction hit the maximum execution time); check its health on HI or the node stats, then rerun."),
+                other => {
+                    let why = match other {
+                        Err(error) => error.to_string(),
+                        Ok(_) => "\"result\" is not a list".into(),
+                    };
+                    Outcome::fail(format!("the instance answered 200 with something that is not a Table API response: {why}"))
+                        .with(PROBE, seen)
+                        .fix("Check that the URL is the instance itself (https://NAME.service-now.com) and that no proxy rewrites its answers.")
+                }
+            },
+            429 => {
+                let wait = retry_after(&response.headers)
+                    .map(|d| format!(", retry after {} s", d.as_secs()))
+                    .unwrap_or_default();
+                // A gate: nothing can be assessed while rate-limited (exit 3), so this fails.
+                Outcome::fail(format!("the instance rate-limits this client (429{wait}): nothing can be assessed until the limit resets"))
+                    .with(PROBE, seen)
+                    .fix("Wait for the rate limit to reset (Retry-After) and rerun; check the REST rate-limit rules (sys_rate_limit_rules) if it persists.")
+            }
+            status => {
+                let message = match json_result(response, "GET sys_user", "sys_user") {
+                    Err(error) => format!(": {error}"),
+                    Ok(_) => String::new(),
+                };
+                Outcome::fail(format!("unexpected answer {status} from the REST API{message}"))
+                    .with(PROBE, seen)
+            }
         }
     }
+}
+
+const PROBE: &str = "GET /api/now/table/sys_user (anonymous)";
+
+fn redirected(location: Option<&str>, seen: String) -> Outcome {
+    Outcome::fail(format!(
+        "the API redirects to {}: not a reachable instance API (hibernation wake-up, SSO, or a wrong URL)",
+        location.unwrap_or("(no location)")
+    ))
+    .with(PROBE, seen)
+    .fix("Open the instance URL in a browser; if it redirects to developer.servicenow.com the instance is hibernating or retired; otherwise pass the instance's own URL with --instance.")
 }
 
 fn transport_failure(ctx: &Context, error: &ClientError) -> Outcome {
@@ -78,5 +135,134 @@ fn transport_failure(ctx: &Context, error: &ClientError) -> Outcome {
         ClientError::Timeout { .. } => outcome.fix("No answer in time: check the URL, the network path and any proxy (HTTPS_PROXY); raise --connect-timeout / --request-timeout for a slow link."),
         ClientError::IpBlocked => outcome.fix("The address of this machine is blocked by IP Address Access Control; run from an allowed network."),
         _ => outcome.fix("Check the instance URL (https://NAME.service-now.com), DNS resolution and the network path; a proxy is taken from HTTPS_PROXY / NO_PROXY."),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::servicenow::RawResponse;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    /// A context for evaluating checks by hand.
+    pub(crate) fn ctx() -> Context {
+        Context {
+            settings: crate::config::Settings {
+                profile: crate::config::Profile::builtin().remove(0),
+                client_id: None,
+                grant: crate::cli::Grant::Password,
+                read_only: false,
+                close_if_delete_denied: false,
+                service_tags: None,
+                service_tag_selection: Vec::new(),
+                service_ips: Vec::new(),
+                export_allow_rules: None,
+                has_client_secret: false,
+                has_integration_password: false,
+                has_refresh_token: false,
+            },
+            user: "admin".into(),
+            instance: "https://acme.service-now.com".into(),
+            now: chrono::Utc::now(),
+        }
+    }
+
+    fn probe(status: u16, content_type: &str, body: &str, headers: HeaderMap) -> Outcome {
+        let response = RawResponse {
+            status,
+            content_type: content_type.into(),
+            headers,
+            body: body.into(),
+            location: (status == 302).then(|| "https://sso.example/login".to_string()),
+        };
+        let facts = Facts::from_pairs([(
+            FactKey::Reachability,
+            Ok(crate::runner::facts::FactValue::Response(response)),
+        )]);
+        Connectivity.evaluate(&ctx(), &facts)
+    }
+
+    #[test]
+    fn status_is_read_before_an_html_body() {
+        let page = "<html><head><title>502 Bad Gateway</title></head><body>proxy</body></html>";
+        let outcome = probe(502, "text/html", page, HeaderMap::new());
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(
+            outcome.summary.contains("server errors (502")
+                && !outcome.summary.contains("interstitial"),
+            "{}",
+            outcome.summary
+        );
+        let outcome = probe(
+            302,
+            "text/html",
+            "<html><title>Sign in</title></html>",
+            HeaderMap::new(),
+        );
+        assert!(
+            outcome
+                .summary
+                .contains("redirects to https://sso.example/login"),
+            "{}",
+            outcome.summary
+        );
+        let outcome = probe(
+            200,
+            "text/html",
+            "<html><title>Instance Hibernating page</title></html>",
+            HeaderMap::new(),
+        );
+        assert!(
+            outcome.summary.contains("hibernating"),
+            "{}",
+            outcome.summary
+        );
+    }
+
+    #[test]
+    fn a_200_must_be_a_table_api_answer() {
+        let open = probe(
+            200,
+            "application/json",
+            r#"{"result":[]}"#,
+            HeaderMap::new(),
+        );
+        assert_eq!(open.status, Status::Warn);
+        for body in ["{\"result\":42}", "[1]", "{\"result\":[", "not json"] {
+            let outcome = probe(200, "application/json", body, HeaderMap::new());
+            assert_eq!(outcome.status, Status::Fail, "{body}: {}", outcome.summary);
+            assert!(
+                outcome.summary.contains("not a Table API response"),
+                "{}",
+                outcome.summary
+            );
+        }
+        let cancelled = probe(
+            200,
+            "application/json",
+            "Transaction cancelled: maximum execution time exceeded",
+            HeaderMap::new(),
+        );
+        assert!(
+            cancelled.summary.contains("cancelled the transaction"),
+            "{}",
+            cancelled.summary
+        );
+    }
+
+    #[test]
+    fn rate_limiting_and_unknown_reachability_fail_the_gate() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("3600"));
+        let outcome = probe(429, "application/json", "{}", headers);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(
+            outcome.summary.contains("429, retry after 3600 s"),
+            "{}",
+            outcome.summary
+        );
+        let facts = Facts::from_pairs([(FactKey::Reachability, Err(FactError::TimedOut))]);
+        assert_eq!(Connectivity.evaluate(&ctx(), &facts).status, Status::Fail);
     }
 }

@@ -1,6 +1,7 @@
 //! `diagnosing-account`: the account running the diagnosis authenticates (Basic auth on the REST API).
 
 use super::{Check, Context, Outcome};
+use crate::model::Status;
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::ClientError;
 
@@ -18,6 +19,14 @@ impl Check for DiagnosingAccount {
 
     fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
         match facts.identity() {
+            // Neither the account's record nor current_user named it: whatever answered did not
+            // confirm the sign-in (a server answering `{"result":42}` must not pass).
+            Ok(identity) if identity.sys_id.is_empty() => Outcome::fail(format!(
+                "cannot confirm that {:?} signed in: the instance answered without the account's record",
+                ctx.user
+            ))
+            .with("user", ctx.user.clone())
+            .fix("Check that the URL is the instance itself and that no proxy rewrites its answers; the account needs read access to its own sys_user record."),
             Ok(identity) => {
                 let roles = match &identity.roles {
                     Some(roles) => roles.join(", "),
@@ -37,7 +46,62 @@ impl Check for DiagnosingAccount {
             Err(FactError::Client(error)) if error.is_unreachable() => {
                 Outcome::fail(format!("cannot sign in: {error}"))
             }
-            Err(error) => Outcome::from_fact_error(&error, "the diagnosing account"),
+            // A gate that cannot decide fails (exit 3, "could not assess"): "inconclusive" would block
+            // every other check and still exit 0. The specific summary and fix are kept.
+            Err(error) => {
+                let mut outcome = Outcome::from_fact_error(&error, "the diagnosing account");
+                outcome.status = Status::Fail;
+                outcome
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::facts::{FactValue, Identity};
+
+    fn evaluate(fact: crate::runner::facts::Fact) -> Outcome {
+        let facts = Facts::from_pairs([(FactKey::WhoAmI, fact)]);
+        DiagnosingAccount.evaluate(&crate::checks::connectivity::tests::ctx(), &facts)
+    }
+
+    #[test]
+    fn an_answer_without_the_account_is_not_a_sign_in() {
+        let nobody = evaluate(Ok(FactValue::Identity(Identity {
+            user_name: "admin".into(),
+            ..Identity::default()
+        })));
+        assert_eq!(nobody.status, Status::Fail);
+        assert!(
+            nobody.summary.contains("cannot confirm"),
+            "{}",
+            nobody.summary
+        );
+        let someone = evaluate(Ok(FactValue::Identity(Identity {
+            user_name: "admin".into(),
+            sys_id: "6816f79cc0a8016401c5a33be04be441".into(),
+            ..Identity::default()
+        })));
+        assert_eq!(someone.status, Status::Pass);
+    }
+
+    #[test]
+    fn errors_fail_the_gate_with_their_specific_message() {
+        let denied = evaluate(Err(FactError::Client(ClientError::Forbidden {
+            message: "Operation Failed".into(),
+            detail: "ACL".into(),
+        })));
+        assert_eq!(denied.status, Status::Fail);
+        assert!(
+            denied.summary.contains("access denied"),
+            "{}",
+            denied.summary
+        );
+        let unauthorized = evaluate(Err(FactError::Client(ClientError::Unauthorized {
+            message: "User Not Authenticated".into(),
+        })));
+        assert!(unauthorized.summary.contains("authentication failed"));
     }
 }

@@ -37,10 +37,7 @@ impl Gatherer {
         cancel: CancellationToken,
     ) -> Gatherer {
         let auth = match &credentials.password {
-            Some(password) => Auth::Basic {
-                user: user.clone(),
-                password: password.clone(),
-            },
+            Some(password) => Auth::basic(&user, password.clone(), client.secrets()),
             None => Auth::None,
         };
         Gatherer {

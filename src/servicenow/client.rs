@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{self, HeaderMap};
+use base64::Engine;
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -12,7 +13,7 @@ use url::Url;
 use super::error::{ClientError, HtmlKind};
 use super::redact;
 use super::transcript::{Exchange, Header, Transcript};
-use crate::secrets::SecretRegistry;
+use crate::secrets::{REDACTED, SecretRegistry};
 
 /// Largest response body we read; a hostile server cannot make us buffer more.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -37,6 +38,34 @@ impl std::fmt::Debug for Auth {
             Auth::Basic { user, .. } => write!(f, "Auth::Basic({user}, [REDACTED])"),
             Auth::Bearer(_) => f.write_str("Auth::Bearer([REDACTED])"),
         }
+    }
+}
+
+impl Auth {
+    /// Basic auth for `user`, with the password and its wire form (`base64(user:password)`) registered
+    /// as secrets at once: a server may echo the credential back (in a body, a header, a redirect's
+    /// Location) before or without our ever sending it, and either form must be redacted wherever it shows.
+    pub fn basic(user: &str, password: SecretString, secrets: &SecretRegistry) -> Auth {
+        let auth = Auth::Basic {
+            user: user.to_string(),
+            password,
+        };
+        register_credential(secrets, &auth);
+        auth
+    }
+}
+
+/// Registers a credential in every form it travels in (see [`Auth::basic`]).
+fn register_credential(secrets: &SecretRegistry, auth: &Auth) {
+    match auth {
+        Auth::None => {}
+        Auth::Basic { user, password } => {
+            secrets.register(password);
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{user}:{}", password.expose_secret()));
+            secrets.register(&SecretString::from(token));
+        }
+        Auth::Bearer(token) => secrets.register(token),
     }
 }
 
@@ -236,6 +265,9 @@ impl Client {
         accept: &str,
         body: Option<&Body>,
     ) -> Result<RawResponse, ClientError> {
+        // Every credential this client puts on the wire is registered before the request leaves, in
+        // the form it travels (an `Auth` built without `Auth::basic` is covered here too).
+        register_credential(&self.options.secrets, auth);
         let started = Instant::now();
         let started_at = chrono::Utc::now().to_rfc3339();
         let mut request = self
@@ -307,7 +339,9 @@ impl Client {
     ) -> Result<RawResponse, ClientError> {
         let mut response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // A hostile server may echo our credentials back in any header or body; everything the server
+        // says is cleaned of known secrets here, once, so no check, error, log or report can repeat them.
+        let headers = self.redact_headers(response.headers());
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -317,7 +351,7 @@ impl Client {
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|loc| url.join(loc).ok())
-            .map(|u| u.to_string());
+            .map(|u| self.options.secrets.redact(&redact::url(u.as_str())));
         let mut bytes = Vec::new();
         loop {
             match response.chunk().await {
@@ -349,9 +383,28 @@ impl Client {
             status,
             content_type,
             headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body: self
+                .options
+                .secrets
+                .redact(&String::from_utf8_lossy(&bytes)),
             location,
         })
+    }
+
+    /// The response headers with every known secret value replaced.
+    fn redact_headers(&self, headers: &HeaderMap) -> HeaderMap {
+        let mut clean = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let redacted = self.options.secrets.redact(&text);
+            let value = if redacted == text {
+                value.clone()
+            } else {
+                HeaderValue::from_str(&redacted).unwrap_or(HeaderValue::from_static(REDACTED))
+            };
+            clean.append(name.clone(), value);
+        }
+        clean
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ClientError {
@@ -364,8 +417,18 @@ impl Client {
         }
         let detail = short_error(&error);
         let lower = detail.to_ascii_lowercase();
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("corrupt message")
+        {
             ClientError::Tls { host, detail }
+        } else if lower.contains("invalid http") || lower.contains("parse") {
+            // hyper's "invalid HTTP version parsed" and friends: something answers, but not HTTP.
+            ClientError::Connect {
+                host,
+                detail: format!("the server does not speak HTTP ({detail})"),
+            }
         } else {
             ClientError::Connect { host, detail }
         }
@@ -524,7 +587,7 @@ fn request_headers(accept: &str, auth: &Auth, body: Option<&Body>) -> Vec<Header
     if !matches!(auth, Auth::None) {
         headers.push(Header {
             name: "Authorization".into(),
-            value: crate::secrets::REDACTED.into(),
+            value: REDACTED.into(),
         });
     }
     if let Some(body) = body {
@@ -542,7 +605,7 @@ fn response_headers(headers: &HeaderMap) -> Vec<Header> {
         .map(|(name, value)| Header {
             name: name.as_str().to_string(),
             value: if redact::is_secret_header(name.as_str()) {
-                crate::secrets::REDACTED.into()
+                REDACTED.into()
             } else {
                 value.to_str().unwrap_or("<binary>").to_string()
             },
@@ -574,6 +637,42 @@ mod tests {
         assert!(validate_base_url("https://", false).is_err());
         assert!(validate_base_url("ftp://acme", false).is_err());
         assert!(validate_base_url("https://acme.example/?x=1", false).is_err());
+    }
+
+    #[test]
+    fn basic_auth_registers_its_wire_form() {
+        let secrets = SecretRegistry::new();
+        let _auth = Auth::basic(
+            "admin",
+            SecretString::from("canary-pw-123".to_string()),
+            &secrets,
+        );
+        let wire = base64::engine::general_purpose::STANDARD.encode("admin:canary-pw-123");
+        let echoed = format!("Authorization: Basic {wire}; password canary-pw-123");
+        assert_eq!(
+            secrets.redact(&echoed),
+            "Authorization: Basic [REDACTED]; password [REDACTED]"
+        );
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted_from_response_headers() {
+        let options = ClientOptions::new("https://acme.service-now.com");
+        options
+            .secrets
+            .register(&SecretString::from("canary-pw-123".to_string()));
+        let client = Client::new(options).expect("client");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-echo", HeaderValue::from_static("pw=canary-pw-123"));
+        headers.insert(
+            "location",
+            HeaderValue::from_static("/login?next=canary-pw-123"),
+        );
+        headers.insert("x-plain", HeaderValue::from_static("nothing secret"));
+        let clean = client.redact_headers(&headers);
+        assert_eq!(clean["x-echo"], "pw=[REDACTED]");
+        assert_eq!(clean["location"], "/login?next=[REDACTED]");
+        assert_eq!(clean["x-plain"], "nothing secret");
     }
 
     #[test]

@@ -181,12 +181,27 @@ fn kind_of(value: &Value) -> &'static str {
 
 /// Interprets a Table API response: the `result` of a 2xx JSON body, or the typed error.
 pub fn json_result(response: &RawResponse, what: &str, table: &str) -> Result<Value, ClientError> {
+    // Redirects and server errors are told by their status, whatever their body: both usually come
+    // with a small HTML page, which is neither an interstitial nor a login page.
+    if (300..=399).contains(&response.status) {
+        return Err(ClientError::CrossHostRedirect {
+            location: response.location.clone().unwrap_or_default(),
+        });
+    }
     if response.is_html() {
-        if response.status == 403 {
-            return Err(ClientError::IpBlocked);
-        }
         let (kind, title) = html_kind(&response.body);
-        return Err(ClientError::Html { kind, title });
+        return Err(match response.status {
+            403 => ClientError::IpBlocked,
+            status @ 500..=599 => ClientError::Server {
+                status,
+                message: if title.is_empty() {
+                    "an HTML error page".into()
+                } else {
+                    format!("an HTML error page ({title:?})")
+                },
+            },
+            _ => ClientError::Html { kind, title },
+        });
     }
     let parsed: Result<Value, _> = serde_json::from_str(&response.body);
     let (message, detail) = match &parsed {
@@ -213,9 +228,6 @@ pub fn json_result(response: &RawResponse, what: &str, table: &str) -> Result<Va
                 }),
             }
         }
-        300..=399 => Err(ClientError::CrossHostRedirect {
-            location: response.location.clone().unwrap_or_default(),
-        }),
         400 if message.starts_with("Invalid table") => Err(ClientError::InvalidTable {
             table: table.to_string(),
         }),
@@ -331,6 +343,37 @@ mod tests {
         assert!(matches!(
             json_result(&response(502, "text/plain", "bad gateway"), "GET x", "x"),
             Err(ClientError::Server { status: 502, .. })
+        ));
+    }
+
+    #[test]
+    fn status_wins_over_an_html_body_for_redirects_and_server_errors() {
+        let proxy_page =
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx proxy</body></html>";
+        match json_result(&response(502, "text/html", proxy_page), "GET x", "x") {
+            Err(ClientError::Server { status, message }) => {
+                assert_eq!(status, 502);
+                assert!(message.contains("502 Bad Gateway"), "{message}");
+            }
+            other => panic!("a proxy's 502 page is a server error, got {other:?}"),
+        }
+        let mut moved = response(302, "text/html", "<html><title>Sign in</title></html>");
+        moved.location = Some("https://elsewhere.example/login".into());
+        assert!(matches!(
+            json_result(&moved, "GET x", "x"),
+            Err(ClientError::CrossHostRedirect { location }) if location.contains("elsewhere")
+        ));
+        // A 200 login page is still an interstitial, a 403 page still an IP block.
+        assert!(matches!(
+            json_result(
+                &response(200, "text/html", "<html><title>Sign in</title></html>"),
+                "GET x",
+                "x"
+            ),
+            Err(ClientError::Html {
+                kind: crate::servicenow::error::HtmlKind::Interstitial,
+                ..
+            })
         ));
     }
 }

@@ -4,6 +4,8 @@ mod config_checks;
 mod diagnosis;
 mod emulator;
 mod engine;
+mod hostile;
+mod hostile_server;
 mod ip_allowlist;
 mod live_reports;
 mod reports;
