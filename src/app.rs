@@ -242,7 +242,7 @@ fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
-/// 3 when a gate check (connectivity, authentication) failed; else the `--fail-on` rule.
+/// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.
 fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> u8 {
     let gate_failed = report
         .checks
