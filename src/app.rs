@@ -170,6 +170,8 @@ pub async fn diagnose(
         check_timeout: std::time::Duration::from_secs(config.selection.check_timeout.max(1)),
     };
     let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
+    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
+    gatherer.settle().await;
     progress.finish();
     ctrl_c.abort();
     let verdict = runner::verdict(&results);
@@ -222,6 +224,10 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
         .any(|c| c.status == Status::Fail && catalogue.get(&c.id).is_some_and(|m| m.gate));
     if gate_failed {
         return exit::NOT_ASSESSED;
+    }
+    // A record the run could not remove is always a finding, whatever --fail-on says.
+    if report.writes.iter().any(|w| w.state == "leftover") {
+        return exit::FINDINGS;
     }
     crate::report::exit_code(report, output.fail_on)
 }

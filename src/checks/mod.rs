@@ -5,6 +5,8 @@ pub mod connectivity;
 pub mod declarative;
 pub mod diagnosing_account;
 pub mod instance_version;
+pub mod oauth_connect;
+pub mod ticket_round_trip;
 
 use crate::config::Settings;
 use crate::model::{Evidence, Status, Step};
@@ -109,6 +111,8 @@ pub static BUILTIN: &[&dyn Check] = &[
     &connectivity::Connectivity,
     &diagnosing_account::DiagnosingAccount,
     &instance_version::InstanceVersion,
+    &oauth_connect::OauthConnect,
+    &ticket_round_trip::TicketRoundTrip,
 ];
 
 /// The built-in check with this name.

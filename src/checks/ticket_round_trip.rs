@@ -1,0 +1,186 @@
+//! `ticket-round-trip`: as the integration user, create a ticket carrying the connector's seven
+//! data-exchange fields and a run marker, read it back, update it, delete (or close) it — and report a
+//! record that could not be removed as a failure of its own.
+
+use super::{Check, Context, Outcome};
+use crate::model::Status;
+use crate::runner::facts::{FactError, FactKey, Facts};
+use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome};
+
+/// See the module docs.
+pub struct TicketRoundTrip;
+
+impl Check for TicketRoundTrip {
+    fn name(&self) -> &'static str {
+        "ticket-round-trip"
+    }
+
+    fn needs(&self, ctx: &Context) -> Vec<FactKey> {
+        if ctx.settings.read_only {
+            Vec::new()
+        } else {
+            vec![FactKey::RoundTrip]
+        }
+    }
+
+    fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
+        if ctx.settings.read_only {
+            return Outcome::skipped(format!(
+                "read-only run (--read-only): no ticket was written to {}",
+                ctx.settings.profile.ticket_table
+            ));
+        }
+        match facts.round_trip() {
+            Ok(trip) => judge(trip),
+            Err(FactError::Unavailable(why)) => Outcome::skipped(why),
+            Err(e) => Outcome::from_fact_error(&e, "the ticket round trip"),
+        }
+    }
+}
+
+/// The verdict on a finished round trip.
+pub fn judge(trip: &RoundTripOutcome) -> Outcome {
+    if let Some(why) = &trip.not_started {
+        return Outcome::inconclusive(format!("the round trip did not start: {why}"))
+            .with("table", trip.table.clone());
+    }
+    let leftovers = trip.leftovers();
+    let mut outcome = if !leftovers.is_empty() {
+        let list: Vec<String> = leftovers
+            .iter()
+            .map(|r| format!("{} {} (sys_id {})", r.table, r.number, r.sys_id))
+            .collect();
+        Outcome::fail(format!(
+            "the round trip could not remove {}: run `snowdoctor cleanup`",
+            list.join(", ")
+        ))
+        .fix(format!(
+            "Run `snowdoctor cleanup --instance URL --user ADMIN --ticket-table {}` to remove records carrying a snowdoctor marker, or delete them by hand.",
+            trip.table
+        ))
+    } else if let Some(failure) = &trip.failure {
+        let status = failure
+            .http_status
+            .map(|s| format!("HTTP {s} "))
+            .unwrap_or_default();
+        Outcome::fail(format!(
+            "the {} step failed ({status}{}): {}",
+            failure.step, failure.message, failure.cause
+        ))
+        .fix(remedy_for(&failure.cause, &trip.table))
+    } else if let Some(step) = &trip.interrupted {
+        Outcome::inconclusive(format!(
+            "interrupted during the {step} step; {}",
+            cleanup_summary(trip)
+        ))
+    } else if !trip.mismatches.is_empty() {
+        let fields: Vec<String> = trip
+            .mismatches
+            .iter()
+            .map(|m| format!("{} (sent {:?}, stored {:?})", m.field, m.sent, m.stored))
+            .collect();
+        Outcome::fail(format!(
+            "{} field(s) did not round-trip: {}",
+            trip.mismatches.len(),
+            fields.join("; ")
+        ))
+        .fix(format!(
+            "A business rule or data policy on {} rewrites {}: find it (System Definition > Business Rules, System Policy > Data Policies, filtered on the table) and exempt the integration user or the connector's records.",
+            trip.table,
+            trip.mismatches.iter().map(|m| m.field.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+    } else if trip.delete_denied {
+        Outcome::warn(format!(
+            "the ticket round-tripped on {}, but the integration user may not delete it; {}",
+            trip.table,
+            cleanup_summary(trip)
+        ))
+        .fix("The connector does not delete tickets, so this is only a cleanup concern: rerun with --close-if-delete-denied to close the test ticket instead, or grant delete on the table to the integration user.")
+    } else if !trip.notes.is_empty() {
+        Outcome::warn(format!(
+            "the ticket round-tripped on {}, with notes: {}",
+            trip.table,
+            trip.notes.join("; ")
+        ))
+    } else {
+        Outcome::pass(format!(
+            "a ticket carrying the seven connector fields was created, read back, updated and removed on {}",
+            trip.table
+        ))
+    };
+    for m in &trip.mismatches {
+        outcome = outcome.with(
+            format!("field {}", m.field),
+            format!("sent {:?}, stored {:?}: {}", m.sent, m.stored, m.cause),
+        );
+    }
+    for note in &trip.notes {
+        outcome = outcome.with("note", note.clone());
+    }
+    outcome = outcome
+        .with("table", trip.table.clone())
+        .with("marker", trip.marker.clone());
+    for record in &trip.records {
+        outcome = outcome.with(
+            format!("record {}", record.number),
+            format!(
+                "{} sys_id {}: {}",
+                record.table,
+                record.sys_id,
+                match &record.disposition {
+                    Disposition::Deleted { by } => format!("deleted by {by}"),
+                    Disposition::Closed => "closed (not deleted)".into(),
+                    Disposition::Leftover { reason } => format!("LEFT BEHIND: {reason}"),
+                    Disposition::Pending => "LEFT BEHIND: cleanup did not run".into(),
+                }
+            ),
+        );
+    }
+    if outcome.status == Status::Fail
+        && leftovers.is_empty()
+        && !trip.records.is_empty()
+        && let Some(fix) = outcome.remediation.take()
+    {
+        outcome.remediation = Some(format!(
+            "{fix} (The test ticket was removed: {}.)",
+            cleanup_summary(trip)
+        ));
+    }
+    outcome.steps = trip.steps.clone();
+    outcome
+}
+
+fn cleanup_summary(trip: &RoundTripOutcome) -> String {
+    if trip.records.is_empty() {
+        return "no record was created".into();
+    }
+    trip.records
+        .iter()
+        .map(|r| match &r.disposition {
+            Disposition::Deleted { by } => format!("{} deleted by {by}", r.number),
+            Disposition::Closed => format!("{} closed", r.number),
+            Disposition::Leftover { .. } | Disposition::Pending => {
+                format!("{} left behind", r.number)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn remedy_for(cause: &str, table: &str) -> String {
+    if cause.contains("lacks the role to create") {
+        format!(
+            "Give the integration user a role that may create records on {table} (for incident, itil or the connector app's role), and check the table's create ACLs."
+        )
+    } else if cause.contains("rate limit") {
+        "Raise or remove the REST rate limit that applies to the integration user (System Web Services > REST > Rate Limit Rules), or wait for the hourly reset, then rerun.".into()
+    } else if cause.contains("does not exist") {
+        "Pass the table the connector writes to with --ticket-table.".into()
+    } else if cause.contains("not accepted") {
+        "The token stopped working during the round trip: check the OAuth entity's Access Token Lifespan and rerun.".into()
+    } else {
+        format!(
+            "Check the failing request in the transcript (--bundle or -vv) and the instance's system log for {table}."
+        )
+    }
+}
