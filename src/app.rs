@@ -169,11 +169,15 @@ pub async fn diagnose(
         jobs: config.selection.jobs,
         check_timeout: std::time::Duration::from_secs(config.selection.check_timeout.max(1)),
     };
+    let ctx_for_export = ctx.clone();
     let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
     // A round trip whose check timed out is still cleaning up: its writes belong in the report.
     gatherer.settle().await;
     progress.finish();
     ctrl_c.abort();
+    if let Some(path) = &config.settings.export_allow_rules {
+        export_allow_rules(path, &ctx_for_export, &gatherer).await?;
+    }
     let verdict = runner::verdict(&results);
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
@@ -210,6 +214,30 @@ pub async fn diagnose(
         )?;
     }
     Ok(exit_code(&report, &catalogue, output))
+}
+
+/// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
+async fn export_allow_rules(
+    path: &std::path::Path,
+    ctx: &Context,
+    gatherer: &Gatherer,
+) -> Result<()> {
+    use crate::checks::Check;
+    let check = crate::checks::ip_allowlist::IpAllowlist;
+    let keys = check.needs(ctx);
+    let facts = runner::gather_all(gatherer, keys).await;
+    match crate::checks::ip_allowlist::allow_rules_export(ctx, &facts) {
+        Some(csv) => std::fs::write(path, csv).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+        None => {
+            eprintln!(
+                "warning: --export-allow-rules: no rules were written (ip_access or the service-tag file could not be read)"
+            );
+            Ok(())
+        }
+    }
 }
 
 fn color_enabled() -> bool {

@@ -31,6 +31,7 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         scenario: args.scenario.clone(),
         latency: std::time::Duration::from_millis(args.latency_ms),
         secrets: overrides,
+        ..EmulatorOptions::default()
     })
     .await
     .map_err(|e| Error::Usage(format!("cannot start the demo emulator: {e}")))?;
@@ -52,6 +53,9 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
+    integration
+        .service_tags
+        .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
     let file = match &integration.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),

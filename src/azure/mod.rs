@@ -1,10 +1,29 @@
-//! Azure service-tag files and the interval arithmetic for ip_access coverage. (Being built on the
-//! `azure` branch; this placeholder only carries the interface.)
+//! Azure service-tag files and the interval arithmetic for ip_access coverage.
+//!
+//! Flow: [`service_tags`] parses Microsoft's weekly JSON file, [`rules`] reads ServiceNow's
+//! `ip_access` rows into a per-direction [`rules::Policy`] (blocked = Deny \ Allow), [`coverage`]
+//! judges each selected tag's prefixes against it and derives the minimal Allow rules, all on the
+//! sorted interval sets of [`intervals`]. [`command`] is the offline `snowdoctor ranges` command.
 
-/// `snowdoctor ranges`.
-pub fn ranges_command(
-    _args: &crate::cli::RangesArgs,
-    _out: &mut dyn std::io::Write,
-) -> Result<u8, crate::error::Error> {
-    Err(crate::error::Error::Usage("ranges: not built yet".into()))
-}
+pub mod command;
+pub mod coverage;
+pub mod intervals;
+pub mod reference_data;
+pub mod rules;
+pub mod service_tags;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::ranges_command;
+
+/// `--service-tags builtin:sample`: a small file in the real format, embedded for the demo.
+pub const SAMPLE_SERVICE_TAGS: &str = "builtin:sample";
+/// The embedded sample's text.
+pub const SAMPLE_TEXT: &str = include_str!("../../fixtures/azure/ServiceTags_Sample.json");
+pub use coverage::{
+    AddressStatus, Coverage, Selection, TagCoverage, address_status, allow_rules_csv, diagnose,
+};
+pub use intervals::{Count, Family, Interval, IntervalSet, IpSet};
+pub use rules::{Direction, Policy, Rule, RuleSet, rules_from_file, rules_from_rows};
+pub use service_tags::{ServiceTag, ServiceTagError, ServiceTagFile};

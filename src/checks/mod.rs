@@ -5,6 +5,7 @@ pub mod connectivity;
 pub mod declarative;
 pub mod diagnosing_account;
 pub mod instance_version;
+pub mod ip_allowlist;
 pub mod oauth_connect;
 pub mod ticket_round_trip;
 
@@ -111,6 +112,7 @@ pub static BUILTIN: &[&dyn Check] = &[
     &connectivity::Connectivity,
     &diagnosing_account::DiagnosingAccount,
     &instance_version::InstanceVersion,
+    &ip_allowlist::IpAllowlist,
     &oauth_connect::OauthConnect,
     &ticket_round_trip::TicketRoundTrip,
 ];

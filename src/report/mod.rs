@@ -1,88 +1,101 @@
-//! One file per output format. (Being built on the `reports` branch; this placeholder renders JSON and a
-//! plain summary.)
+//! Every output format of a run, one file per format, all reading the same [`RunReport`].
+//!
+//! Rendering is pure: the same report (and transcript) always renders to the same bytes, so a saved JSON
+//! report re-renders (`report render`) into exactly what the live run wrote. Writing is where the safety
+//! net sits: every file written, bundle entries included, is scanned for the run's known secrets and
+//! removed if one shows up.
 
-use std::path::{Path, PathBuf};
+mod bundle;
+mod har;
+mod html;
+mod json;
+mod junit;
+mod markdown;
+mod output;
+mod pseudonymize;
+mod sarif;
+mod schema;
+mod terminal;
+mod view;
 
-use crate::cli::{FailOn, Format};
-use crate::error::{Error, Result};
+use std::path::Path;
+
+use crate::cli::FailOn;
+pub use crate::cli::Format;
+use crate::error::Error;
+use crate::exit;
 use crate::model::{RunReport, Status};
-use crate::secrets::SecretRegistry;
 use crate::servicenow::transcript::Exchange;
 
-/// What every format renders.
+pub use bundle::{BundleSummary, write_bundle};
+pub use output::{parse_report_arg, write_reports};
+pub use pseudonymize::Pseudonymizer;
+pub use schema::json_schema;
+
+/// What a format renders: the run's result, its HTTP transcript (only the HAR reads it) and whether the
+/// terminal format may use colour (it also honours `NO_COLOR`).
+#[derive(Debug, Clone, Copy)]
 pub struct RenderInput<'a> {
     pub report: &'a RunReport,
     pub transcript: &'a [Exchange],
     pub color: bool,
 }
 
-/// Renders one format.
-pub fn render(format: Format, input: &RenderInput) -> Result<String> {
+/// Renders one format. HAR without a transcript (a re-rendered report) is an empty log with a comment.
+pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
     match format {
-        Format::Json => {
-            serde_json::to_string_pretty(input.report).map_err(|e| Error::Report(e.to_string()))
-        }
-        _ => {
-            let mut out = format!("{}\n", input.report.verdict.headline);
-            for c in &input.report.checks {
-                out.push_str(&format!(
-                    "{:<13} {:<28} {}\n",
-                    c.status.as_str(),
-                    c.id,
-                    c.summary
-                ));
-                if let Some(fix) = &c.remediation {
-                    out.push_str(&format!("              fix: {fix}\n"));
-                }
-            }
-            Ok(out)
-        }
+        Format::Terminal => Ok(terminal::render(input.report, input.color)),
+        Format::Json => json::render(input.report),
+        Format::Junit => junit::render(input.report),
+        Format::Sarif => sarif::render(input.report),
+        Format::Md => Ok(markdown::render(input.report)),
+        Format::Html => html::render(input.report),
+        Format::Har => har::render(input.report, input.transcript),
     }
 }
 
-pub fn parse_report_arg(arg: &str) -> Result<(Format, PathBuf)> {
-    Err(Error::Usage(format!("--report {arg}: not built yet")))
+/// Reads a JSON report written by `--format json` or `--report json=PATH`.
+pub fn load_report(path: &Path) -> Result<RunReport, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    json::parse(&text).map_err(|message| {
+        Error::Report(format!(
+            "{} is not a snowdoctor JSON report: {message}; write one with --report json=PATH",
+            path.display()
+        ))
+    })
 }
 
-pub fn write_reports(
-    _input: &RenderInput,
-    _targets: &[(Format, PathBuf)],
-    _secrets: &SecretRegistry,
-) -> Result<Vec<PathBuf>> {
-    Ok(Vec::new())
+/// `report render FILE.json --format FMT`: renders a saved report (no colour, no transcript).
+pub fn render_saved(path: &Path, format: Format) -> Result<String, Error> {
+    let report = load_report(path)?;
+    render(
+        format,
+        &RenderInput {
+            report: &report,
+            transcript: &[],
+            color: false,
+        },
+    )
 }
 
-pub fn write_bundle(
-    _path: &Path,
-    _input: &RenderInput,
-    _log: &str,
-    _pseudonymize: bool,
-    _secrets: &SecretRegistry,
-) -> Result<()> {
-    Err(Error::Usage("--bundle: not built yet".into()))
-}
-
-pub fn json_schema() -> String {
-    String::new()
-}
-
-pub fn render_saved(_path: &Path, _format: Format) -> Result<String> {
-    Err(Error::Usage("report render: not built yet".into()))
-}
-
+/// The exit code for a finished run: [`exit::FINDINGS`] when a check's status reaches `fail_on`
+/// (`fail` counts failures; `warn` adds warnings; `inconclusive` adds undecided checks too), else
+/// [`exit::OK`]. Blocked checks do not count on their own: the check that blocked them does.
 pub fn exit_code(report: &RunReport, fail_on: FailOn) -> u8 {
-    let worst = |s: Status| report.checks.iter().any(|c| c.status == s);
-    let hit = match fail_on {
-        FailOn::Fail => worst(Status::Fail),
-        FailOn::Warn => worst(Status::Fail) || worst(Status::Warn),
-        FailOn::Inconclusive => {
-            worst(Status::Fail) || worst(Status::Warn) || worst(Status::Inconclusive)
-        }
+    let counts = |status: &Status| match fail_on {
         FailOn::Never => false,
+        FailOn::Fail => matches!(status, Status::Fail),
+        FailOn::Warn => matches!(status, Status::Fail | Status::Warn),
+        FailOn::Inconclusive => {
+            matches!(status, Status::Fail | Status::Warn | Status::Inconclusive)
+        }
     };
-    if hit {
-        crate::exit::FINDINGS
+    if report.checks.iter().any(|check| counts(&check.status)) {
+        exit::FINDINGS
     } else {
-        crate::exit::OK
+        exit::OK
     }
 }

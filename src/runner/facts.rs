@@ -63,6 +63,7 @@ pub enum FactValue {
     Response(RawResponse),
     Identity(Identity),
     Rows(TableRows),
+    ServiceTags(Arc<crate::azure::ServiceTagFile>),
     /// The OAuth connect (token request, token use, identity).
     Connect(Arc<ConnectOutcome>),
     /// The ticket round trip and what became of its records.

@@ -136,11 +136,9 @@ impl Gatherer {
                 Ok(FactValue::Response(response))
             }
             FactKey::AuthorizeProbe => self.authorize_probe().await,
+            FactKey::ServiceTags => self.service_tags(),
             FactKey::Connect => Ok(FactValue::Connect(Arc::new(self.connect().await))),
             FactKey::RoundTrip => self.round_trip().await,
-            FactKey::ServiceTags => Err(FactError::Unavailable(format!(
-                "{key:?} is not available in this build"
-            ))),
         }
     }
 
@@ -209,6 +207,22 @@ impl Gatherer {
             };
         }
         Ok(identity)
+    }
+
+    /// The `--service-tags` file (`builtin:sample` is the small sample the demo uses).
+    fn service_tags(&self) -> Fact {
+        let Some(path) = &self.settings.service_tags else {
+            return Err(FactError::Unavailable(
+                "no --service-tags file was given".into(),
+            ));
+        };
+        let file = if path.as_os_str() == crate::azure::SAMPLE_SERVICE_TAGS {
+            crate::azure::ServiceTagFile::parse(crate::azure::SAMPLE_TEXT)
+                .map_err(|e| FactError::Input(e.to_string()))?
+        } else {
+            crate::azure::ServiceTagFile::load(path).map_err(|e| FactError::Input(e.to_string()))?
+        };
+        Ok(FactValue::ServiceTags(Arc::new(file)))
     }
 
     async fn authorize_probe(&self) -> Fact {

@@ -226,7 +226,8 @@ async fn execute(manifest: &Manifest, ctx: &Context, gatherer: &Gatherer) -> Out
     }
 }
 
-async fn gather_all(gatherer: &Gatherer, keys: Vec<FactKey>) -> Facts {
+/// Gathers `keys` (memoised) into a fact set.
+pub async fn gather_all(gatherer: &Gatherer, keys: Vec<FactKey>) -> Facts {
     let fetched = futures::future::join_all(keys.iter().map(|k| gatherer.get(k))).await;
     let mut facts = Facts::default();
     for (key, fact) in keys.into_iter().zip(fetched) {

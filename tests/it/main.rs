@@ -1,3 +1,8 @@
 //! One integration-test binary; a module per feature.
 
+mod diagnosis;
+mod emulator;
+mod engine;
+mod ip_allowlist;
+mod reports;
 mod support;

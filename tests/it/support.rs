@@ -1,1 +1,118 @@
-//! Shared test helpers.
+//! Shared test helpers: the real binary with a clean environment, and JSON-report assertions.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+/// The `snowdoctor` binary with no inherited `SNOWDOCTOR_*` variables and no colour.
+pub fn snowdoctor() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("snowdoctor").expect("binary built");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SNOWDOCTOR_") && key != "SNOWDOCTOR_AZURE_DATA" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("NO_COLOR", "1").env_remove("SNOWDOCTOR_LOG");
+    cmd.timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+/// A finished run: exit code, stdout, stderr.
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn from(output: Output) -> Finished {
+        Finished {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The stdout parsed as a JSON report.
+    pub fn report(&self) -> Report {
+        let value: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        });
+        Report(value)
+    }
+}
+
+/// Runs `snowdoctor demo --scenario NAME --format json ARGS…`.
+pub fn demo(scenario: &str, args: &[&str]) -> Finished {
+    let output = snowdoctor()
+        .args(["demo", "--scenario", scenario, "--format", "json"])
+        .args(args)
+        .output()
+        .expect("snowdoctor runs");
+    Finished::from(output)
+}
+
+/// A JSON report with check lookups.
+pub struct Report(pub Value);
+
+impl Report {
+    /// The check with this id (panics with the list of ids when absent).
+    pub fn check(&self, id: &str) -> &Value {
+        let checks = self.0["checks"].as_array().expect("checks array");
+        checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| {
+            let ids: Vec<&str> = checks.iter().filter_map(|c| c["id"].as_str()).collect();
+            panic!("no check {id:?} in report; have {ids:?}")
+        })
+    }
+
+    /// A check's status.
+    pub fn status(&self, id: &str) -> String {
+        self.check(id)["status"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Asserts a check's status, showing its summary on failure.
+    pub fn assert_status(&self, id: &str, expected: &str) {
+        let check = self.check(id);
+        assert_eq!(
+            check["status"], expected,
+            "check {id}: summary {:?}, evidence {}",
+            check["summary"], check["evidence"]
+        );
+    }
+
+    /// A check's remediation text ("" when absent).
+    pub fn remediation(&self, id: &str) -> String {
+        self.check(id)["remediation"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// A check's summary.
+    pub fn summary(&self, id: &str) -> String {
+        self.check(id)["summary"].as_str().unwrap_or("").to_string()
+    }
+
+    /// The verdict's root-cause ids.
+    pub fn root_causes(&self) -> Vec<String> {
+        self.0["verdict"]["root_causes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path
+}

@@ -1,0 +1,359 @@
+//! ServiceNow IP Address Access Control rules (`ip_access`, servicenow-platform.md §9).
+//!
+//! An address is blocked only if an active Deny rule of the traffic's direction matches and no
+//! active Allow rule does. Stored codes of `type` and `flow` are not documented (§15 item 3), so both
+//! codes and labels are accepted case-insensitively; anything unreadable is reported by sys_id and
+//! left out of the verdict rather than guessed (§15 item 11).
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::intervals::{Family, Interval, IpSet, IpSetBuilder, addr_value};
+use crate::error::Error;
+use crate::servicenow::Row;
+
+/// Allow or Deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleType {
+    Allow,
+    Deny,
+}
+
+/// The `flow` (Direction) of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flow {
+    Inbound,
+    Outbound,
+    Bidirectional,
+}
+
+/// The direction of the traffic being judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Callers reaching the instance (the security center connector).
+    Inbound,
+    /// The instance calling out.
+    Outbound,
+}
+
+impl Flow {
+    /// True when a rule with this flow applies to traffic in `direction`.
+    pub fn applies_to(self, direction: Direction) -> bool {
+        matches!(
+            (self, direction),
+            (Flow::Bidirectional, _)
+                | (Flow::Inbound, Direction::Inbound)
+                | (Flow::Outbound, Direction::Outbound)
+        )
+    }
+}
+
+/// A readable rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub sys_id: String,
+    pub rule_type: RuleType,
+    pub flow: Flow,
+    pub active: bool,
+    pub start: IpAddr,
+    pub end: IpAddr,
+    pub description: String,
+}
+
+impl Rule {
+    /// The rule's addresses as an interval of its family.
+    pub fn interval(&self) -> (Family, Interval) {
+        let (family, start) = addr_value(self.start);
+        let (_, end) = addr_value(self.end);
+        // reversed rules never become a Rule, so start <= end here
+        (family, Interval { start, end })
+    }
+
+    /// True when the rule takes part in the verdict for `direction`.
+    pub fn applies_to(&self, direction: Direction) -> bool {
+        self.active && self.flow.applies_to(direction)
+    }
+}
+
+/// A row that could not be read as a rule; excluded from the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Malformed {
+    pub sys_id: String,
+    pub reason: String,
+}
+
+/// Every rule read from an instance or a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub malformed: Vec<Malformed>,
+}
+
+/// The merged effect of the rules that apply to one direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub direction: Direction,
+    pub allow: IpSet,
+    pub deny: IpSet,
+    /// `deny \ allow`: the addresses the instance refuses.
+    pub blocked: IpSet,
+    pub allow_rules: usize,
+    pub deny_rules: usize,
+}
+
+impl Policy {
+    /// False when no active Deny rule applies: the instance does no IP filtering in this direction.
+    pub fn filters(&self) -> bool {
+        self.deny_rules > 0
+    }
+
+    /// True when the address is refused.
+    pub fn blocks(&self, addr: IpAddr) -> bool {
+        self.blocked.contains(addr)
+    }
+}
+
+impl RuleSet {
+    /// The rules that take part for `direction`, merged.
+    pub fn policy(&self, direction: Direction) -> Policy {
+        let (mut allow, mut deny) = (IpSetBuilder::default(), IpSetBuilder::default());
+        let (mut allow_rules, mut deny_rules) = (0, 0);
+        for rule in self.rules.iter().filter(|r| r.applies_to(direction)) {
+            let (family, iv) = rule.interval();
+            match rule.rule_type {
+                RuleType::Allow => {
+                    allow.push(family, iv);
+                    allow_rules += 1;
+                }
+                RuleType::Deny => {
+                    deny.push(family, iv);
+                    deny_rules += 1;
+                }
+            }
+        }
+        let (allow, deny) = (allow.build(), deny.build());
+        Policy {
+            direction,
+            blocked: deny.difference(&allow),
+            allow,
+            deny,
+            allow_rules,
+            deny_rules,
+        }
+    }
+
+    /// Readable rules that do not take part for `direction` (inactive, or the other direction only).
+    pub fn ignored(&self, direction: Direction) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| !r.applies_to(direction))
+    }
+}
+
+/// Reads `ip_access` rows (plain or `sysparm_display_value=all` shape).
+pub fn rules_from_rows(rows: &[Row]) -> RuleSet {
+    let mut set = RuleSet::default();
+    for (index, row) in rows.iter().enumerate() {
+        let sys_id = match row.sys_id().trim() {
+            "" => format!("row {}", index + 1),
+            id => id.to_string(),
+        };
+        match rule_from_row(row, &sys_id) {
+            Ok(rule) => set.rules.push(rule),
+            Err(reason) => set.malformed.push(Malformed { sys_id, reason }),
+        }
+    }
+    set
+}
+
+fn rule_from_row(row: &Row, sys_id: &str) -> Result<Rule, String> {
+    let rule_type = if row.is_one_of("type", &["allow"]) {
+        RuleType::Allow
+    } else if row.is_one_of("type", &["deny"]) {
+        RuleType::Deny
+    } else {
+        return Err(format!(
+            "unknown type {:?} (expected Allow or Deny)",
+            row.display("type").unwrap_or("")
+        ));
+    };
+    let flow = if row.is_one_of("flow", &["inbound"]) {
+        Flow::Inbound
+    } else if row.is_one_of("flow", &["outbound"]) {
+        Flow::Outbound
+    } else if row.is_one_of("flow", &["bidirectional"]) {
+        Flow::Bidirectional
+    } else {
+        return Err(format!(
+            "unknown direction (flow) {:?} (expected Inbound, Outbound or Bidirectional)",
+            row.display("flow").unwrap_or("")
+        ));
+    };
+    // a missing column means the export left it out; ServiceNow's default for a new rule is active
+    let active = match row.value("active") {
+        None => true,
+        Some(_) => row
+            .flag("active")
+            .ok_or_else(|| format!("unreadable active flag {:?}", row.text("active")))?,
+    };
+    let start = parse_addr(row.text("range_start"), "range_start")?;
+    let end = match row.text("range_end").trim() {
+        "" => start,
+        _ => parse_addr(row.text("range_end"), "range_end")?,
+    };
+    let (start_family, start_value) = addr_value(start);
+    let (end_family, end_value) = addr_value(end);
+    if start_family != end_family {
+        return Err(format!(
+            "range_start {start} and range_end {end} are of different address families"
+        ));
+    }
+    if start_value > end_value {
+        return Err(format!(
+            "range_start {start} is after range_end {end} (reversed range)"
+        ));
+    }
+    Ok(Rule {
+        sys_id: sys_id.to_string(),
+        rule_type,
+        flow,
+        active,
+        start,
+        end,
+        description: row.text("description").to_string(),
+    })
+}
+
+fn parse_addr(text: &str, field: &str) -> Result<IpAddr, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("{field} is empty"));
+    }
+    text.parse()
+        .map_err(|_| format!("{field} {text:?} is not an IPv4 or IPv6 address"))
+}
+
+/// Reads rules from a Table API JSON export (`{"result": [...]}` or a bare array) or a CSV file
+/// with a header row (`range_start,range_end,type,flow,active,description`, any order, `sys_id`
+/// optional).
+pub fn rules_from_file(path: &Path) -> Result<RuleSet, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let bad = |msg: String| Error::Config(format!("rules {}: {msg}", path.display()));
+    let rows = if text.trim_start().starts_with(['{', '[']) {
+        rows_from_json(text).map_err(bad)?
+    } else {
+        rows_from_csv(text).map_err(bad)?
+    };
+    Ok(rules_from_rows(&rows))
+}
+
+fn rows_from_json(text: &str) -> Result<Vec<Row>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    let list = match value {
+        Value::Array(list) => list,
+        Value::Object(mut obj) => match obj.remove("result") {
+            Some(Value::Array(list)) => list,
+            _ => return Err("expected {\"result\": [...]} or a JSON array of rows".into()),
+        },
+        _ => return Err("expected {\"result\": [...]} or a JSON array of rows".into()),
+    };
+    Ok(list.into_iter().map(Row::from_value).collect())
+}
+
+fn rows_from_csv(text: &str) -> Result<Vec<Row>, String> {
+    let records = parse_csv(text)?;
+    let mut records = records.into_iter();
+    let Some(header) = records.next() else {
+        return Err("the CSV file is empty".into());
+    };
+    let header: Vec<String> = header
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    for needed in ["range_start", "type", "flow"] {
+        if !header.iter().any(|h| h == needed) {
+            return Err(format!(
+                "the CSV header has no {needed:?} column (expected range_start,range_end,type,flow,active,description)"
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    for (index, record) in records.enumerate() {
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let mut map = Map::new();
+        for (name, field) in header.iter().zip(record) {
+            map.insert(name.clone(), Value::String(field));
+        }
+        if !map.contains_key("sys_id") {
+            // the header is line 1, so data record i is at least on line i + 2
+            map.insert(
+                "sys_id".into(),
+                Value::String(format!("csv record {}", index + 2)),
+            );
+        }
+        rows.push(Row(map));
+    }
+    Ok(rows)
+}
+
+/// RFC 4180 fields: quotes, doubled quotes inside quotes, any line ending.
+fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => quoted = true,
+            ',' => record.push(std::mem::take(&mut field)),
+            '\r' | '\n' => {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            _ => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("unterminated quoted field".into());
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Quotes a CSV field when needed.
+pub(crate) fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}

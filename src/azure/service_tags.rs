@@ -1,0 +1,334 @@
+//! Azure "IP Ranges and Service Tags" JSON files (microsoft-integration.md §4.2).
+//!
+//! One parser for the weekly download files of every cloud and for the Service Tag Discovery API
+//! shape (string `changeNumber`, extra `id`/`name`/`type`/`nextLink`). The file is parsed as JSON
+//! into borrowed structs, never split by lines, so the layout (BOM, CRLF, indentation) does not
+//! matter. Prefixes are validated here: an invalid CIDR is an error naming the tag, and a prefix
+//! with host bits set is masked and reported, not trusted.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Why a service-tag file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceTagError {
+    #[error("not a ServiceTags JSON file: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("service tag {tag:?}: {prefix:?} is not a valid CIDR prefix ({reason})")]
+    BadPrefix {
+        tag: String,
+        prefix: String,
+        reason: String,
+    },
+    #[error("the file has no service tags (empty \"values\")")]
+    NoTags,
+    #[error("unknown service tag {name:?}{}", suggest(.close))]
+    UnknownTag { name: String, close: Vec<String> },
+}
+
+fn suggest(close: &[String]) -> String {
+    if close.is_empty() {
+        "; tag names are case-sensitive and listed in the file's \"values\"".into()
+    } else {
+        format!("; close names: {}", close.join(", "))
+    }
+}
+
+/// A number or a string: the download files use a number, the Discovery API a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawChange<'a> {
+    Number(u64),
+    #[serde(borrow)]
+    Text(Cow<'a, str>),
+}
+
+impl RawChange<'_> {
+    fn into_string(self) -> String {
+        match self {
+            RawChange::Number(n) => n.to_string(),
+            RawChange::Text(s) => s.into_owned(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawFile<'a> {
+    #[serde(borrow, default)]
+    change_number: Option<RawChange<'a>>,
+    #[serde(borrow, default)]
+    cloud: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    values: Vec<RawTag<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawTag<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    properties: RawProperties<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProperties<'a> {
+    #[serde(borrow, default)]
+    change_number: Option<RawChange<'a>>,
+    #[serde(borrow, default)]
+    region: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    system_service: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    address_prefixes: Option<Vec<Cow<'a, str>>>,
+}
+
+/// One service tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceTag {
+    pub name: String,
+    /// Region id such as `westeurope`; empty for cloud-wide tags.
+    pub region: String,
+    /// Empty for `AzureCloud` and its regional tags.
+    pub system_service: String,
+    /// The tag's own version ("" when absent).
+    pub change_number: String,
+    #[serde(skip)]
+    pub prefixes: Vec<IpNet>,
+}
+
+/// A prefix published with host bits set, e.g. `10.0.0.1/24`; it is used as `10.0.0.0/24`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostBits {
+    pub tag: String,
+    pub given: String,
+    pub used: IpNet,
+}
+
+/// A parsed service-tag file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTagFile {
+    /// `Public`, `AzureGovernment`, `China`, … ("" when absent).
+    pub cloud: String,
+    /// The file's version ("" when absent).
+    pub change_number: String,
+    /// From a `_YYYYMMDD` in the file name; `None` when the name has none.
+    pub date: Option<NaiveDate>,
+    pub tags: Vec<ServiceTag>,
+    /// Prefixes with host bits set (masked before use).
+    pub host_bits: Vec<HostBits>,
+}
+
+impl ServiceTagFile {
+    /// Parses file contents. A leading UTF-8 BOM is skipped.
+    pub fn parse(text: &str) -> Result<ServiceTagFile, ServiceTagError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let raw: RawFile<'_> = serde_json::from_str(text)?;
+        if raw.values.is_empty() {
+            return Err(ServiceTagError::NoTags);
+        }
+        let mut host_bits = Vec::new();
+        let mut tags = Vec::with_capacity(raw.values.len());
+        for tag in raw.values {
+            let name = tag.name.into_owned();
+            let texts = tag
+                .properties
+                .address_prefixes
+                .as_deref()
+                .unwrap_or_default();
+            let mut prefixes = Vec::with_capacity(texts.len());
+            for text in texts {
+                let given = text.trim();
+                let net: IpNet = given.parse().map_err(|e: ipnet::AddrParseError| {
+                    ServiceTagError::BadPrefix {
+                        tag: name.clone(),
+                        prefix: text.to_string(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                let used = net.trunc();
+                if used != net {
+                    host_bits.push(HostBits {
+                        tag: name.clone(),
+                        given: given.to_string(),
+                        used,
+                    });
+                }
+                prefixes.push(used);
+            }
+            let props = tag.properties;
+            tags.push(ServiceTag {
+                name,
+                region: props.region.map(Cow::into_owned).unwrap_or_default(),
+                system_service: props
+                    .system_service
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
+                change_number: props
+                    .change_number
+                    .map(RawChange::into_string)
+                    .unwrap_or_default(),
+                prefixes,
+            });
+        }
+        Ok(ServiceTagFile {
+            cloud: raw.cloud.map(Cow::into_owned).unwrap_or_default(),
+            change_number: raw
+                .change_number
+                .map(RawChange::into_string)
+                .unwrap_or_default(),
+            date: None,
+            tags,
+            host_bits,
+        })
+    }
+
+    /// Reads and parses a file; the date comes from its name.
+    pub fn load(path: &Path) -> Result<ServiceTagFile, crate::error::Error> {
+        let bytes = std::fs::read(path).map_err(|source| crate::error::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut file = ServiceTagFile::parse(&text).map_err(|e| {
+            crate::error::Error::Config(format!("service tags {}: {e}", path.display()))
+        })?;
+        file.date = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(date_from_file_name);
+        Ok(file)
+    }
+
+    /// The tag with exactly this name.
+    pub fn tag(&self, name: &str) -> Option<&ServiceTag> {
+        self.tags.iter().find(|t| t.name == name)
+    }
+
+    /// The named tags (exact names), or every tag when `names` is empty.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&ServiceTag>, ServiceTagError> {
+        if names.is_empty() {
+            return Ok(self.tags.iter().collect());
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            match self.tag(name) {
+                Some(tag) if !out.iter().any(|t: &&ServiceTag| t.name == tag.name) => out.push(tag),
+                Some(_) => {}
+                None => {
+                    return Err(ServiceTagError::UnknownTag {
+                        name: name.clone(),
+                        close: self.close_names(name),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to five tag names that resemble `name` (case, prefix, or a few typos).
+    pub fn close_names(&self, name: &str) -> Vec<String> {
+        let wanted = name.to_ascii_lowercase();
+        let mut scored: Vec<(usize, &str)> = self
+            .tags
+            .iter()
+            .filter_map(|t| {
+                let have = t.name.to_ascii_lowercase();
+                let score = if have == wanted {
+                    0
+                } else if have.starts_with(&wanted) || wanted.starts_with(&have) {
+                    1
+                } else {
+                    let d = edit_distance(&have, &wanted);
+                    if d > 3 {
+                        return None;
+                    }
+                    1 + d
+                };
+                Some((score, t.name.as_str()))
+            })
+            .collect();
+        scored.sort();
+        scored
+            .into_iter()
+            .take(5)
+            .map(|(_, n)| n.to_string())
+            .collect()
+    }
+
+    /// Total number of prefixes over all tags (with repeats across tags).
+    pub fn prefix_count(&self) -> usize {
+        self.tags.iter().map(|t| t.prefixes.len()).sum()
+    }
+
+    /// A warning when the file's date is more than `max_weeks` weeks before `now`, or unknown.
+    pub fn age_warning(&self, now: DateTime<Utc>, max_weeks: i64) -> Option<String> {
+        let Some(date) = self.date else {
+            return Some(
+                "the file's date is unknown (no _YYYYMMDD in its name); Microsoft publishes a new \
+                 file every week, make sure this one is recent"
+                    .into(),
+            );
+        };
+        let age = now.date_naive().signed_duration_since(date).num_days();
+        (age > max_weeks * 7).then(|| {
+            format!(
+                "the file is from {date}, {} weeks old; Microsoft publishes a new file every week \
+                 and new ranges appear in it at least a week before use: download the current one",
+                age / 7
+            )
+        })
+    }
+}
+
+/// `ServiceTags_Public_20251028.json` → 2025-10-28: the last `_YYYYMMDD` group that is a real date.
+pub fn date_from_file_name(name: &str) -> Option<NaiveDate> {
+    name.split(['_', '.', '-'])
+        .filter(|part| part.len() == 8 && part.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|part| NaiveDate::parse_from_str(part, "%Y%m%d").ok())
+        .next_back()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl fmt::Display for ServiceTagFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let date = self
+            .date
+            .map_or_else(|| "date unknown".to_string(), |d| d.to_string());
+        write!(
+            f,
+            "cloud {}, change number {}, {date}, {} tags, {} prefixes",
+            if self.cloud.is_empty() {
+                "unknown"
+            } else {
+                &self.cloud
+            },
+            if self.change_number.is_empty() {
+                "unknown"
+            } else {
+                &self.change_number
+            },
+            self.tags.len(),
+            self.prefix_count()
+        )
+    }
+}

@@ -1,0 +1,5 @@
+//! Unit and property tests of the allowlist engine.
+
+mod coverage;
+mod parse;
+mod props;

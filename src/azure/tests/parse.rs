@@ -1,0 +1,183 @@
+//! Service-tag parsing on the sample fixture and on in-memory variants of it.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use crate::azure::service_tags::{ServiceTagError, ServiceTagFile, date_from_file_name};
+
+pub(super) const SAMPLE: &str = include_str!("../../../fixtures/azure/ServiceTags_Sample.json");
+
+pub(super) fn sample() -> ServiceTagFile {
+    ServiceTagFile::parse(SAMPLE).expect("the sample fixture parses")
+}
+
+#[test]
+fn sample_fixture_fields() {
+    let file = sample();
+    assert_eq!(file.cloud, "Public");
+    assert_eq!(file.change_number, "12");
+    assert_eq!(file.tags.len(), 5);
+    assert_eq!(file.prefix_count(), 7 + 2 + 1 + 2 + 3);
+    let east = file.tag("AzureCloud.eastus").expect("tag present");
+    assert_eq!(east.region, "eastus");
+    assert_eq!(east.system_service, "");
+    assert_eq!(east.change_number, "3");
+    assert_eq!(east.prefixes[1].to_string(), "2603:1030::/40");
+    let asc = file.tag("AzureSecurityCenter").expect("tag present");
+    assert_eq!(asc.system_service, "AzureSecurityCenter");
+    assert!(file.host_bits.is_empty());
+}
+
+#[test]
+fn layout_variants_parse_identically() {
+    let base = sample();
+    let crlf = SAMPLE.replace('\n', "\r\n");
+    let cr = SAMPLE.replace('\n', "\r");
+    let bom = format!("\u{feff}{SAMPLE}");
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(SAMPLE).expect("json"))
+            .expect("json");
+    for (what, text) in [
+        ("CRLF", crlf),
+        ("CR", cr),
+        ("BOM", bom),
+        ("one line", compact),
+    ] {
+        let file = ServiceTagFile::parse(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(file, base, "{what}");
+    }
+}
+
+#[test]
+fn discovery_api_shape_with_string_change_number() {
+    let text = r#"{
+        "name": "Public", "id": "/subscriptions/x/providers/Microsoft.Network/serviceTags/Public",
+        "type": "Microsoft.Network/serviceTags", "changeNumber": "375", "cloud": "Public",
+        "nextLink": null,
+        "values": [{"name": "AzureCloud", "id": "AzureCloud", "serviceTagChangeNumber": "9",
+            "properties": {"changeNumber": "7", "region": "", "systemService": "",
+                           "addressPrefixes": ["13.76.0.0/16"], "state": "GA"}}]
+    }"#;
+    let file = ServiceTagFile::parse(text).expect("discovery shape parses");
+    assert_eq!(file.change_number, "375");
+    assert_eq!(file.tags[0].change_number, "7");
+    assert_eq!(file.tags[0].prefixes.len(), 1);
+}
+
+#[test]
+fn optional_keys_missing_or_null() {
+    // a 2019-style tag: no regionId, no networkFeatures; and null everywhere else that may be null
+    let text = r#"{"changeNumber": 1, "cloud": "Public", "values": [
+        {"name": "Old", "id": "Old", "properties": {"changeNumber": 1, "region": "",
+            "platform": "Azure", "systemService": "", "addressPrefixes": ["10.0.0.0/8"]}},
+        {"name": "Nulls", "id": "Nulls", "properties": {"changeNumber": 2, "region": null,
+            "regionId": null, "systemService": null, "addressPrefixes": ["10.1.0.0/16"],
+            "networkFeatures": null}}]}"#;
+    let file = ServiceTagFile::parse(text).expect("optional keys are optional");
+    assert_eq!(file.tags.len(), 2);
+    assert_eq!(file.tags[1].region, "");
+}
+
+#[test]
+fn malformed_prefix_names_tag_and_prefix() {
+    let text = SAMPLE.replace("\"40.83.128.0/17\"]", "\"40.83.128.0/33\"]");
+    let err = ServiceTagFile::parse(&text).expect_err("a /33 is invalid");
+    let msg = err.to_string();
+    assert!(matches!(err, ServiceTagError::BadPrefix { .. }), "{msg}");
+    assert!(
+        msg.contains("AzureCloud.westus") && msg.contains("40.83.128.0/33"),
+        "{msg}"
+    );
+
+    let bare = SAMPLE.replace("\"20.37.64.0/24\"", "\"20.37.64.0\"");
+    let msg = ServiceTagFile::parse(&bare)
+        .expect_err("no prefix length")
+        .to_string();
+    assert!(
+        msg.contains("AzureSecurityCenter") && msg.contains("20.37.64.0"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn not_service_tags_is_a_clear_error() {
+    for text in [
+        "",
+        "[]",
+        "{\"values\": []}",
+        "{\"value\": 3}",
+        "{\"changeNumber\": 1, \"values\": [{\"name\": 1}]}",
+    ] {
+        assert!(ServiceTagFile::parse(text).is_err(), "{text:?}");
+    }
+}
+
+#[test]
+fn host_bits_are_masked_and_reported() {
+    let text = SAMPLE.replace("\"52.149.152.0/24\"", "\"52.149.152.7/24\"");
+    let file = ServiceTagFile::parse(&text).expect("non-canonical prefixes are accepted");
+    assert_eq!(file.host_bits.len(), 1);
+    assert_eq!(file.host_bits[0].tag, "AzureSecurityCenter");
+    assert_eq!(file.host_bits[0].given, "52.149.152.7/24");
+    assert_eq!(file.host_bits[0].used.to_string(), "52.149.152.0/24");
+    let asc = file.tag("AzureSecurityCenter").expect("tag");
+    assert_eq!(asc.prefixes[1].to_string(), "52.149.152.0/24");
+}
+
+#[test]
+fn selection_by_exact_name_and_close_names() {
+    let file = sample();
+    assert_eq!(file.select(&[]).expect("all").len(), 5);
+    let one = file
+        .select(&["AzureCloud.westus".into(), "AzureCloud.westus".into()])
+        .expect("known");
+    assert_eq!(one.len(), 1);
+    let err = file
+        .select(&["azurecloud.westus".into()])
+        .expect_err("names are exact");
+    let msg = err.to_string();
+    assert!(msg.contains("close names: AzureCloud.westus"), "{msg}");
+    let err = file
+        .select(&["AzureSecurityCentre".into()])
+        .expect_err("typo");
+    assert!(err.to_string().contains("AzureSecurityCenter"), "{err}");
+    let err = file.select(&["Zzzzzzzzzzzz".into()]).expect_err("unknown");
+    assert!(err.to_string().contains("case-sensitive"), "{err}");
+}
+
+#[test]
+fn date_from_name_and_age_warning() {
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    assert_eq!(
+        date_from_file_name("ServiceTags_Public_20251028.json"),
+        Some(date(2025, 10, 28))
+    );
+    assert_eq!(
+        date_from_file_name("ServiceTags_AzureGovernment_20260720.json"),
+        Some(date(2026, 7, 20))
+    );
+    assert_eq!(date_from_file_name("ServiceTags_Public.json"), None);
+    assert_eq!(date_from_file_name("tags_20251399.json"), None);
+
+    let mut file = sample();
+    file.date = Some(date(2025, 10, 28));
+    let soon = Utc
+        .with_ymd_and_hms(2025, 11, 10, 0, 0, 0)
+        .single()
+        .expect("time");
+    let later = Utc
+        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+        .single()
+        .expect("time");
+    assert_eq!(file.age_warning(soon, 4), None);
+    let warning = file.age_warning(later, 4).expect("ten weeks is too old");
+    assert!(
+        warning.contains("2025-10-28") && warning.contains("9 weeks"),
+        "{warning}"
+    );
+    file.date = None;
+    assert!(
+        file.age_warning(soon, 4)
+            .expect("unknown date warns")
+            .contains("unknown")
+    );
+}

@@ -1,0 +1,288 @@
+//! Full diagnoses through the binary against the emulator: `demo` (embedded) and `run` (in-process
+//! emulator in the test, reached like any instance).
+
+use secrecy::ExposeSecret;
+use snowdoctor::emulator::{Emulator, EmulatorOptions};
+
+use crate::support::{Finished, demo, snowdoctor, write};
+
+/// Starts an emulator in the test process and returns it with its CA written to a temp file.
+fn emulator(scenario: &str) -> (Emulator, tempfile::TempDir, std::path::PathBuf) {
+    let emulator = Emulator::start_blocking(EmulatorOptions {
+        scenario: scenario.into(),
+        ..EmulatorOptions::default()
+    })
+    .expect("emulator starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = write(dir.path(), "ca.pem", &emulator.ca_pem().expect("TLS CA"));
+    (emulator, dir, ca)
+}
+
+#[test]
+fn healthy_demo_passes_every_engine_check() {
+    let out = demo("healthy", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.report();
+    for id in [
+        "connectivity",
+        "diagnosing-account",
+        "instance-version",
+        "ip-allowlist",
+    ] {
+        report.assert_status(id, "pass");
+    }
+    assert!(report.summary("instance-version").contains("Brazil"));
+    assert_eq!(report.0["verdict"]["status"], "pass");
+}
+
+#[test]
+fn old_release_fails_with_the_kingston_remedy() {
+    let out = demo("old-release", &["--only", "instance-version"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("instance-version", "fail");
+    assert!(report.summary("instance-version").contains("Jakarta"));
+    assert!(
+        report
+            .remediation("instance-version")
+            .contains("Upgrade the instance to Kingston")
+    );
+    assert_eq!(report.root_causes(), vec!["instance-version".to_string()]);
+}
+
+#[test]
+fn version_is_found_through_stats_pages_and_unknown_newer_families_pass() {
+    let out = demo("version-stats-only", &["--only", "instance-version"]);
+    let report = out.report();
+    report.assert_status("instance-version", "pass");
+    let evidence = report.check("instance-version")["evidence"].to_string();
+    assert!(evidence.contains("stats.do"), "{evidence}");
+    assert!(
+        evidence.contains("no usable build tag"),
+        "the properties were tried first: {evidence}"
+    );
+    let out = demo("version-unknown-family", &["--only", "instance-version"]);
+    let report = out.report();
+    report.assert_status("instance-version", "pass");
+    assert!(
+        report
+            .summary("instance-version")
+            .contains("newer than every family")
+    );
+}
+
+#[test]
+fn hibernating_and_interstitial_instances_cannot_be_assessed() {
+    for (scenario, words) in [
+        ("hibernating", "hibernating"),
+        ("interstitial", "interstitial"),
+    ] {
+        let out = demo(scenario, &[]);
+        assert_eq!(out.code, 3, "{scenario}: {}", out.stderr);
+        let report = out.report();
+        report.assert_status("connectivity", "fail");
+        assert!(
+            report.summary("connectivity").contains(words),
+            "{}",
+            report.summary("connectivity")
+        );
+        // Every dependant is blocked and names its blocker.
+        report.assert_status("diagnosing-account", "blocked");
+        report.assert_status("instance-version", "blocked");
+        assert_eq!(
+            report.check("instance-version")["blocked_by"][0],
+            "diagnosing-account"
+        );
+        assert_eq!(report.root_causes(), vec!["connectivity".to_string()]);
+    }
+}
+
+#[test]
+fn a_blocked_caller_is_told_apart_from_an_acl_problem() {
+    let out = demo("caller-blocked", &[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("connectivity", "fail");
+    assert!(
+        report
+            .summary("connectivity")
+            .contains("IP Address Access Control")
+    );
+    assert!(
+        report
+            .remediation("connectivity")
+            .contains("not an ACL problem")
+    );
+}
+
+#[test]
+fn run_against_a_separately_started_emulator_and_a_wrong_password() {
+    let (emulator, _dir, ca) = emulator("healthy");
+    let creds = emulator.credentials();
+    let run = |password: &str| {
+        Finished::from(
+            snowdoctor()
+                .args([
+                    "run",
+                    "--instance",
+                    &emulator.base_url(),
+                    "--user",
+                    &creds.user,
+                    "--format",
+                    "json",
+                    "--ca-cert",
+                ])
+                .arg(&ca)
+                .args(["--only", "version"])
+                .env("SNOWDOCTOR_PASSWORD", password)
+                .output()
+                .expect("runs"),
+        )
+    };
+    let ok = run(creds.password.expose_secret());
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    ok.report().assert_status("instance-version", "pass");
+    let wrong = run("definitely-wrong-password");
+    assert_eq!(wrong.code, 3, "{}", wrong.stderr);
+    let report = wrong.report();
+    report.assert_status("diagnosing-account", "fail");
+    assert!(
+        report
+            .summary("diagnosing-account")
+            .contains("authentication failed")
+    );
+    report.assert_status("instance-version", "blocked");
+    // The emulator saw no write at all: diagnosing only reads.
+    assert!(
+        emulator.audit_log().is_empty(),
+        "{:?}",
+        emulator.audit_log().len()
+    );
+}
+
+#[test]
+fn untrusted_certificates_are_refused_without_a_ca() {
+    let (emulator, _dir, _ca) = emulator("healthy");
+    let out = Finished::from(
+        snowdoctor()
+            .args([
+                "run",
+                "--instance",
+                &emulator.base_url(),
+                "--user",
+                "admin",
+                "--format",
+                "json",
+                "--only",
+                "connectivity",
+            ])
+            .env("SNOWDOCTOR_PASSWORD", "whatever-pass")
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("connectivity", "fail");
+    assert!(
+        report.remediation("connectivity").contains("--ca-cert"),
+        "{}",
+        report.remediation("connectivity")
+    );
+}
+
+#[test]
+fn ip_allowlist_scenarios_and_the_csv_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No filtering at all.
+    let report = demo("ip-no-filtering", &["--only", "ip-allowlist"]).report();
+    report.assert_status("ip-allowlist", "pass");
+    assert!(report.summary("ip-allowlist").contains("no IP filtering"));
+    // Deny-all with a corporate allow: every Azure prefix blocked, repair exported.
+    let csv = dir.path().join("deny-all.csv");
+    let out = demo(
+        "ip-deny-all",
+        &[
+            "--only",
+            "ip-allowlist",
+            "--export-allow-rules",
+            csv.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("ip-allowlist", "fail");
+    assert!(report.remediation("ip-allowlist").contains("Allow rules"));
+    let text = std::fs::read_to_string(&csv).expect("CSV written");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "type,flow,active,range_start,range_end,description"
+    );
+    // The sample's nine merged IPv4 ranges minus nothing allowed: all are exported, IPv6 untouched.
+    assert!(lines.contains(&"allow,inbound,true,52.149.128.0,52.149.255.255,snowdoctor: Azure range for the Microsoft 365 connector"), "{text}");
+    assert_eq!(lines.len(), 1 + 8, "{text}");
+    // Partial allows: only the missing ranges are exported.
+    let csv = dir.path().join("partial.csv");
+    let report = demo(
+        "ip-partial-allow",
+        &[
+            "--only",
+            "ip-allowlist",
+            "--export-allow-rules",
+            csv.to_str().expect("utf8"),
+        ],
+    )
+    .report();
+    report.assert_status("ip-allowlist", "fail");
+    let text = std::fs::read_to_string(&csv).expect("CSV written");
+    assert!(
+        !text.contains("52.149.128.0"),
+        "already allowed ranges are not exported: {text}"
+    );
+    assert!(text.contains("40.83."), "{text}");
+    // Allows covering everything (with malformed, inactive and outbound-only rows ignored).
+    let report = demo("ip-azure-allowed", &["--only", "ip-allowlist"]).report();
+    report.assert_status("ip-allowlist", "pass");
+    let evidence = report.check("ip-allowlist")["evidence"].to_string();
+    assert!(
+        evidence.contains("ignored"),
+        "malformed or ignored rules are listed: {evidence}"
+    );
+    // Without a service-tag file the check cannot decide, but still reports the deny rule.
+    let (emulator, _d, ca) = emulator("ip-deny-all");
+    let creds = emulator.credentials();
+    let out = Finished::from(
+        snowdoctor()
+            .args([
+                "run",
+                "--instance",
+                &emulator.base_url(),
+                "--user",
+                &creds.user,
+                "--format",
+                "json",
+                "--only",
+                "ip-allowlist",
+                "--ca-cert",
+            ])
+            .arg(&ca)
+            .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
+            .output()
+            .expect("runs"),
+    );
+    let report = out.report();
+    report.assert_status("ip-allowlist", "inconclusive");
+    assert!(report.summary("ip-allowlist").contains("Deny rule"));
+    assert!(
+        report
+            .remediation("ip-allowlist")
+            .contains("details.aspx?id=56519")
+    );
+}
+
+#[test]
+fn a_non_admin_account_makes_restricted_checks_inconclusive_not_failed() {
+    let report = demo("non-admin", &["--only", "ip-allowlist"]).report();
+    report.assert_status("ip-allowlist", "inconclusive");
+    assert!(report.summary("ip-allowlist").contains("admin"));
+}
