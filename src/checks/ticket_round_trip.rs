@@ -50,12 +50,21 @@ pub fn judge(trip: &RoundTripOutcome) -> Outcome {
             .iter()
             .map(|r| format!("{} {} (sys_id {})", r.table, r.number, r.sys_id))
             .collect();
+        let cause = trip
+            .failure
+            .as_ref()
+            .map(|f| format!("the {} step failed ({}) and ", f.step, f.cause))
+            .unwrap_or_default();
         Outcome::fail(format!(
-            "the round trip could not remove {}: run `snowdoctor cleanup`",
+            "{cause}the round trip could not remove {}: run `snowdoctor cleanup`",
             list.join(", ")
         ))
         .fix(format!(
-            "Run `snowdoctor cleanup --instance URL --user ADMIN --ticket-table {}` to remove records carrying a snowdoctor marker, or delete them by hand.",
+            "{}Run `snowdoctor cleanup --instance URL --user ADMIN --ticket-table {}` to remove records carrying a snowdoctor marker, or delete them by hand.",
+            trip.failure
+                .as_ref()
+                .map(|f| format!("{} ", remedy_for(&f.cause, &trip.table)))
+                .unwrap_or_default(),
             trip.table
         ))
     } else if let Some(failure) = &trip.failure {

@@ -5,4 +5,5 @@ mod emulator;
 mod engine;
 mod ip_allowlist;
 mod reports;
+mod round_trip;
 mod support;

@@ -70,14 +70,20 @@ pub async fn remove_record(
                     Err(e) => Err(e),
                 };
             let Err(error) = result else { continue };
-            reason = format!("{who}: {error}");
+            reason = format!("{who}: {}", short(&error));
             match &error {
                 // This account may not delete: try the next one.
                 ClientError::Forbidden { .. }
                 | ClientError::Unauthorized { .. }
                 | ClientError::IpBlocked => break,
+                // Limits are per user: the next account may still have quota; waiting would not help.
+                ClientError::RateLimited { retry_after, .. }
+                    if retry_after.is_none_or(|d| d > MAX_WAIT) =>
+                {
+                    break;
+                }
                 ClientError::RateLimited { retry_after, .. } if attempt + 1 < ATTEMPTS => {
-                    tokio::time::sleep(retry_after.unwrap_or(MAX_WAIT).min(MAX_WAIT)).await;
+                    tokio::time::sleep(retry_after.unwrap_or(MAX_WAIT)).await;
                 }
                 _ if attempt + 1 < ATTEMPTS => {
                     tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt + 1))).await;
@@ -87,6 +93,19 @@ pub async fn remove_record(
         }
     }
     Removal::Failed { reason }
+}
+
+/// An error in a few words, for the leftover's reason.
+fn short(error: &ClientError) -> String {
+    match error {
+        ClientError::RateLimited { retry_after, .. } => format!(
+            "rate limited (429){}",
+            retry_after
+                .map(|d| format!(", retry after {} s", d.as_secs()))
+                .unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// Closes a record (incident state 7) and verifies the state was stored.
