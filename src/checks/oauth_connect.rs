@@ -287,6 +287,7 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
         );
     }
     // The entity.
+    let grant = connect.grant;
     if let Some(query) = entity_query(ctx) {
         match facts.rows(&query) {
             Ok([]) if admin_view => add(
@@ -296,12 +297,25 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
                 "oauth_entity: 0 rows".into(),
                 "Check --client-id against System OAuth > Application Registry, or rerun the connector's Installation Checklist OAuth step.",
             ),
-            Ok([entity, ..]) => entity_causes(entity, &mut add),
+            Ok([entity, ..]) => {
+                entity_causes(entity, &mut add);
+                if grant == Grant::ClientCredentials && entity.text("user").is_empty() {
+                    add(
+                        Likelihood::High,
+                        "entity-no-user",
+                        format!(
+                            "the OAuth entity {:?} has no OAuth Application User, which the client-credentials grant needs",
+                            entity.text("name")
+                        ),
+                        "oauth_entity.user is empty".into(),
+                        "Set the OAuth Application User on the entity (the integration user) in System OAuth > Application Registry.",
+                    );
+                }
+            }
             _ => {}
         }
     }
     // The user the token is for.
-    let grant = connect.grant;
     let user_row = match grant {
         Grant::ClientCredentials => connect.application_user.clone(),
         _ => ctx
@@ -354,20 +368,24 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
             ),
             _ => {}
         },
-        Grant::RefreshToken => add(
-            Likelihood::Medium,
-            "refresh-token-invalid",
-            "the refresh token expired, was revoked, or was issued to another OAuth client".into(),
-            String::new(),
-            "Obtain a new refresh token through the consent page as the integration user (or use the password grant).",
-        ),
+        Grant::RefreshToken => {}
     }
     let explained = causes.iter().any(|c| c.likelihood == Likelihood::High);
-    let (secret, password) = if explained {
-        (Likelihood::Low, Likelihood::Low)
-    } else {
-        (Likelihood::High, Likelihood::Medium)
+    let (secret, password) = match (explained, grant) {
+        (true, _) => (Likelihood::Low, Likelihood::Low),
+        // An unexplained refresh failure is most often the token itself.
+        (false, Grant::RefreshToken) => (Likelihood::Medium, Likelihood::Low),
+        (false, _) => (Likelihood::High, Likelihood::Medium),
     };
+    if grant == Grant::RefreshToken {
+        causes.push(Cause {
+            likelihood: if explained { Likelihood::Low } else { Likelihood::High },
+            key: "refresh-token-invalid",
+            text: "the refresh token expired, was revoked, or was issued to another OAuth client".into(),
+            seen: String::new(),
+            fix: "Obtain a new refresh token through the consent page as the integration user (or use the password grant).".into(),
+        });
+    }
     causes.push(Cause {
         likelihood: secret,
         key: "wrong-client-secret",
@@ -493,3 +511,6 @@ fn authorization_readiness(ctx: &Context, facts: &Facts) -> (String, String) {
     };
     (label, value)
 }
+
+#[cfg(test)]
+mod tests;

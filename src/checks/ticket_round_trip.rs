@@ -193,3 +193,104 @@ fn remedy_for(cause: &str, table: &str) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servicenow::roundtrip::mapping::Mismatch;
+    use crate::servicenow::roundtrip::{StepFailure, TrackedRecord};
+
+    fn record(disposition: Disposition) -> TrackedRecord {
+        TrackedRecord {
+            table: "incident".into(),
+            sys_id: "abc123".into(),
+            number: "INC0010251".into(),
+            disposition,
+        }
+    }
+
+    fn trip(records: Vec<TrackedRecord>) -> RoundTripOutcome {
+        RoundTripOutcome {
+            table: "incident".into(),
+            marker: "[snowdoctor:x]".into(),
+            records,
+            ..RoundTripOutcome::default()
+        }
+    }
+
+    fn deleted() -> Disposition {
+        Disposition::Deleted {
+            by: "the integration user".into(),
+        }
+    }
+
+    #[test]
+    fn a_clean_trip_passes_and_a_leftover_fails_naming_the_record() {
+        assert_eq!(judge(&trip(vec![record(deleted())])).status, Status::Pass);
+        let mut t = trip(vec![record(Disposition::Leftover {
+            reason: "500".into(),
+        })]);
+        t.failure = Some(StepFailure {
+            step: "delete".into(),
+            http_status: Some(500),
+            message: "boom".into(),
+            cause: "the instance failed".into(),
+            retry_after: None,
+        });
+        let out = judge(&t);
+        assert_eq!(out.status, Status::Fail);
+        assert!(out.summary.contains("INC0010251") && out.summary.contains("abc123"));
+        assert!(out.summary.contains("delete step failed"));
+        assert!(
+            out.remediation
+                .unwrap_or_default()
+                .contains("snowdoctor cleanup")
+        );
+    }
+
+    #[test]
+    fn a_failed_step_names_status_message_and_cause() {
+        let mut t = trip(Vec::new());
+        t.failure = Some(StepFailure {
+            step: "create".into(),
+            http_status: Some(403),
+            message: "Operation Failed: ACL Exception Insert Failed".into(),
+            cause: "the integration user lacks the role to create tickets on incident".into(),
+            retry_after: None,
+        });
+        let out = judge(&t);
+        assert_eq!(out.status, Status::Fail);
+        assert!(out.summary.contains("HTTP 403") && out.summary.contains("ACL Exception"));
+        assert!(out.remediation.unwrap_or_default().contains("itil"));
+    }
+
+    #[test]
+    fn mismatches_fail_notes_warn_and_interruptions_are_inconclusive() {
+        let mut t = trip(vec![record(deleted())]);
+        t.mismatches.push(Mismatch {
+            field: "due_date".into(),
+            sent: "2026-01-01 00:00:00".into(),
+            stored: "2026-01-01 05:00:00".into(),
+            cause: "shifted".into(),
+        });
+        let out = judge(&t);
+        assert_eq!(out.status, Status::Fail);
+        assert!(out.summary.contains("due_date"));
+
+        let mut t = trip(vec![record(deleted())]);
+        t.notes.push("priority customised".into());
+        assert_eq!(judge(&t).status, Status::Warn);
+
+        let mut t = trip(vec![record(deleted())]);
+        t.interrupted = Some("read back".into());
+        let out = judge(&t);
+        assert_eq!(out.status, Status::Inconclusive);
+        assert!(out.summary.contains("INC0010251 deleted"));
+
+        let mut t = trip(vec![record(Disposition::Closed)]);
+        t.delete_denied = true;
+        let out = judge(&t);
+        assert_eq!(out.status, Status::Warn);
+        assert!(out.summary.contains("closed"));
+    }
+}

@@ -592,6 +592,9 @@ pub fn describe(step_name: &str, error: &ClientError, table: &str) -> StepFailur
         }
         (_, ClientError::Timeout { .. }) => "no answer within the request timeout".into(),
         (_, ClientError::Connect { .. }) => "the connection failed or was reset".into(),
+        (_, ClientError::Tls { .. }) => {
+            "the connection was cut during the exchange (reset, or a TLS-intercepting proxy)".into()
+        }
         (_, ClientError::Decode { .. }) => "the response was cut off or malformed".into(),
         (_, ClientError::Html { .. }) => {
             "an HTML page came back instead of the Table API (SSO, proxy or hibernation)".into()
