@@ -547,11 +547,165 @@ fn ctrl_c_after_the_create_removes_the_record() {
 
 #[test]
 fn cleanup_never_touches_records_without_the_marker() {
+    use snowdoctor::servicenow::{Auth, Client, ClientOptions};
     let lab = Lab::start("healthy");
-    let before = lab.emu.rows("incident").len();
     let out = lab.cleanup(&[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("no snowdoctor records"));
-    assert_eq!(lab.emu.rows("incident").len(), before);
     assert!(lab.emu.audit_log().is_empty());
+
+    // Look-alikes without a well-formed marker, next to one real leftover.
+    let creds = lab.emu.credentials();
+    let mut options = ClientOptions::new(lab.emu.base_url());
+    options.ca_cert_pem = lab.emu.ca_pem().map(String::into_bytes);
+    let client = Client::new(options).expect("client");
+    let auth = Auth::Basic {
+        user: creds.user.clone(),
+        password: creds.password.clone(),
+    };
+    let real = format!("[snowdoctor:{}]", uuid::Uuid::new_v4());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut created = Vec::new();
+    for (short, correlation) in [
+        ("printer [snowdoctor:not-a-uuid] on fire", ""),
+        ("unrelated", "snowdoctor-"),
+        ("mentions snowdoctor- in passing", "snowdoctor-x"),
+        (real.as_str(), ""),
+    ] {
+        let mut fields = Map::new();
+        fields.insert("short_description".into(), Value::String(short.into()));
+        fields.insert("correlation_id".into(), Value::String(correlation.into()));
+        let row = runtime
+            .block_on(client.table_create(&auth, "incident", &fields))
+            .expect("created");
+        created.push(row.sys_id().to_string());
+    }
+    let before = lab.emu.rows("incident").len();
+    let out = lab.cleanup(&[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 snowdoctor record(s)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lab.emu.rows("incident").len(), before - 1);
+    let deletes: Vec<String> = lab
+        .emu
+        .audit_log()
+        .into_iter()
+        .filter(|e| e.method == "DELETE")
+        .map(|e| e.sys_id)
+        .collect();
+    assert_eq!(
+        deletes,
+        [created[3].clone()],
+        "only the marked record is deleted"
+    );
+}
+
+/// A refresh token for `user`, obtained through the library's own password-grant connect.
+fn refresh_token_for(lab: &Lab, user: &str, password: &str) -> String {
+    use snowdoctor::servicenow::oauth::{ConnectInputs, connect};
+    use snowdoctor::servicenow::{Client, ClientOptions};
+    let creds = lab.emu.credentials();
+    let mut options = ClientOptions::new(lab.emu.base_url());
+    options.ca_cert_pem = lab.emu.ca_pem().map(String::into_bytes);
+    let client = Client::new(options).expect("client");
+    let inputs = ConnectInputs {
+        grant: snowdoctor::cli::Grant::Password,
+        client_id: Some(creds.client_id.clone()),
+        client_id_source: "test".into(),
+        integration_user: Some(user.into()),
+        integration_password: Some(secrecy::SecretString::from(password.to_string())),
+        client_secret: Some(creds.client_secret.clone()),
+        refresh_token: None,
+        expected_user: Some(user.into()),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let outcome = runtime.block_on(connect(&client, &inputs));
+    assert!(outcome.succeeded(), "{:?}", outcome.failure);
+    let token = outcome.token.expect("token");
+    token
+        .refresh_token
+        .expect("refresh token")
+        .expose_secret()
+        .to_string()
+}
+
+#[test]
+fn refresh_token_grant_connects_and_catches_a_token_of_the_wrong_user() {
+    let lab = Lab::start("healthy");
+    let creds = lab.emu.credentials();
+    let token = refresh_token_for(
+        &lab,
+        &creds.integration_user,
+        creds.integration_password.expose_secret(),
+    );
+    let out = Finished::from(
+        lab.command(&["--read-only"], None)
+            .env("SNOWDOCTOR_REFRESH_TOKEN", &token)
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        !out.stdout.contains(&token),
+        "the refresh token never reaches the output"
+    );
+    let report = out.report();
+    report.assert_status("oauth-connect", "pass");
+    assert!(
+        report
+            .summary("oauth-connect")
+            .contains("refresh_token grant")
+    );
+
+    // A refresh token the admin obtained acts as the admin: the Microsoft "wrong account" problem.
+    let admin_token = refresh_token_for(&lab, &creds.user, creds.password.expose_secret());
+    let out = Finished::from(
+        lab.command(&[], None)
+            .env("SNOWDOCTOR_REFRESH_TOKEN", &admin_token)
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("oauth-connect", "fail");
+    assert!(
+        report
+            .summary("oauth-connect")
+            .contains("not as the integration user")
+    );
+    assert!(report.remediation("oauth-connect").contains("Not You"));
+    report.assert_status("ticket-round-trip", "blocked");
+    assert!(
+        lab.emu.audit_log().is_empty(),
+        "no ticket as the wrong user"
+    );
+
+    // A refresh token nobody issued: the token itself is the likely cause.
+    let out = Finished::from(
+        lab.command(&[], None)
+            .env("SNOWDOCTOR_REFRESH_TOKEN", "not-a-refresh-token-0000")
+            .output()
+            .expect("runs"),
+    );
+    let report = out.report();
+    report.assert_status("oauth-connect", "fail");
+    assert!(report.summary("oauth-connect").contains("refresh token"));
+}
+
+#[test]
+fn client_credentials_refusal_names_the_missing_property_and_user() {
+    let lab = Lab::start("healthy");
+    let out = lab.run(&["--grant", "client-credentials"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("oauth-connect", "fail");
+    let ev = evidence(&report, "oauth-connect");
+    assert!(
+        ev.contains("client-credentials grant is not enabled"),
+        "{ev}"
+    );
+    assert!(ev.contains("no OAuth Application User"), "{ev}");
 }
