@@ -124,8 +124,14 @@ fn write_header(
         args.service_tags.display()
     )?;
     writeln!(out, "selection: {}", selection_note(tags, args))?;
+    // an undated file is only noted (the name may have been changed); a dated, old one warns
     if let Some(warning) = file.age_warning(Utc::now(), MAX_AGE_WEEKS) {
-        writeln!(out, "warning: {warning}")?;
+        let level = if file.date.is_some() {
+            "warning"
+        } else {
+            "note"
+        };
+        writeln!(out, "{level}: {warning}")?;
     }
     if !file.host_bits.is_empty() {
         writeln!(

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::intervals::{Count, Family, Interval, IpSet, IpSetBuilder};
+use super::intervals::{Count, Family, Interval, IntervalSet, IpSet, IpSetBuilder};
 use super::rules::{Direction, Policy, csv_field};
 use super::service_tags::ServiceTag;
 
@@ -84,27 +84,25 @@ impl Coverage {
 
 /// Judges each selection against the policy's blocked set.
 pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
-    let mut all = Vec::new();
+    let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
+    let (mut v4, mut v6) = (Vec::with_capacity(total), Vec::with_capacity(total / 2));
     let mut tags = Vec::with_capacity(selections.len());
     for sel in selections {
-        let start = all.len();
-        all.extend(sel.prefixes.iter().map(Interval::of_net));
-        tags.push(judge(policy, sel.name.to_string(), &all[start..]));
+        let (from4, from6) = (v4.len(), v6.len());
+        for net in sel.prefixes.iter() {
+            match Interval::of_net(net) {
+                (Family::V4, iv) => v4.push(iv),
+                (Family::V6, iv) => v6.push(iv),
+            }
+        }
+        let name = sel.name.to_string();
+        tags.push(judge(policy, name, &v4[from4..], &v6[from6..]).0);
     }
-    all.sort_unstable();
-    all.dedup();
-    let mut overall = judge(policy, "all selected".into(), &all);
-    let mut union = IpSetBuilder::default();
-    for (family, iv) in all {
-        union.push(family, iv);
-    }
-    let union = union.build();
-    let repair = policy.blocked.intersection(&union);
-    // the union is merged, so its counts are exact even where prefixes of different tags overlap
-    overall.addresses_v4 = union.v4.count();
-    overall.addresses_v6 = union.v6.count();
-    overall.blocked_v4 = repair.v4.count();
-    overall.blocked_v6 = repair.v6.count();
+    let v4 = distinct_v4(v4);
+    v6.sort_unstable();
+    v6.dedup();
+    // merging the blocked pieces of every distinct prefix gives `blocked ∩ union` directly
+    let (overall, union, repair) = judge(policy, "all selected".into(), &v4, &v6);
     Coverage {
         direction: policy.direction,
         filtering: policy.filters(),
@@ -115,43 +113,69 @@ pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
     }
 }
 
-fn judge(policy: &Policy, name: String, prefixes: &[(Family, Interval)]) -> TagCoverage {
+/// Sorted distinct IPv4 intervals; both ends fit in 32 bits, so one u64 key sorts much faster.
+fn distinct_v4(intervals: Vec<Interval>) -> Vec<Interval> {
+    let mut keys: Vec<u64> = intervals
+        .iter()
+        .map(|iv| ((iv.start as u64) << 32) | (iv.end as u64 & 0xFFFF_FFFF))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| Interval {
+            start: u128::from(k >> 32),
+            end: u128::from(k & 0xFFFF_FFFF),
+        })
+        .collect()
+}
+
+/// The verdict for one list of prefixes, with their merged union and merged blocked part.
+fn judge(
+    policy: &Policy,
+    name: String,
+    v4: &[Interval],
+    v6: &[Interval],
+) -> (TagCoverage, IpSet, IpSet) {
     let mut cov = TagCoverage {
         name,
-        prefixes: prefixes.len(),
+        prefixes: v4.len() + v6.len(),
         ..TagCoverage::default()
     };
-    let mut seen = IpSetBuilder::default();
     let mut blocked = IpSetBuilder::default();
-    for &(family, iv) in prefixes {
-        seen.push(family, iv);
+    for (family, prefixes) in [(Family::V4, v4), (Family::V6, v6)] {
         let set = policy.blocked.family(family);
-        let hits = set.overlapping(iv);
-        if hits.is_empty() {
-            cov.admitted += 1;
-            continue;
-        }
-        let mut hit = Count::ZERO;
-        for part in hits {
-            let piece = Interval {
-                start: part.start.max(iv.start),
-                end: part.end.min(iv.end),
-            };
-            hit = hit.plus_interval(piece);
-            blocked.push(family, piece);
-        }
-        if hit == iv.len() {
-            cov.fully_blocked += 1;
-        } else {
-            cov.partly_blocked += 1;
+        for &iv in prefixes {
+            let hits = set.overlapping(iv);
+            if hits.is_empty() {
+                cov.admitted += 1;
+                continue;
+            }
+            let mut hit = Count::ZERO;
+            for part in hits {
+                let piece = Interval {
+                    start: part.start.max(iv.start),
+                    end: part.end.min(iv.end),
+                };
+                hit = hit.plus_interval(piece);
+                blocked.push(family, piece);
+            }
+            if hit == iv.len() {
+                cov.fully_blocked += 1;
+            } else {
+                cov.partly_blocked += 1;
+            }
         }
     }
-    let (seen, blocked) = (seen.build(), blocked.build());
+    let seen = IpSet {
+        v4: IntervalSet::from_intervals(Family::V4, v4.to_vec()),
+        v6: IntervalSet::from_intervals(Family::V6, v6.to_vec()),
+    };
+    let blocked = blocked.build();
     cov.addresses_v4 = seen.v4.count();
     cov.addresses_v6 = seen.v6.count();
     cov.blocked_v4 = blocked.v4.count();
     cov.blocked_v6 = blocked.v6.count();
-    cov
+    (cov, seen, blocked)
 }
 
 /// How the policy treats one address.

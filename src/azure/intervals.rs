@@ -210,7 +210,10 @@ impl IntervalSet {
         for iv in &mut intervals {
             iv.end = iv.end.min(max);
         }
-        intervals.sort_unstable();
+        // tags list their prefixes in order, so most inputs are already sorted
+        if !intervals.is_sorted() {
+            intervals.sort_unstable();
+        }
         let mut merged: Vec<Interval> = Vec::with_capacity(intervals.len());
         for iv in intervals {
             match merged.last_mut() {
@@ -321,7 +324,11 @@ impl IntervalSet {
     pub fn overlapping(&self, query: Interval) -> &[Interval] {
         let first = self.intervals.partition_point(|iv| iv.end < query.start);
         let rest = &self.intervals[first..];
-        let n = rest.partition_point(|iv| iv.start <= query.end);
+        // a prefix usually meets zero or one interval: scanning beats a second binary search
+        let n = rest
+            .iter()
+            .position(|iv| iv.start > query.end)
+            .unwrap_or(rest.len());
         &rest[..n]
     }
 

@@ -46,7 +46,7 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
-/// The path of a reference file after checking that it exists and has the recorded size.
+/// The path of a reference file after checking that it exists and has the recorded size and SHA-256.
 pub fn locate(file: ReferenceFile) -> Result<PathBuf, String> {
     let dir = data_dir();
     let path = dir.join(file.name);
@@ -68,5 +68,26 @@ pub fn locate(file: ReferenceFile) -> Result<PathBuf, String> {
             file.sha256
         ));
     }
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let digest = sha256_hex(&bytes)?;
+    if digest != file.sha256 {
+        return Err(format!(
+            "{} has SHA-256 {digest}, but the data card records {}: this is not the expected file",
+            path.display(),
+            file.sha256
+        ));
+    }
     Ok(path)
+}
+
+/// SHA-256 through the crypto provider already in the build (rustls on aws-lc-rs), so checking the
+/// reference data adds no hashing crate.
+pub fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
+    use rustls::SupportedCipherSuite;
+    use rustls::crypto::aws_lc_rs::cipher_suite::TLS13_AES_128_GCM_SHA256;
+    let SupportedCipherSuite::Tls13(suite) = TLS13_AES_128_GCM_SHA256 else {
+        return Err("rustls offers no TLS 1.3 SHA-256 suite".into());
+    };
+    let digest = suite.common.hash_provider.hash(bytes);
+    Ok(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -47,9 +47,14 @@ impl Check for InstanceVersion {
             }
             return outcome;
         };
-        verdict(&build)
+        // Sources tried before the one that answered stay in the evidence: they explain the fallback.
+        let mut outcome = verdict(&build)
             .with("source", source)
-            .with("build", build.raw.clone())
+            .with("build", build.raw.clone());
+        for (what, why) in tried {
+            outcome = outcome.with(format!("{what} (tried first)"), why);
+        }
+        outcome
     }
 }
 

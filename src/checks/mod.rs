@@ -2,11 +2,19 @@
 //! evaluates them purely; it never does I/O, so it can be unit-tested from facts built by hand.
 
 pub mod connectivity;
+pub mod connector_app;
 pub mod declarative;
 pub mod diagnosing_account;
+pub mod diagnosing_privileges;
+pub mod findings;
 pub mod instance_version;
+pub mod integration_user;
 pub mod ip_allowlist;
 pub mod oauth_connect;
+pub mod oauth_entity;
+pub mod oauth_entity_cross_scope;
+pub mod oauth_grant;
+pub mod sso_interference;
 pub mod ticket_round_trip;
 
 use crate::config::Settings;
@@ -112,6 +120,13 @@ pub static BUILTIN: &[&dyn Check] = &[
     &connectivity::Connectivity,
     &diagnosing_account::DiagnosingAccount,
     &instance_version::InstanceVersion,
+    &diagnosing_privileges::DiagnosingPrivileges,
+    &connector_app::ConnectorApp,
+    &oauth_entity_cross_scope::OauthEntityCrossScope,
+    &oauth_entity::OauthEntity,
+    &oauth_grant::OauthGrant,
+    &integration_user::IntegrationUser,
+    &sso_interference::SsoInterference,
     &ip_allowlist::IpAllowlist,
     &oauth_connect::OauthConnect,
     &ticket_round_trip::TicketRoundTrip,

@@ -226,7 +226,10 @@ impl Gatherer {
     }
 
     async fn authorize_probe(&self) -> Fact {
-        let client_id = self.settings.client_id.clone().unwrap_or_default();
+        let client_id = match &self.settings.client_id {
+            Some(id) => id.clone(),
+            None => self.entity_client_id().await.unwrap_or_default(),
+        };
         let mut url = self.client.url("oauth_auth.do")?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
@@ -237,6 +240,19 @@ impl Gatherer {
             .send(Method::GET, url, &Auth::None, "text/html,*/*", None, true)
             .await?;
         Ok(FactValue::Response(response))
+    }
+
+    /// Without `--client-id`, the client id of the entity the `oauth-entity` check selects (same
+    /// query, so the read is shared with that check).
+    async fn entity_client_id(&self) -> Option<String> {
+        let key = FactKey::Table(crate::checks::oauth_entity::entities_query());
+        let fact = Box::pin(self.get(&key)).await;
+        match fact.as_ref() {
+            Ok(FactValue::Rows(rows)) => {
+                crate::checks::oauth_entity::client_id_for(&self.settings.profile, &rows.rows)
+            }
+            _ => None,
+        }
     }
 }
 

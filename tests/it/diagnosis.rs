@@ -58,7 +58,7 @@ fn version_is_found_through_stats_pages_and_unknown_newer_families_pass() {
     let evidence = report.check("instance-version")["evidence"].to_string();
     assert!(evidence.contains("stats.do"), "{evidence}");
     assert!(
-        evidence.contains("no usable build tag"),
+        evidence.contains("none with a usable build tag"),
         "the properties were tried first: {evidence}"
     );
     let out = demo("version-unknown-family", &["--only", "instance-version"]);

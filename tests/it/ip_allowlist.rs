@@ -93,6 +93,43 @@ const DENY_ALL: &str = "0.0.0.0,255.255.255.255,deny,bidirectional,true,deny all
 const CORPORATE: &str = "198.51.100.0,198.51.100.255,allow,bidirectional,true,corporate";
 
 #[test]
+fn reference_data_is_verified_before_use() {
+    assert_eq!(
+        reference_data::sha256_hex(b"abc").expect("sha256"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let real = reference_data::PUBLIC_20251028;
+    reference_data::locate(real).unwrap_or_else(|e| panic!("{e}"));
+    let missing = ReferenceFile {
+        name: "ServiceTags_Public_19990101.json",
+        ..real
+    };
+    let err = reference_data::locate(missing).expect_err("no such file");
+    assert!(
+        err.contains("not found") && err.contains("SNOWDOCTOR_AZURE_DATA"),
+        "{err}"
+    );
+    let resized = ReferenceFile {
+        bytes: real.bytes + 1,
+        ..real
+    };
+    assert!(
+        reference_data::locate(resized)
+            .expect_err("size differs")
+            .contains("bytes")
+    );
+    let rehashed = ReferenceFile {
+        sha256: "00",
+        ..real
+    };
+    assert!(
+        reference_data::locate(rehashed)
+            .expect_err("hash differs")
+            .contains("SHA-256")
+    );
+}
+
+#[test]
 fn public_file_metadata_and_counts() {
     let file = public();
     assert_eq!(file.cloud, "Public");
@@ -341,6 +378,13 @@ fn ranges_without_rules_prints_merged_ranges() {
         "{text}"
     );
     assert!(text.contains("IPv6: 2 merged ranges"), "{text}");
+
+    let (code, builtin) = run(&args(PathBuf::from(snowdoctor::azure::SAMPLE_SERVICE_TAGS)));
+    assert_eq!(code, 0);
+    assert!(
+        builtin.contains("cloud Public, change number 12"),
+        "{builtin}"
+    );
 
     let mut json_args = args(sample_path());
     json_args.json = true;

@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod config_checks;
 mod diagnosis;
 mod emulator;
 mod engine;

@@ -422,7 +422,10 @@ fn fault_matrix_on_write_steps_leaves_nothing_behind() {
             let out = lab.run(&["--request-timeout", "2"]);
             let case = format!("{method} × {kind:?}");
             let report = out.report();
-            let status = report.status("ticket-round-trip");
+            let status = report.check("ticket-round-trip")["status"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             let leftover = report.0["writes"].to_string().contains("leftover");
             if lab.marked().is_empty() {
                 assert!(!leftover, "{case}: nothing is left, so nothing is reported");

@@ -69,11 +69,6 @@ impl Report {
         })
     }
 
-    /// A check's status.
-    pub fn status(&self, id: &str) -> String {
-        self.check(id)["status"].as_str().unwrap_or("").to_string()
-    }
-
     /// Asserts a check's status, showing its summary on failure.
     pub fn assert_status(&self, id: &str, expected: &str) {
         let check = self.check(id);

@@ -181,3 +181,37 @@ fn date_from_name_and_age_warning() {
             .contains("unknown")
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, failure_persistence: None, ..Default::default() })]
+
+    /// The IPv4 fast path never disagrees with ipnet: it either declines or gives the same prefix.
+    #[test]
+    fn fast_v4_path_agrees_with_ipnet(text in "[0-9]{1,4}\\.[0-9]{1,3}\\.[0-9.]{1,4}\\.?[0-9]{0,3}/?[0-9]{0,3}") {
+        if let Some(fast) = crate::azure::service_tags::fast_v4_prefix(&text) {
+            proptest::prop_assert_eq!(Some(fast), text.parse::<ipnet::IpNet>().ok(), "{}", text);
+        }
+    }
+}
+
+#[test]
+fn fast_v4_path_declines_odd_forms() {
+    use crate::azure::service_tags::fast_v4_prefix;
+    for odd in [
+        "01.2.3.4/8",
+        "1.2.3.4/33",
+        "256.1.1.1/8",
+        "1.2.3/8",
+        "1.2.3.4.5/8",
+        "1.2.3.4/",
+        "1.2.3.4/08",
+        "1.2.3.4",
+    ] {
+        assert_eq!(fast_v4_prefix(odd), None, "{odd}");
+    }
+    assert_eq!(fast_v4_prefix("10.0.0.0/8"), "10.0.0.0/8".parse().ok());
+    assert_eq!(
+        fast_v4_prefix("255.255.255.255/32"),
+        "255.255.255.255/32".parse().ok()
+    );
+}

@@ -1,0 +1,507 @@
+//! `oauth-entity`: the OAuth application registry entity the connector authenticates with (named with
+//! `--oauth-entity`, or found through the app: its scope, then its name). It must exist, be active, be
+//! an inbound OAuth client (an "OAuth Provider" record is for outbound calls), have a client id and a
+//! redirect URL, and issue tokens that live long enough for a standing integration.
+
+use super::findings::{Findings, shown};
+use super::{Check, Context, Outcome};
+use crate::config::Profile;
+use crate::runner::facts::{FactKey, Facts};
+use crate::servicenow::{Row, TableQuery};
+
+/// See the module docs.
+pub struct OauthEntity;
+
+/// A refresh token shorter-lived than this forces the admin to reconnect the integration often.
+pub const MIN_REFRESH_LIFESPAN_S: i64 = 30 * 24 * 3600;
+
+/// Microsoft's remedy (troubleshooting item 2).
+pub const REMEDY: &str = "No usable OAuth entity was found for the connector. In ServiceNow open System OAuth > Application Registry and look for the entity created by the Installation Checklist; if it is missing or inactive, rerun the checklist's OAuth creation step.";
+
+/// Every OAuth entity, without the secret (which is never read).
+pub fn entities_query() -> TableQuery {
+    TableQuery::new("oauth_entity").fields([
+        "sys_id",
+        "name",
+        "type",
+        "client_id",
+        "redirect_url",
+        "active",
+        "access_token_lifespan",
+        "refresh_token_lifespan",
+        "client_type",
+        "user",
+        "sys_scope",
+        "sys_scope.scope",
+    ])
+}
+
+/// True for an inbound OAuth client ("OAuth Client"; stored code assumed `client`, reference §15.4).
+pub fn is_inbound_client(row: &Row) -> bool {
+    row.is_one_of("type", &["client", "OAuth Client"])
+}
+
+/// Which entity was chosen and how.
+#[derive(Debug)]
+pub enum Selection<'r> {
+    Found {
+        row: &'r Row,
+        how: String,
+        /// Other candidates, by name.
+        others: Vec<String>,
+    },
+    NotFound {
+        why: String,
+    },
+}
+
+/// Picks the profile's entity: by name when given, else an inbound client in the app's scope, else
+/// the inbound client whose name shares the most words with the app's name.
+pub fn select<'r>(profile: &Profile, rows: &'r [Row]) -> Selection<'r> {
+    if let Some(name) = profile.oauth_entity.as_deref().filter(|n| !n.is_empty()) {
+        let exact: Vec<&Row> = rows.iter().filter(|r| r.text("name") == name).collect();
+        let matches = if exact.is_empty() {
+            rows.iter()
+                .filter(|r| r.text("name").eq_ignore_ascii_case(name))
+                .collect()
+        } else {
+            exact
+        };
+        return match matches.split_first() {
+            Some((row, rest)) => Selection::Found {
+                row,
+                how: format!("named {name:?} (--oauth-entity)"),
+                others: rest.iter().map(|r| r.text("name").to_string()).collect(),
+            },
+            None => Selection::NotFound {
+                why: format!("no OAuth entity is named {name:?}"),
+            },
+        };
+    }
+    let clients: Vec<&Row> = rows.iter().filter(|r| is_inbound_client(r)).collect();
+    let scope = profile.app_scope.as_str();
+    if !scope.is_empty() {
+        let scoped: Vec<&Row> = clients
+            .iter()
+            .copied()
+            .filter(|r| r.text("sys_scope.scope") == scope)
+            .collect();
+        if let Some((row, rest)) = scoped.split_first() {
+            return Selection::Found {
+                row,
+                how: format!("an OAuth client in the application scope {scope}"),
+                others: rest.iter().map(|r| r.text("name").to_string()).collect(),
+            };
+        }
+    }
+    let words = hint_words(profile);
+    let mut scored: Vec<(usize, &Row)> = clients
+        .iter()
+        .map(|r| (score(&words, r.text("name")), *r))
+        .filter(|(s, _)| *s >= 2)
+        .collect();
+    scored.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
+    match scored.split_first() {
+        Some(((_, row), rest)) => Selection::Found {
+            row,
+            how: format!(
+                "found by name: shares words with {:?} (pass --oauth-entity to choose)",
+                profile.app_name
+            ),
+            others: rest.iter().map(|(_, r)| r.text("name").to_string()).collect(),
+        },
+        None if words.is_empty() => Selection::NotFound {
+            why: "no OAuth entity was named (--oauth-entity) and the profile names no application to find it through".into(),
+        },
+        None => Selection::NotFound {
+            why: format!(
+                "no OAuth client lies in the scope {scope:?} or has a name like {:?}",
+                profile.app_name
+            ),
+        },
+    }
+}
+
+/// The client id of the profile's entity, for the authorization probe.
+pub fn client_id_for(profile: &Profile, rows: &[Row]) -> Option<String> {
+    match select(profile, rows) {
+        Selection::Found { row, .. } => Some(row.text("client_id").to_string()),
+        Selection::NotFound { .. } => None,
+    }
+}
+
+/// Distinctive words of the app's name and scope ("microsoft", "365", "ticketing", "connector", …).
+fn hint_words(profile: &Profile) -> Vec<String> {
+    let mut words: Vec<String> = profile
+        .app_name
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.len() >= 3 && !["app", "the", "for", "and"].contains(&w.as_str()))
+        .collect();
+    if !profile.app_scope.is_empty() {
+        words.push(profile.app_scope.to_lowercase());
+    }
+    words
+}
+
+fn score(words: &[String], name: &str) -> usize {
+    let name = name.to_lowercase();
+    words.iter().filter(|w| name.contains(w.as_str())).count()
+}
+
+impl Check for OauthEntity {
+    fn name(&self) -> &'static str {
+        "oauth-entity"
+    }
+
+    fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
+        vec![FactKey::WhoAmI, FactKey::Table(entities_query())]
+    }
+
+    fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
+        let mut f = Findings::default();
+        f.lead(REMEDY);
+        let Some(rows) = f.rows(facts, &entities_query()) else {
+            return f.outcome("");
+        };
+        let pass = match select(&ctx.settings.profile, rows) {
+            Selection::NotFound { why } => {
+                let clients: Vec<&str> = rows
+                    .iter()
+                    .filter(|r| is_inbound_client(r))
+                    .map(|r| r.text("name"))
+                    .take(10)
+                    .collect();
+                f.note(
+                    "inbound OAuth clients on the instance",
+                    if clients.is_empty() {
+                        "none".to_string()
+                    } else {
+                        clients.join(", ")
+                    },
+                );
+                let providers: Vec<&str> = rows
+                    .iter()
+                    .filter(|r| !is_inbound_client(r))
+                    .map(|r| r.text("name"))
+                    .take(10)
+                    .collect();
+                let why = if clients.is_empty() && !providers.is_empty() {
+                    f.note(
+                        "other OAuth records (not inbound clients)",
+                        providers.join(", "),
+                    );
+                    format!(
+                        "{why}; the instance has no inbound OAuth client at all, only {} third-party provider record(s), which serve outbound calls",
+                        providers.len()
+                    )
+                } else {
+                    why
+                };
+                f.fail(
+                    why,
+                    "Create the connector's inbound client with the Installation Checklist's OAuth creation step (System OAuth > Application Registry > New > *Create an OAuth API endpoint for external clients*); if it exists under another name, pass it with --oauth-entity NAME (or set oauth_entity in the profile).",
+                );
+                String::new()
+            }
+            Selection::Found { row, how, others } => {
+                judge(row, &how, &others, &mut f);
+                format!(
+                    "{:?} is an active inbound OAuth client with a client id and a redirect URL ({how})",
+                    row.text("name")
+                )
+            }
+        };
+        f.outcome(pass)
+    }
+}
+
+fn judge(row: &Row, how: &str, others: &[String], f: &mut Findings) {
+    let name = row.text("name").to_string();
+    f.note("entity", format!("{name} ({how})"));
+    for field in [
+        "type",
+        "active",
+        "client_id",
+        "redirect_url",
+        "access_token_lifespan",
+        "refresh_token_lifespan",
+        "client_type",
+        "sys_scope",
+    ] {
+        f.note(format!("oauth_entity[{name}].{field}"), shown(row, field));
+    }
+    if !others.is_empty() {
+        f.warn(
+            format!(
+                "several OAuth entities match ({name}, {}); checking {name}",
+                others.join(", ")
+            ),
+            "Pass the connector's entity explicitly with --oauth-entity NAME.",
+        );
+    }
+    if row.flag("active") != Some(true) {
+        f.fail(
+            format!("the OAuth entity {name:?} is inactive"),
+            format!("Open {name:?} in System OAuth > Application Registry and select Active."),
+        );
+    }
+    if !is_inbound_client(row) {
+        let kind = row.display("type").unwrap_or("").to_string();
+        let provider = row.is_one_of(
+            "type",
+            &[
+                "consumer",
+                "OAuth Provider",
+                "oidc_provider",
+                "External OIDC Provider",
+            ],
+        );
+        let summary = if provider {
+            format!(
+                "{name:?} is a third-party {kind} record (outbound: ServiceNow calling another service), not an OAuth client that external applications use to call ServiceNow"
+            )
+        } else {
+            format!(
+                "{name:?} has type {:?}, not OAuth Client",
+                shown(row, "type")
+            )
+        };
+        f.fail(
+            summary,
+            "The connector needs an inbound client: System OAuth > Application Registry > New > *Create an OAuth API endpoint for external clients* (the record the Installation Checklist's OAuth creation step makes), with Microsoft's redirect URL.",
+        );
+    }
+    if row.text("client_id").trim().is_empty() {
+        f.fail(
+            format!("{name:?} has no client id"),
+            format!("Open {name:?} and save it again so the platform generates a client id, or recreate it with the checklist's OAuth creation step."),
+        );
+    }
+    if row.text("redirect_url").trim().is_empty() {
+        f.fail(
+            format!("{name:?} has no redirect URL, so the authorization code has nowhere to go"),
+            format!("Set Redirect URL on {name:?} to the connector's callback URL (the checklist fills it in)."),
+        );
+    }
+    lifespans(row, &name, f);
+}
+
+fn lifespans(row: &Row, name: &str, f: &mut Findings) {
+    let seconds = |field: &str| row.text(field).trim().replace(',', "").parse::<i64>().ok();
+    match seconds("access_token_lifespan") {
+        Some(s) if s <= 0 => f.fail(
+            format!("{name:?} issues access tokens with a lifespan of {s} s"),
+            format!(
+                "Set Access Token Lifespan on {name:?} to a positive value (default 1800 seconds)."
+            ),
+        ),
+        Some(_) => {}
+        None => f.note("access token lifespan", "not readable as seconds"),
+    }
+    match seconds("refresh_token_lifespan") {
+        Some(s) if s < MIN_REFRESH_LIFESPAN_S => f.warn(
+            format!("{name:?} issues refresh tokens valid for only {} (under 30 days): the connector is a standing integration and must be re-authorized whenever its refresh token expires", human(s)),
+            format!("Raise Refresh Token Lifespan on {name:?} (default 8,640,000 seconds = 100 days)."),
+        ),
+        Some(_) => {}
+        None => f.note("refresh token lifespan", "not readable as seconds"),
+    }
+}
+
+fn human(seconds: i64) -> String {
+    let (n, unit) = if seconds >= 86_400 {
+        (seconds / 86_400, "day")
+    } else if seconds >= 3600 {
+        (seconds / 3600, "hour")
+    } else {
+        (seconds, "second")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::findings::test_support::*;
+    use crate::model::Status;
+    use serde_json::{Value, json};
+
+    fn entity(name: &str, kind: (&str, &str), active: &str, refresh: &str) -> Value {
+        json!({"sys_id": name, "name": name, "type": dv(kind.0, kind.1), "client_id": "8f2e4a6c",
+               "redirect_url": "https://security.microsoft.com/callback", "active": dv(active, active),
+               "access_token_lifespan": "1800", "refresh_token_lifespan": refresh,
+               "sys_scope": dv("global", "Global"), "sys_scope.scope": "global"})
+    }
+
+    const CONNECTOR: &str = "Microsoft 365 Security Center Connector";
+
+    fn healthy() -> Vec<Value> {
+        vec![
+            entity(CONNECTOR, ("client", "OAuth Client"), "true", "8640000"),
+            entity(
+                "Microsoft Graph (outbound)",
+                ("consumer", "OAuth Provider"),
+                "true",
+                "8640000",
+            ),
+        ]
+    }
+
+    fn eval_named(name: Option<&str>, entities: Vec<Value>) -> Outcome {
+        let ctx = context_with(|s| s.profile.oauth_entity = name.map(str::to_string));
+        let facts = Facts::from_pairs([admin(), rows(FactKey::Table(entities_query()), entities)]);
+        OauthEntity.evaluate(&ctx, &facts)
+    }
+
+    #[test]
+    fn named_healthy_entity_passes() {
+        let outcome = eval_named(Some(CONNECTOR), healthy());
+        assert_eq!(outcome.status, Status::Pass, "{outcome:?}");
+    }
+
+    #[test]
+    fn entity_found_through_the_app_name_when_not_named() {
+        let outcome = eval_named(None, healthy());
+        assert_eq!(outcome.status, Status::Pass, "{outcome:?}");
+        assert!(outcome.summary.contains(CONNECTOR));
+        assert!(outcome.summary.contains("found by name"));
+    }
+
+    #[test]
+    fn entity_in_the_app_scope_wins() {
+        let mut scoped = entity(
+            "Some Other Name",
+            ("client", "OAuth Client"),
+            "true",
+            "8640000",
+        );
+        scoped["sys_scope.scope"] = json!("x_mioms_m365ticket");
+        let mut entities = healthy();
+        entities.push(scoped);
+        let ctx = context();
+        let rows: Vec<Row> = entities.into_iter().map(Row::from_value).collect();
+        match select(&ctx.settings.profile, &rows) {
+            Selection::Found { row, .. } => assert_eq!(row.text("name"), "Some Other Name"),
+            other => panic!("expected a match, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_entity_fails_with_microsofts_remedy() {
+        let outcome = eval_named(Some("Nope"), healthy());
+        assert_eq!(outcome.status, Status::Fail);
+        let fix = outcome.remediation.unwrap_or_default();
+        assert!(fix.starts_with(REMEDY), "{fix}");
+        assert!(fix.contains("--oauth-entity"));
+    }
+
+    #[test]
+    fn only_provider_records_say_so() {
+        let providers = vec![entity(
+            "Microsoft Graph (outbound)",
+            ("consumer", "OAuth Provider"),
+            "true",
+            "8640000",
+        )];
+        let outcome = eval_named(None, providers);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(
+            outcome.summary.contains("no inbound OAuth client at all"),
+            "{}",
+            outcome.summary
+        );
+    }
+
+    #[test]
+    fn inactive_entity_fails() {
+        let entities = vec![entity(
+            CONNECTOR,
+            ("client", "OAuth Client"),
+            "false",
+            "8640000",
+        )];
+        let outcome = eval_named(Some(CONNECTOR), entities);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(outcome.summary.contains("inactive"));
+    }
+
+    #[test]
+    fn provider_record_fails_by_label_or_value() {
+        let by_label = vec![entity(
+            CONNECTOR,
+            ("weird", "OAuth Provider"),
+            "true",
+            "8640000",
+        )];
+        let outcome = eval_named(Some(CONNECTOR), by_label);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(
+            outcome.summary.contains("third-party"),
+            "{}",
+            outcome.summary
+        );
+        assert!(
+            outcome
+                .remediation
+                .unwrap_or_default()
+                .contains("external clients")
+        );
+    }
+
+    #[test]
+    fn no_client_id_or_redirect_fails() {
+        let mut e = entity(CONNECTOR, ("client", "OAuth Client"), "true", "8640000");
+        e["client_id"] = json!("");
+        e["redirect_url"] = json!("");
+        let outcome = eval_named(Some(CONNECTOR), vec![e]);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(outcome.summary.contains("no client id"));
+        assert!(outcome.summary.contains("no redirect URL"));
+    }
+
+    #[test]
+    fn short_refresh_lifespan_warns() {
+        let entities = vec![entity(
+            CONNECTOR,
+            ("client", "OAuth Client"),
+            "true",
+            "86400",
+        )];
+        let outcome = eval_named(Some(CONNECTOR), entities);
+        assert_eq!(outcome.status, Status::Warn);
+        assert!(
+            outcome.summary.contains("only 1 day (under 30 days)"),
+            "{}",
+            outcome.summary
+        );
+    }
+
+    #[test]
+    fn forbidden_or_hidden_is_inconclusive() {
+        let ctx = context();
+        let denied = Facts::from_pairs([non_admin(), forbidden(FactKey::Table(entities_query()))]);
+        let outcome = OauthEntity.evaluate(&ctx, &denied);
+        assert_eq!(outcome.status, Status::Inconclusive);
+        assert!(outcome.summary.contains("run with an admin account"));
+        let hidden =
+            Facts::from_pairs([non_admin(), rows(FactKey::Table(entities_query()), vec![])]);
+        assert_eq!(
+            OauthEntity.evaluate(&ctx, &hidden).status,
+            Status::Inconclusive
+        );
+    }
+
+    #[test]
+    fn client_id_for_the_probe() {
+        let rows: Vec<Row> = healthy().into_iter().map(Row::from_value).collect();
+        assert_eq!(
+            client_id_for(&context().settings.profile, &rows).as_deref(),
+            Some("8f2e4a6c")
+        );
+    }
+}

@@ -1,0 +1,485 @@
+//! Configuration checks through the real binary against the embedded emulator: each fails on its own
+//! scenario with its remediation, passes on the healthy instance, and is inconclusive (never failed)
+//! when the diagnosing account lacks admin.
+
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use snowdoctor::emulator::{Emulator, EmulatorOptions};
+
+use crate::support::{self, Finished, Report, snowdoctor, write};
+
+/// Every check this module covers.
+const CONFIG_CHECKS: [&str; 8] = [
+    "diagnosing-privileges",
+    "connector-app",
+    "oauth-entity-cross-scope",
+    "oauth-entity",
+    "oauth-platform",
+    "oauth-grant",
+    "integration-user",
+    "sso-interference",
+];
+
+/// A finished demo run, for fluent assertions: `demo("x").check("id").status("fail")`.
+struct Run {
+    scenario: String,
+    finished: Finished,
+    report: Report,
+}
+
+fn demo(scenario: &str) -> Run {
+    demo_with(scenario, &[])
+}
+
+fn demo_with(scenario: &str, args: &[&str]) -> Run {
+    let finished = support::demo(scenario, args);
+    let report = finished.report();
+    Run {
+        scenario: scenario.to_string(),
+        finished,
+        report,
+    }
+}
+
+impl Run {
+    fn check(&self, id: &str) -> CheckView<'_> {
+        CheckView {
+            run: self,
+            id: id.to_string(),
+            value: self.report.check(id),
+        }
+    }
+
+    fn exit_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.finished.code, code,
+            "{}: exit code; stderr {}",
+            self.scenario, self.finished.stderr
+        );
+        self
+    }
+
+    fn root_causes(&self) -> Vec<String> {
+        self.report.root_causes()
+    }
+
+    fn checks(&self) -> Vec<&Value> {
+        self.report.0["checks"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// One check of a run.
+struct CheckView<'r> {
+    run: &'r Run,
+    id: String,
+    value: &'r Value,
+}
+
+impl CheckView<'_> {
+    fn text(&self, field: &str) -> &str {
+        self.value[field].as_str().unwrap_or("")
+    }
+
+    fn context(&self) -> String {
+        format!(
+            "{} / {}: status {:?}, summary {:?}, remediation {:?}, evidence {}",
+            self.run.scenario,
+            self.id,
+            self.text("status"),
+            self.text("summary"),
+            self.text("remediation"),
+            self.value["evidence"]
+        )
+    }
+
+    fn status(self, expected: &str) -> Self {
+        assert_eq!(self.text("status"), expected, "{}", self.context());
+        self
+    }
+
+    fn summary_contains(self, needle: &str) -> Self {
+        assert!(
+            self.text("summary").contains(needle),
+            "{needle:?} not in summary: {}",
+            self.context()
+        );
+        self
+    }
+
+    fn remediation_contains(self, needle: &str) -> Self {
+        assert!(
+            self.text("remediation").contains(needle),
+            "{needle:?} not in remediation: {}",
+            self.context()
+        );
+        self
+    }
+
+    fn remediation_starts_with(self, prefix: &str) -> Self {
+        assert!(
+            self.text("remediation").starts_with(prefix),
+            "remediation does not start with {prefix:?}: {}",
+            self.context()
+        );
+        self
+    }
+
+    fn blocked_by(self, prerequisite: &str) -> Self {
+        let blockers = self.value["blocked_by"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            self.text("status") == "blocked" && blockers.iter().any(|b| b == prerequisite),
+            "expected blocked by {prerequisite}: {} (blocked_by {blockers:?})",
+            self.context()
+        );
+        self
+    }
+
+    fn root_cause(self, expected: bool) -> Self {
+        assert_eq!(self.value["root_cause"], expected, "{}", self.context());
+        self
+    }
+}
+
+/// Microsoft's item-1 error message, as the cross-scope remediation quotes it.
+const CROSS_SCOPE_ERROR: &str = "Read operation against 'oauth_entity' from scope 'x_mioms_m365ticket' has been refused due to the table's cross-scope access policy";
+/// Microsoft's item-2 remedy.
+const ENTITY_REMEDY: &str = "No usable OAuth entity was found for the connector. In ServiceNow open System OAuth > Application Registry";
+/// Microsoft's item-4 remedy.
+const USER_REMEDY: &str = "Open User Administration > Users and check the integration user created by the Installation Checklist.";
+
+#[test]
+fn healthy_instance_passes_every_configuration_check() {
+    let run = demo("healthy");
+    run.exit_code(0);
+    for id in CONFIG_CHECKS {
+        run.check(id).status("pass");
+    }
+    run.check("connector-app").summary_contains("version 1.2.0");
+    run.check("sso-interference")
+        .summary_contains("local sign-in");
+    // The flag that looks alarming is not a blocker.
+    demo("user-internal-integration")
+        .check("integration-user")
+        .status("pass");
+}
+
+#[test]
+fn connector_app_missing_or_inactive_fails_and_blocks_the_cross_scope_check() {
+    let missing = demo("app-missing");
+    missing
+        .check("connector-app")
+        .status("fail")
+        .root_cause(true)
+        .summary_contains("is not installed")
+        .remediation_contains("Install the Microsoft 365 Ticketing Connector App")
+        .remediation_contains("Installation Checklist");
+    missing
+        .check("oauth-entity-cross-scope")
+        .blocked_by("connector-app");
+    assert_eq!(missing.root_causes(), ["connector-app"]);
+    // Checks that can still answer are not blocked.
+    missing.check("oauth-entity").status("pass");
+    missing.check("integration-user").status("pass");
+    demo("app-inactive")
+        .check("connector-app")
+        .status("fail")
+        .summary_contains("inactive")
+        .remediation_contains("Activate Microsoft 365 Ticketing Connector App");
+}
+
+#[test]
+fn cross_scope_policy_failures_name_the_fields_and_quote_the_error() {
+    demo("cross-scope-off")
+        .check("oauth-entity-cross-scope")
+        .status("fail")
+        .summary_contains("Accessible from = This application scope only")
+        .remediation_contains("set *Accessible from* to *All application scopes* (access = public)")
+        .remediation_contains("select *Can read* (read_access = true)")
+        .remediation_contains(CROSS_SCOPE_ERROR)
+        .remediation_contains(
+            "rerun the connector's Installation Checklist from the OAuth creation step",
+        );
+    demo("cross-scope-no-read")
+        .check("oauth-entity-cross-scope")
+        .status("fail")
+        .summary_contains("Can read is off")
+        .remediation_contains("currently: Can read is off")
+        .remediation_contains(CROSS_SCOPE_ERROR);
+    demo("scope-privilege-denied")
+        .check("oauth-entity-cross-scope")
+        .status("fail")
+        .summary_contains("privilege Read on oauth_entity from x_mioms_m365ticket is Denied")
+        .remediation_contains("Application Cross-Scope Access")
+        .remediation_contains("set its Status to Allowed");
+    demo("caller-restricted")
+        .check("oauth-entity-cross-scope")
+        .status("fail")
+        .summary_contains("restricted caller access record denies x_mioms_m365ticket")
+        .remediation_contains("Application Restricted Caller Access Privileges");
+}
+
+#[test]
+fn oauth_entity_failures_carry_microsofts_remedy() {
+    demo("entity-missing")
+        .check("oauth-entity")
+        .status("fail")
+        .summary_contains("no OAuth entity is named")
+        .remediation_starts_with(ENTITY_REMEDY);
+    demo("entity-inactive")
+        .check("oauth-entity")
+        .status("fail")
+        .summary_contains("is inactive")
+        .remediation_starts_with(ENTITY_REMEDY)
+        .remediation_contains("select Active");
+    demo("entity-provider-only")
+        .check("oauth-entity")
+        .status("fail")
+        .summary_contains("only 1 third-party provider record(s)")
+        .remediation_contains("Create an OAuth API endpoint for external clients");
+    demo("refresh-lifespan-short")
+        .check("oauth-entity")
+        .status("warn")
+        .summary_contains("only 1 hour (under 30 days)")
+        .remediation_contains("Refresh Token Lifespan");
+}
+
+#[test]
+fn oauth_switch_and_password_grant() {
+    let off = demo("oauth-disabled");
+    off.check("oauth-platform")
+        .status("fail")
+        .summary_contains("OAuth is switched off")
+        .remediation_contains("com.snc.platform.security.oauth.is.active to true");
+    off.check("oauth-grant").blocked_by("oauth-platform");
+    demo("ropc-disabled")
+        .check("oauth-grant")
+        .status("fail")
+        .summary_contains("glide.oauth.inbound.ropc.grant_type.disabled=true")
+        .remediation_contains("Set glide.oauth.inbound.ropc.grant_type.disabled to false")
+        .remediation_contains("--grant refresh-token");
+    // The refresh-token grant needs no switch.
+    demo_with(
+        "ropc-disabled",
+        &["--only", "oauth-grant", "--grant", "refresh-token"],
+    )
+    .check("oauth-grant")
+    .status("skipped");
+}
+
+#[test]
+fn integration_user_blockers_fail_with_the_field_to_fix() {
+    for (scenario, summary, fix) in [
+        ("user-missing", "does not exist", "--integration-user"),
+        ("user-inactive", "is inactive", "select Active"),
+        ("user-locked", "is locked out", "clear Locked out"),
+        (
+            "user-web-service-only",
+            "cannot sign in interactively to select Allow",
+            "clear *Web service access only*",
+        ),
+        (
+            "user-password-reset",
+            "must reset its password",
+            "Clear *Password needs reset*",
+        ),
+    ] {
+        demo(scenario)
+            .check("integration-user")
+            .status("fail")
+            .summary_contains(summary)
+            .remediation_starts_with(USER_REMEDY)
+            .remediation_contains(fix);
+    }
+    demo("user-no-email")
+        .check("integration-user")
+        .status("warn")
+        .summary_contains("has no email")
+        .remediation_contains("Set Email on m365.integration");
+    demo("user-many-failed-logins")
+        .check("integration-user")
+        .status("warn")
+        .summary_contains("8 failed login attempts");
+}
+
+#[test]
+fn sso_auto_redirect_fails_with_both_workarounds_and_local_login_warns() {
+    let run = demo("sso-auto-redirect");
+    let check = run
+        .check("sso-interference")
+        .status("fail")
+        .summary_contains("redirects to")
+        .remediation_contains("through *Not You*")
+        .remediation_contains("/login.do")
+        .remediation_contains("side_door.do")
+        .remediation_contains("security admin rights and the same name and email")
+        .remediation_contains("m365.integration (email m365.integration@example.com)");
+    assert!(
+        check.value["evidence"].to_string().contains("302"),
+        "{}",
+        check.context()
+    );
+    demo("sso-local-login")
+        .check("sso-interference")
+        .status("warn")
+        .summary_contains("Multi-Provider SSO is enabled")
+        .summary_contains("still offers a local sign-in")
+        .remediation_contains("Not You");
+}
+
+#[test]
+fn a_non_admin_makes_configuration_checks_inconclusive_never_failed() {
+    let run = demo("non-admin");
+    run.check("diagnosing-privileges")
+        .status("warn")
+        .summary_contains("does not have the admin role");
+    for id in [
+        "connector-app",
+        "oauth-entity",
+        "oauth-platform",
+        "integration-user",
+        "sso-interference",
+    ] {
+        run.check(id)
+            .status("inconclusive")
+            .summary_contains("run with an admin account")
+            .remediation_contains("admin role");
+    }
+    // Their dependants wait for the prerequisite; skipping it lets them answer for themselves.
+    run.check("oauth-entity-cross-scope")
+        .blocked_by("connector-app");
+    run.check("oauth-grant").blocked_by("oauth-platform");
+    let unblocked = demo_with(
+        "non-admin",
+        &["--skip", "connector-app", "--skip", "oauth-platform"],
+    );
+    for id in ["oauth-entity-cross-scope", "oauth-grant"] {
+        unblocked
+            .check(id)
+            .status("inconclusive")
+            .summary_contains("run with an admin account");
+    }
+    for run in [&run, &unblocked] {
+        for check in run.checks() {
+            assert_ne!(check["status"], "fail", "{}: {check}", run.scenario);
+        }
+    }
+}
+
+#[test]
+fn several_faults_show_the_root_causes_first_and_block_dependants() {
+    let run = demo("multi-fault");
+    run.exit_code(1);
+    let mut roots = run.root_causes();
+    roots.sort();
+    assert_eq!(
+        roots,
+        [
+            "integration-user",
+            "oauth-entity",
+            "oauth-entity-cross-scope"
+        ]
+    );
+    run.check("oauth-entity-cross-scope")
+        .status("fail")
+        .root_cause(true)
+        .remediation_contains(CROSS_SCOPE_ERROR);
+    run.check("oauth-entity")
+        .status("fail")
+        .root_cause(true)
+        .remediation_starts_with(ENTITY_REMEDY);
+    run.check("integration-user")
+        .status("fail")
+        .root_cause(true)
+        .remediation_contains("clear Locked out");
+    let headline = run.report.0["verdict"]["headline"].as_str().unwrap_or("");
+    assert!(headline.contains("root cause"), "{headline}");
+    // Every check depending on a failed one is blocked and names it.
+    let catalogue = snowdoctor::catalogue::Catalogue::load(None).expect("catalogue");
+    for manifest in catalogue.checks() {
+        let failed: Vec<&String> = manifest
+            .depends_on
+            .iter()
+            .filter(|d| run.report.check(d)["status"] == "fail")
+            .collect();
+        if let Some(first) = failed.first() {
+            run.check(&manifest.id).blocked_by(first);
+        }
+    }
+    // A failure below a failed prerequisite is blocked, not a second root cause.
+    let chained = demo("app-missing");
+    assert!(
+        !chained
+            .root_causes()
+            .contains(&"oauth-entity-cross-scope".to_string())
+    );
+}
+
+#[test]
+fn without_names_the_entity_and_the_user_are_found_through_the_app() {
+    let emulator = Emulator::start_blocking(EmulatorOptions {
+        scenario: "sso-auto-redirect".into(),
+        ..EmulatorOptions::default()
+    })
+    .expect("emulator starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = write(dir.path(), "ca.pem", &emulator.ca_pem().expect("TLS CA"));
+    let creds = emulator.credentials();
+    let finished = Finished::from(
+        snowdoctor()
+            .args([
+                "run",
+                "--instance",
+                &emulator.base_url(),
+                "--user",
+                &creds.user,
+            ])
+            .args(["--format", "json", "--ca-cert"])
+            .arg(&ca)
+            .args(["--only", "oauth_entity,integration_user,sso"])
+            .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
+            .output()
+            .expect("runs"),
+    );
+    let run = Run {
+        scenario: "run sso-auto-redirect (no names)".into(),
+        report: finished.report(),
+        finished,
+    };
+    run.check("oauth-entity")
+        .status("pass")
+        .summary_contains("Microsoft 365 Security Center Connector")
+        .summary_contains("found by name");
+    run.check("integration-user")
+        .status("pass")
+        .summary_contains("m365.integration")
+        .summary_contains("found through its x_mioms_m365ticket role");
+    // The probe used the client id found on the entity; the user found through the app is named.
+    let sso = run
+        .check("sso-interference")
+        .status("fail")
+        .remediation_contains("m365.integration (email m365.integration@example.com)");
+    let evidence = sso.value["evidence"].to_string();
+    assert!(evidence.contains(&creds.client_id), "{}", sso.context());
+    emulator.stop();
+}
+
+#[test]
+fn explain_prints_what_each_configuration_check_reads_and_how_to_fix_it() {
+    for id in CONFIG_CHECKS {
+        let out = Finished::from(snowdoctor().args(["explain", id]).output().expect("runs"));
+        assert_eq!(out.code, 0, "{id}: {}", out.stderr);
+        assert!(out.stdout.contains("What it reads"), "{id}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("How to fix a failure"),
+            "{id}: {}",
+            out.stdout
+        );
+        assert!(out.stdout.contains(&format!("checks/{id}.toml")), "{id}");
+    }
+}
