@@ -7,15 +7,20 @@
 //! supports: the entity row, the integration (or application) user row and the OAuth properties, the
 //! same rows the configuration checks read. "Wrong client secret" leads only when nothing else does.
 
+use super::oauth_entity::{Selection, entities_query, select};
+use super::oauth_grant::{
+    CC_ENABLED as PROP_CLIENT_CREDENTIALS, ROPC_DISABLED as PROP_ROPC_DISABLED,
+};
 use super::{Check, Context, Outcome, caller_lacks_admin};
 use crate::cli::Grant;
+use crate::config::Settings;
 use crate::model::Status;
 use crate::runner::facts::{FactKey, Facts};
-use crate::servicenow::oauth::{
-    self, ConnectFailure, ConnectOutcome, PROP_CLIENT_CREDENTIALS, PROP_OAUTH_ACTIVE,
-    PROP_ROPC_DISABLED, grant_type,
-};
-use crate::servicenow::{ClientError, Row};
+use crate::servicenow::oauth::{ConnectFailure, ConnectOutcome, grant_type};
+use crate::servicenow::{ClientError, Row, TableQuery};
+
+/// The OAuth master switch (read by the `oauth-platform` probe with the same query).
+pub const PROP_OAUTH_ACTIVE: &str = "com.snc.platform.security.oauth.is.active";
 
 /// See the module docs.
 pub struct OauthConnect;
@@ -50,11 +55,45 @@ pub struct Cause {
     pub fix: String,
 }
 
-fn entity_query(ctx: &Context) -> Option<crate::servicenow::TableQuery> {
-    oauth::entity_query(
-        ctx.settings.client_id.as_deref(),
-        ctx.settings.profile.oauth_entity.as_deref(),
-    )
+// The queries below are the configuration checks' own, so each row is fetched once per run.
+
+/// The grant properties (`oauth-grant`'s query).
+pub fn grant_properties_query() -> TableQuery {
+    super::oauth_grant::properties_query()
+}
+
+/// The master switch (`oauth-platform`'s declarative probe builds the same query).
+pub fn oauth_active_query() -> TableQuery {
+    TableQuery::new("sys_properties")
+        .query(format!("name={PROP_OAUTH_ACTIVE}"))
+        .fields(["name", "value"])
+}
+
+/// The integration user's row (`integration-user`'s query).
+pub fn user_query(name: &str) -> TableQuery {
+    super::integration_user::user_query(name)
+}
+
+/// The entity's OAuth Application User, by sys_id (client credentials only).
+pub fn application_user_query(sys_id: &str) -> TableQuery {
+    TableQuery::new("sys_user")
+        .eq("sys_id", sys_id)
+        .fields(super::integration_user::USER_FIELDS)
+}
+
+/// The entity the connect uses: the one with `--client-id` when given, else the one `oauth-entity`
+/// selects. `Err` says why none was found.
+pub fn connector_entity<'r>(settings: &Settings, rows: &'r [Row]) -> Result<&'r Row, String> {
+    if let Some(id) = &settings.client_id {
+        return rows
+            .iter()
+            .find(|r| r.text("client_id") == id)
+            .ok_or_else(|| format!("no OAuth entity has client id {id}"));
+    }
+    match select(&settings.profile, rows) {
+        Selection::Found { row, .. } => Ok(row),
+        Selection::NotFound { why } => Err(why),
+    }
 }
 
 impl Check for OauthConnect {
@@ -63,17 +102,16 @@ impl Check for OauthConnect {
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
-        let mut keys = vec![FactKey::Connect, FactKey::AuthorizeProbe, FactKey::WhoAmI];
-        keys.extend(entity_query(ctx).map(FactKey::Table));
+        let mut keys = vec![
+            FactKey::Connect,
+            FactKey::AuthorizeProbe,
+            FactKey::WhoAmI,
+            FactKey::Table(entities_query()),
+            FactKey::Table(grant_properties_query()),
+            FactKey::Table(oauth_active_query()),
+        ];
         if let Some(user) = &ctx.settings.profile.integration_user {
-            keys.push(FactKey::Table(oauth::user_query(user)));
-        }
-        for property in [
-            PROP_ROPC_DISABLED,
-            PROP_CLIENT_CREDENTIALS,
-            PROP_OAUTH_ACTIVE,
-        ] {
-            keys.push(FactKey::Table(oauth::property_query(property)));
+            keys.push(FactKey::Table(user_query(user)));
         }
         keys
     }
@@ -253,10 +291,16 @@ fn refused(
 
 /// What a property row says: `Some(value)` when found, `None` when absent, `Err` when unreadable.
 fn property(facts: &Facts, name: &str) -> Result<Option<String>, ()> {
+    let query = if name == PROP_OAUTH_ACTIVE {
+        oauth_active_query()
+    } else {
+        grant_properties_query()
+    };
     facts
-        .rows(&oauth::property_query(name))
+        .rows(&query)
         .map(|rows| {
-            rows.first()
+            rows.iter()
+                .find(|r| r.text("name") == name)
                 .map(|r| r.text("value").trim().to_ascii_lowercase())
         })
         .map_err(|_| ())
@@ -288,16 +332,9 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
     }
     // The entity.
     let grant = connect.grant;
-    if let Some(query) = entity_query(ctx) {
-        match facts.rows(&query) {
-            Ok([]) if admin_view => add(
-                Likelihood::High,
-                "entity-missing",
-                format!("no OAuth entity matches {}", query.describe()),
-                "oauth_entity: 0 rows".into(),
-                "Check --client-id against System OAuth > Application Registry, or rerun the connector's Installation Checklist OAuth step.",
-            ),
-            Ok([entity, ..]) => {
+    if let Ok(rows) = facts.rows(&entities_query()) {
+        match connector_entity(&ctx.settings, rows) {
+            Ok(entity) => {
                 entity_causes(entity, &mut add);
                 if grant == Grant::ClientCredentials && entity.text("user").is_empty() {
                     add(
@@ -312,7 +349,14 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
                     );
                 }
             }
-            _ => {}
+            Err(why) if admin_view => add(
+                Likelihood::High,
+                "entity-missing",
+                why,
+                format!("oauth_entity: {} row(s), none matches", rows.len()),
+                "Check --client-id against System OAuth > Application Registry, or rerun the connector's Installation Checklist OAuth step.",
+            ),
+            Err(_) => {}
         }
     }
     // The user the token is for.
@@ -324,7 +368,7 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
             .integration_user
             .as_ref()
             .and_then(|name| {
-                let rows = facts.rows(&oauth::user_query(name)).ok()?;
+                let rows = facts.rows(&user_query(name)).ok()?;
                 if rows.is_empty() && admin_view {
                     add(
                         Likelihood::High,

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
+use crate::checks::oauth_connect;
 use crate::cli::Grant;
 use crate::config::{Credentials, Settings};
 use crate::model::WrittenRecord;
@@ -270,16 +271,14 @@ impl Gatherer {
     async fn connect(&self) -> ConnectOutcome {
         let settings = &self.settings;
         let profile = &settings.profile;
-        let entity = match oauth::entity_query(
-            settings.client_id.as_deref(),
-            profile.oauth_entity.as_deref(),
-        ) {
-            Some(query) => self
-                .rows_of(query)
-                .await
-                .and_then(|rows| rows.into_iter().next()),
-            None => None,
-        };
+        let entity = self
+            .rows_of(crate::checks::oauth_entity::entities_query())
+            .await
+            .and_then(|rows| {
+                oauth_connect::connector_entity(settings, &rows)
+                    .ok()
+                    .cloned()
+            });
         let (client_id, client_id_source) = match (&settings.client_id, &entity) {
             (Some(id), _) => (Some(id.clone()), "--client-id".to_string()),
             (None, Some(row)) if !row.text("client_id").is_empty() => (
@@ -290,7 +289,7 @@ impl Gatherer {
         };
         let application_user = match (settings.grant, &entity) {
             (Grant::ClientCredentials, Some(row)) if !row.text("user").is_empty() => self
-                .rows_of(oauth::user_query_by_id(row.text("user")))
+                .rows_of(oauth_connect::application_user_query(row.text("user")))
                 .await
                 .and_then(|rows| rows.into_iter().next()),
             _ => None,

@@ -430,12 +430,36 @@ async fn exercise(
             false
         }
         Ok(Err(error)) => {
-            fail(out, STEP_GONE, &error, ms, table);
-            false
+            // The DELETE answered 204; only the confirmation failed.
+            let failure = describe(STEP_GONE, &error, table);
+            out.steps.push(step(
+                STEP_GONE,
+                Status::Warn,
+                format!("could not confirm: {}", failure.cause),
+                ms,
+            ));
+            out.notes.push(format!(
+                "the deletion could not be confirmed ({}); `snowdoctor cleanup` lists any record left",
+                failure.cause
+            ));
+            set_disposition(
+                out,
+                Disposition::Deleted {
+                    by: "the integration user (not confirmed)".into(),
+                },
+            );
+            true
         }
         Err(Interrupted::Yes) => {
+            // Deleted already (204); the interruption only skipped the confirmation.
             interrupted(out, STEP_GONE, ms);
-            false
+            set_disposition(
+                out,
+                Disposition::Deleted {
+                    by: "the integration user (not confirmed)".into(),
+                },
+            );
+            true
         }
     }
 }

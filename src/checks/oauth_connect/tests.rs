@@ -98,7 +98,6 @@ fn facts(
     properties: &[(&str, &str)],
     roles: &[&str],
 ) -> Facts {
-    let ctx = ctx(connect.grant);
     let mut pairs: Vec<(FactKey, Fact)> = vec![
         (FactKey::Connect, Ok(FactValue::Connect(Arc::new(connect)))),
         (
@@ -120,32 +119,36 @@ fn facts(
             })),
         ),
         (
-            FactKey::Table(oauth::user_query("m365.integration")),
+            FactKey::Table(user_query("m365.integration")),
             rows(if user.is_null() { vec![] } else { vec![user] }),
         ),
-    ];
-    if let Some(q) = entity_query(&ctx) {
-        pairs.push((
-            FactKey::Table(q),
+        (
+            FactKey::Table(entities_query()),
             rows(if entity.is_null() {
                 vec![]
             } else {
                 vec![entity]
             }),
-        ));
-    }
-    for name in [
-        PROP_ROPC_DISABLED,
-        PROP_CLIENT_CREDENTIALS,
-        PROP_OAUTH_ACTIVE,
-    ] {
-        let found: Vec<_> = properties
+        ),
+    ];
+    let property_rows = |names: &[&str]| {
+        properties
             .iter()
-            .filter(|(n, _)| *n == name)
+            .filter(|(n, _)| names.contains(n))
             .map(|(n, v)| json!({"name": n, "value": v}))
-            .collect();
-        pairs.push((FactKey::Table(oauth::property_query(name)), rows(found)));
-    }
+            .collect::<Vec<_>>()
+    };
+    pairs.push((
+        FactKey::Table(grant_properties_query()),
+        rows(property_rows(&[
+            PROP_ROPC_DISABLED,
+            PROP_CLIENT_CREDENTIALS,
+        ])),
+    ));
+    pairs.push((
+        FactKey::Table(oauth_active_query()),
+        rows(property_rows(&[PROP_OAUTH_ACTIVE])),
+    ));
     Facts::from_pairs(pairs)
 }
 
