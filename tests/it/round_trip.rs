@@ -226,20 +226,56 @@ fn read_only_makes_no_write() {
     assert!(lab.emu.audit_log().is_empty());
 }
 
+/// The configuration checks oauth-connect depends on; skipping them runs the connect regardless.
+const CONFIG_PREREQUISITES: &str = "oauth-platform,oauth-entity,oauth-grant,integration-user";
+
 #[test]
 fn token_refusals_are_explained_by_their_likely_cause() {
-    // (scenario, wrong secret?, expected first cause key phrase)
-    let cases: [(&str, bool, &str); 5] = [
-        ("healthy", true, "client secret does not match"),
-        ("user-locked", false, "is locked out"),
-        ("user-web-service-only", false, "web-service-access-only"),
-        ("ropc-disabled", false, "password grant is disabled"),
-        ("entity-inactive", false, "is inactive"),
+    // (scenario, wrong secret?, configuration check that finds it, phrase of the first ranked cause)
+    let cases: [(&str, bool, Option<&str>, &str); 5] = [
+        ("healthy", true, None, "client secret does not match"),
+        (
+            "user-locked",
+            false,
+            Some("integration-user"),
+            "is locked out",
+        ),
+        (
+            "user-web-service-only",
+            false,
+            Some("integration-user"),
+            "web-service-access-only",
+        ),
+        (
+            "ropc-disabled",
+            false,
+            Some("oauth-grant"),
+            "password grant is disabled",
+        ),
+        (
+            "entity-inactive",
+            false,
+            Some("oauth-entity"),
+            "is inactive",
+        ),
     ];
-    for (scenario, wrong_secret, phrase) in cases {
+    for (scenario, wrong_secret, config_check, phrase) in cases {
         let lab = Lab::start(scenario);
         let secret = wrong_secret.then_some("not-the-secret-123");
-        let out = lab.run_with_secret(&[], secret);
+        // With the configuration checks, the one that finds the problem is the root cause and the
+        // connect is blocked behind it.
+        if let Some(config_check) = config_check {
+            let out = lab.run_with_secret(&[], secret);
+            assert_eq!(out.code, 1, "{scenario}: {}", out.stderr);
+            let report = out.report();
+            report.assert_status(config_check, "fail");
+            report.assert_status("oauth-connect", "blocked");
+            assert!(report.root_causes().contains(&config_check.to_string()));
+            assert!(lab.emu.audit_log().is_empty(), "{scenario}: no write");
+        }
+        // The connect on its own (configuration checks skipped) still ranks the same cause first,
+        // from the rows it reads itself.
+        let out = lab.run_with_secret(&["--skip", CONFIG_PREREQUISITES], secret);
         assert_eq!(out.code, 1, "{scenario}: {}", out.stderr);
         let report = out.report();
         report.assert_status("oauth-connect", "fail");
@@ -702,6 +738,15 @@ fn refresh_token_grant_connects_and_catches_a_token_of_the_wrong_user() {
 fn client_credentials_refusal_names_the_missing_property_and_user() {
     let lab = Lab::start("healthy");
     let out = lab.run(&["--grant", "client-credentials"]);
+    let report = out.report();
+    report.assert_status("oauth-grant", "fail");
+    report.assert_status("oauth-connect", "blocked");
+    let out = lab.run(&[
+        "--grant",
+        "client-credentials",
+        "--skip",
+        CONFIG_PREREQUISITES,
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let report = out.report();
     report.assert_status("oauth-connect", "fail");
