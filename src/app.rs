@@ -171,6 +171,8 @@ pub async fn diagnose(
     };
     let ctx_for_export = ctx.clone();
     let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
+    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
+    gatherer.settle().await;
     progress.finish();
     ctrl_c.abort();
     if let Some(path) = &config.settings.export_allow_rules {
@@ -250,6 +252,10 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
         .any(|c| c.status == Status::Fail && catalogue.get(&c.id).is_some_and(|m| m.gate));
     if gate_failed {
         return exit::NOT_ASSESSED;
+    }
+    // A record the run could not remove is always a finding, whatever --fail-on says.
+    if report.writes.iter().any(|w| w.state == "leftover") {
+        return exit::FINDINGS;
     }
     crate::report::exit_code(report, output.fail_on)
 }

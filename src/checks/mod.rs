@@ -10,10 +10,12 @@ pub mod findings;
 pub mod instance_version;
 pub mod integration_user;
 pub mod ip_allowlist;
+pub mod oauth_connect;
 pub mod oauth_entity;
 pub mod oauth_entity_cross_scope;
 pub mod oauth_grant;
 pub mod sso_interference;
+pub mod ticket_round_trip;
 
 use crate::config::Settings;
 use crate::model::{Evidence, Status, Step};
@@ -126,6 +128,8 @@ pub static BUILTIN: &[&dyn Check] = &[
     &integration_user::IntegrationUser,
     &sso_interference::SsoInterference,
     &ip_allowlist::IpAllowlist,
+    &oauth_connect::OauthConnect,
+    &ticket_round_trip::TicketRoundTrip,
 ];
 
 /// The built-in check with this name.

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::servicenow::oauth::ConnectOutcome;
+use crate::servicenow::roundtrip::RoundTripOutcome;
 use crate::servicenow::table::TableRows;
 use crate::servicenow::{ClientError, RawResponse, Row, TableQuery};
 
@@ -62,6 +64,10 @@ pub enum FactValue {
     Identity(Identity),
     Rows(TableRows),
     ServiceTags(Arc<crate::azure::ServiceTagFile>),
+    /// The OAuth connect (token request, token use, identity).
+    Connect(Arc<ConnectOutcome>),
+    /// The ticket round trip and what became of its records.
+    RoundTrip(Arc<RoundTripOutcome>),
 }
 
 /// Why a fact is missing.
@@ -130,6 +136,24 @@ impl Facts {
     pub fn identity(&self) -> Result<&Identity, FactError> {
         match self.get(&FactKey::WhoAmI)? {
             FactValue::Identity(identity) => Ok(identity),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+impl Facts {
+    /// The OAuth connect.
+    pub fn connect(&self) -> Result<&ConnectOutcome, FactError> {
+        match self.get(&FactKey::Connect)? {
+            FactValue::Connect(outcome) => Ok(outcome),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The ticket round trip.
+    pub fn round_trip(&self) -> Result<&RoundTripOutcome, FactError> {
+        match self.get(&FactKey::RoundTrip)? {
+            FactValue::RoundTrip(outcome) => Ok(outcome),
             other => Err(unexpected(other)),
         }
     }

@@ -6,10 +6,16 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
+use crate::checks::oauth_connect;
+use crate::cli::Grant;
 use crate::config::{Credentials, Settings};
 use crate::model::WrittenRecord;
+use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
+use crate::servicenow::roundtrip::mapping::FieldMapping;
+use crate::servicenow::roundtrip::{self, RoundTripInputs, RoundTripOutcome, WriteLog};
 use crate::servicenow::{Auth, Client, ClientError, TableQuery};
 
 /// Fetches and memoises facts for one run.
@@ -24,7 +30,9 @@ pub struct Gatherer {
     pub cancel: CancellationToken,
     cells: Mutex<HashMap<FactKey, Arc<OnceCell<Arc<Fact>>>>>,
     /// Records written to the instance (the round trip) and what became of them.
-    written: Mutex<Vec<WrittenRecord>>,
+    written: WriteLog,
+    /// Background work that must finish before the report (the round trip and its cleanup).
+    tasks: TaskTracker,
 }
 
 impl Gatherer {
@@ -48,23 +56,26 @@ impl Gatherer {
             credentials,
             cancel,
             cells: Mutex::new(HashMap::new()),
-            written: Mutex::new(Vec::new()),
+            written: WriteLog::default(),
+            tasks: TaskTracker::new(),
         }
     }
 
     /// Records written so far.
     pub fn written_records(&self) -> Vec<WrittenRecord> {
-        self.written.lock().map(|w| w.clone()).unwrap_or_default()
+        self.written.snapshot()
     }
 
     /// Remembers (or updates, by sys_id) a written record.
     pub fn record_write(&self, record: WrittenRecord) {
-        if let Ok(mut written) = self.written.lock() {
-            match written.iter_mut().find(|w| w.sys_id == record.sys_id) {
-                Some(existing) => *existing = record,
-                None => written.push(record),
-            }
-        }
+        self.written.record(record);
+    }
+
+    /// Waits for background work (a round trip whose check timed out, and its cleanup) to finish.
+    /// Call before reading [`Gatherer::written_records`] for the report.
+    pub async fn settle(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 
     /// The fact for `key`, fetched on first use.
@@ -124,9 +135,8 @@ impl Gatherer {
             }
             FactKey::AuthorizeProbe => self.authorize_probe().await,
             FactKey::ServiceTags => self.service_tags(),
-            FactKey::Connect | FactKey::RoundTrip => Err(FactError::Unavailable(format!(
-                "{key:?} is not available in this build"
-            ))),
+            FactKey::Connect => Ok(FactValue::Connect(Arc::new(self.connect().await))),
+            FactKey::RoundTrip => self.round_trip().await,
         }
     }
 
@@ -241,5 +251,100 @@ impl Gatherer {
             }
             _ => None,
         }
+    }
+}
+
+/// The connect and the round trip: the only facts that act as the integration user.
+impl Gatherer {
+    /// Rows of a table fact (shared with the checks that read the same query), if it could be read.
+    async fn rows_of(&self, query: TableQuery) -> Option<Vec<crate::servicenow::Row>> {
+        // Boxed: a fact that reads another fact makes `get` recursive.
+        match Box::pin(self.get(&FactKey::Table(query))).await.as_ref() {
+            Ok(FactValue::Rows(rows)) => Some(rows.rows.clone()),
+            _ => None,
+        }
+    }
+
+    async fn connect(&self) -> ConnectOutcome {
+        let settings = &self.settings;
+        let profile = &settings.profile;
+        let entity = self
+            .rows_of(crate::checks::oauth_entity::entities_query())
+            .await
+            .and_then(|rows| {
+                oauth_connect::connector_entity(settings, &rows)
+                    .ok()
+                    .cloned()
+            });
+        let (client_id, client_id_source) = match (&settings.client_id, &entity) {
+            (Some(id), _) => (Some(id.clone()), "--client-id".to_string()),
+            (None, Some(row)) if !row.text("client_id").is_empty() => (
+                Some(row.text("client_id").to_string()),
+                format!("oauth_entity {:?}", row.text("name")),
+            ),
+            _ => (None, String::new()),
+        };
+        let application_user = match (settings.grant, &entity) {
+            (Grant::ClientCredentials, Some(row)) if !row.text("user").is_empty() => self
+                .rows_of(oauth_connect::application_user_query(row.text("user")))
+                .await
+                .and_then(|rows| rows.into_iter().next()),
+            _ => None,
+        };
+        let expected_user = match settings.grant {
+            Grant::ClientCredentials => application_user
+                .as_ref()
+                .map(|row| row.text("user_name").to_string()),
+            Grant::Password | Grant::RefreshToken => profile.integration_user.clone(),
+        };
+        let inputs = ConnectInputs {
+            grant: settings.grant,
+            client_id,
+            client_id_source,
+            integration_user: profile.integration_user.clone(),
+            integration_password: self.credentials.integration_password.clone(),
+            client_secret: self.credentials.client_secret.clone(),
+            refresh_token: self.credentials.refresh_token.clone(),
+            expected_user,
+        };
+        let mut outcome = oauth::connect(&self.client, &inputs).await;
+        outcome.application_user = application_user;
+        outcome
+    }
+
+    async fn round_trip(&self) -> Fact {
+        let table = self.settings.profile.ticket_table.clone();
+        if self.settings.read_only {
+            return Err(FactError::Unavailable(
+                "read-only run (--read-only): no write was made".into(),
+            ));
+        }
+        let connect = Box::pin(self.get(&FactKey::Connect)).await;
+        let bearer = match connect.as_ref() {
+            Ok(FactValue::Connect(outcome)) if outcome.succeeded() => outcome.bearer(),
+            _ => None,
+        };
+        let Some(bearer) = bearer else {
+            return Ok(FactValue::RoundTrip(Arc::new(RoundTripOutcome {
+                table,
+                not_started: Some(
+                    "no working token for the integration user (see oauth-connect)".into(),
+                ),
+                ..RoundTripOutcome::default()
+            })));
+        };
+        let inputs = RoundTripInputs {
+            client: self.client.clone(),
+            mapping: FieldMapping::for_table(&table),
+            table,
+            bearer,
+            fallback: self.auth.clone(),
+            close_if_delete_denied: self.settings.close_if_delete_denied,
+            cancel: self.cancel.clone(),
+            writes: self.written.clone(),
+            now: chrono::Utc::now(),
+        };
+        let outcome = roundtrip::spawn(&self.tasks, inputs).await;
+        Ok(FactValue::RoundTrip(Arc::new(outcome)))
     }
 }

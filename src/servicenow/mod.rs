@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod error;
+pub mod oauth;
 pub mod query;
 pub mod redact;
 pub mod roundtrip;

@@ -9,4 +9,5 @@ mod hostile_server;
 mod ip_allowlist;
 mod live_reports;
 mod reports;
+mod round_trip;
 mod support;

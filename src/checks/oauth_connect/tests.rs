@@ -1,0 +1,388 @@
+//! `oauth-connect` evaluated from hand-built facts: pass, missing inputs, and the cause ranking.
+
+use std::sync::Arc;
+
+use reqwest::header::HeaderMap;
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::*;
+use crate::config::{Profile, Settings};
+use crate::model::Step;
+use crate::runner::facts::{Fact, FactValue, Identity};
+use crate::servicenow::RawResponse;
+use crate::servicenow::oauth::{ActingUser, IssuedToken, MissingInput};
+use crate::servicenow::table::TableRows;
+
+const CLIENT_ID: &str = "8f2e4a6c1b3d4e5f9a0b2c4d6e8f1a3b";
+
+fn ctx(grant: Grant) -> Context {
+    let mut profile = Profile::builtin().remove(0);
+    profile.integration_user = Some("m365.integration".into());
+    Context {
+        settings: Settings {
+            profile,
+            client_id: Some(CLIENT_ID.into()),
+            grant,
+            read_only: false,
+            close_if_delete_denied: false,
+            service_tags: None,
+            service_tag_selection: Vec::new(),
+            service_ips: Vec::new(),
+            export_allow_rules: None,
+            has_client_secret: true,
+            has_integration_password: true,
+            has_refresh_token: false,
+        },
+        user: "admin".into(),
+        instance: "https://acme.service-now.com".into(),
+        now: chrono::Utc::now(),
+    }
+}
+
+fn connect(grant: Grant, failure: Option<ConnectFailure>) -> ConnectOutcome {
+    let token = failure.is_none().then(|| IssuedToken {
+        access_token: SecretString::from("access-token-value".to_string()),
+        refresh_token: Some(SecretString::from("refresh-token-value".to_string())),
+        scope: "useraccount".into(),
+        token_type: "Bearer".into(),
+        expires_in: Some(1799),
+    });
+    ConnectOutcome {
+        grant,
+        client_id: Some(CLIENT_ID.into()),
+        client_id_source: "--client-id".into(),
+        expected_user: Some("m365.integration".into()),
+        missing: Vec::new(),
+        steps: vec![Step {
+            name: "token request".into(),
+            status: if failure.is_none() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            detail: String::new(),
+            duration_ms: 12,
+        }],
+        acting_as: token.as_ref().map(|_| ActingUser {
+            user_name: "m365.integration".into(),
+            sys_id: "5b7c".into(),
+        }),
+        token,
+        failure,
+        application_user: None,
+    }
+}
+
+fn refused() -> Option<ConnectFailure> {
+    Some(ConnectFailure::TokenRefused {
+        status: 401,
+        error: "server_error".into(),
+        error_description: "access_denied".into(),
+        logged_in: Some("false".into()),
+    })
+}
+
+fn rows(values: Vec<serde_json::Value>) -> Fact {
+    Ok(FactValue::Rows(TableRows {
+        rows: values.into_iter().map(Row::from_value).collect(),
+        total: None,
+    }))
+}
+
+/// Facts as an admin sees a healthy instance, with `tweak` applied to the user and entity rows.
+fn facts(
+    connect: ConnectOutcome,
+    user: serde_json::Value,
+    entity: serde_json::Value,
+    properties: &[(&str, &str)],
+    roles: &[&str],
+) -> Facts {
+    let mut pairs: Vec<(FactKey, Fact)> = vec![
+        (FactKey::Connect, Ok(FactValue::Connect(Arc::new(connect)))),
+        (
+            FactKey::WhoAmI,
+            Ok(FactValue::Identity(Identity {
+                user_name: "admin".into(),
+                sys_id: "6816".into(),
+                roles: Some(roles.iter().map(|r| r.to_string()).collect()),
+            })),
+        ),
+        (
+            FactKey::AuthorizeProbe,
+            Ok(FactValue::Response(RawResponse {
+                status: 200,
+                content_type: "text/html".into(),
+                headers: HeaderMap::new(),
+                body: "<html><title>Log in</title></html>".into(),
+                location: None,
+            })),
+        ),
+        (
+            FactKey::Table(user_query("m365.integration")),
+            rows(if user.is_null() { vec![] } else { vec![user] }),
+        ),
+        (
+            FactKey::Table(entities_query()),
+            rows(if entity.is_null() {
+                vec![]
+            } else {
+                vec![entity]
+            }),
+        ),
+    ];
+    let property_rows = |names: &[&str]| {
+        properties
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect::<Vec<_>>()
+    };
+    pairs.push((
+        FactKey::Table(grant_properties_query()),
+        rows(property_rows(&[
+            PROP_ROPC_DISABLED,
+            PROP_CLIENT_CREDENTIALS,
+        ])),
+    ));
+    pairs.push((
+        FactKey::Table(oauth_active_query()),
+        rows(property_rows(&[PROP_OAUTH_ACTIVE])),
+    ));
+    Facts::from_pairs(pairs)
+}
+
+fn good_user() -> serde_json::Value {
+    json!({"sys_id": "5b7c", "user_name": "m365.integration", "active": "true", "locked_out": "false",
+           "web_service_access_only": "false", "password_needs_reset": "false"})
+}
+
+fn good_entity() -> serde_json::Value {
+    json!({"sys_id": "e1", "name": "Microsoft 365 Security Center Connector", "client_id": CLIENT_ID,
+           "active": "true", "type": {"value": "client", "display_value": "OAuth Client"}, "user": ""})
+}
+
+fn keys(outcome_facts: &Facts, grant: Grant) -> Vec<(&'static str, Likelihood)> {
+    let connect = outcome_facts.connect().expect("connect fact");
+    rank_causes(&ctx(grant), outcome_facts, connect)
+        .into_iter()
+        .map(|c| (c.key, c.likelihood))
+        .collect()
+}
+
+#[test]
+fn a_working_connect_passes_with_its_steps_and_consent_readiness() {
+    let f = facts(
+        connect(Grant::Password, None),
+        good_user(),
+        good_entity(),
+        &[],
+        &["admin"],
+    );
+    let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
+    assert_eq!(out.status, Status::Pass, "{}", out.summary);
+    assert_eq!(out.steps.len(), 1);
+    let evidence = format!("{:?}", out.evidence);
+    assert!(evidence.contains("login page is reachable"), "{evidence}");
+    assert!(
+        !evidence.contains("access-token-value"),
+        "no token in evidence"
+    );
+}
+
+#[test]
+fn missing_inputs_are_inconclusive_and_name_the_variables() {
+    let mut c = connect(Grant::Password, None);
+    c.token = None;
+    c.missing = vec![
+        MissingInput {
+            what: "the OAuth client secret".into(),
+            how: "set SNOWDOCTOR_CLIENT_SECRET".into(),
+        },
+        MissingInput {
+            what: "the integration user's password".into(),
+            how: "set SNOWDOCTOR_INTEGRATION_PASSWORD".into(),
+        },
+    ];
+    let f = facts(c, good_user(), good_entity(), &[], &["admin"]);
+    let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
+    assert_eq!(out.status, Status::Inconclusive);
+    let fix = out.remediation.unwrap_or_default();
+    assert!(
+        fix.contains("SNOWDOCTOR_CLIENT_SECRET") && fix.contains("SNOWDOCTOR_INTEGRATION_PASSWORD")
+    );
+}
+
+#[test]
+fn an_unexplained_refusal_blames_the_client_secret_first() {
+    let f = facts(
+        connect(Grant::Password, refused()),
+        good_user(),
+        good_entity(),
+        &[],
+        &["admin"],
+    );
+    assert_eq!(
+        keys(&f, Grant::Password),
+        [
+            ("wrong-client-secret", Likelihood::High),
+            ("wrong-user-password", Likelihood::Medium)
+        ]
+    );
+    let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
+    assert_eq!(out.status, Status::Fail);
+    assert!(out.summary.contains("client secret"), "{}", out.summary);
+    assert!(
+        out.remediation
+            .unwrap_or_default()
+            .contains("SNOWDOCTOR_CLIENT_SECRET")
+    );
+}
+
+#[test]
+fn configuration_findings_outrank_the_secret() {
+    let mut user = good_user();
+    user["locked_out"] = json!("true");
+    user["web_service_access_only"] = json!("true");
+    let mut entity = good_entity();
+    entity["active"] = json!("false");
+    let f = facts(
+        connect(Grant::Password, refused()),
+        user,
+        entity,
+        &[(PROP_ROPC_DISABLED, "true")],
+        &["admin"],
+    );
+    let ranked = keys(&f, Grant::Password);
+    let high: Vec<&str> = ranked
+        .iter()
+        .filter(|(_, l)| *l == Likelihood::High)
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(
+        high,
+        [
+            "entity-inactive",
+            "user-locked",
+            "user-web-service-only",
+            "ropc-disabled"
+        ]
+    );
+    assert!(ranked.contains(&("wrong-client-secret", Likelihood::Low)));
+    let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
+    let fix = out.remediation.unwrap_or_default();
+    assert!(
+        fix.contains("Active") && fix.contains("Unlock") && fix.contains("ropc"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn client_credentials_needs_the_property_and_an_application_user() {
+    let f = facts(
+        connect(Grant::ClientCredentials, refused()),
+        good_user(),
+        good_entity(),
+        &[],
+        &["admin"],
+    );
+    let ranked = keys(&f, Grant::ClientCredentials);
+    assert!(
+        ranked.contains(&("cc-disabled", Likelihood::High)),
+        "{ranked:?}"
+    );
+    assert!(
+        ranked.contains(&("entity-no-user", Likelihood::High)),
+        "{ranked:?}"
+    );
+    assert!(!ranked.iter().any(|(k, _)| *k == "wrong-user-password"));
+}
+
+#[test]
+fn a_non_admin_view_does_not_claim_missing_rows() {
+    let f = facts(
+        connect(Grant::Password, refused()),
+        serde_json::Value::Null,
+        serde_json::Value::Null,
+        &[],
+        &["itil"],
+    );
+    let ranked = keys(&f, Grant::Password);
+    assert!(
+        !ranked
+            .iter()
+            .any(|(k, _)| *k == "entity-missing" || *k == "user-missing")
+    );
+    let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
+    assert!(format!("{:?}", out.evidence).contains("lacks admin"));
+    // The admin view of the same emptiness is a finding.
+    let f = facts(
+        connect(Grant::Password, refused()),
+        serde_json::Value::Null,
+        serde_json::Value::Null,
+        &[],
+        &["admin"],
+    );
+    let ranked = keys(&f, Grant::Password);
+    assert_eq!(ranked[0], ("entity-missing", Likelihood::High));
+    assert!(ranked.contains(&("user-missing", Likelihood::High)));
+}
+
+#[test]
+fn an_unexplained_refresh_failure_blames_the_refresh_token() {
+    let f = facts(
+        connect(Grant::RefreshToken, refused()),
+        good_user(),
+        good_entity(),
+        &[],
+        &["admin"],
+    );
+    let ranked = keys(&f, Grant::RefreshToken);
+    assert_eq!(ranked[0], ("refresh-token-invalid", Likelihood::High));
+}
+
+#[test]
+fn a_token_acting_as_someone_else_fails_with_the_not_you_fix() {
+    let failure = Some(ConnectFailure::WrongUser {
+        expected: "m365.integration".into(),
+        actual: "jane.admin".into(),
+    });
+    let f = facts(
+        connect(Grant::RefreshToken, failure),
+        good_user(),
+        good_entity(),
+        &[],
+        &["admin"],
+    );
+    let out = OauthConnect.evaluate(&ctx(Grant::RefreshToken), &f);
+    assert_eq!(out.status, Status::Fail);
+    assert!(out.summary.contains("jane.admin"));
+    assert!(out.remediation.unwrap_or_default().contains("Not You"));
+}
+
+#[test]
+fn a_consent_redirect_to_another_host_is_reported_as_sso() {
+    let mut f = facts(
+        connect(Grant::Password, None),
+        good_user(),
+        good_entity(),
+        &[],
+        &["admin"],
+    );
+    f.insert(
+        FactKey::AuthorizeProbe,
+        Arc::new(Ok(FactValue::Response(RawResponse {
+            status: 302,
+            content_type: String::new(),
+            headers: HeaderMap::new(),
+            body: String::new(),
+            location: Some("https://login.microsoftonline.com/tenant/saml2?SAMLRequest=x".into()),
+        }))),
+    );
+    let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
+    let evidence = format!("{:?}", out.evidence);
+    assert!(
+        evidence.contains("login.microsoftonline.com") && evidence.contains("single sign-on"),
+        "{evidence}"
+    );
+}

@@ -1,0 +1,485 @@
+//! The round-trip ticket: the connector's seven data-exchange fields, how they map onto the ticket
+//! table's columns, the run marker every record carries, and the read-back verification.
+//!
+//! Microsoft never documented its column mapping (microsoft-integration.md §2.4), so the mapping is data:
+//! [`FieldMapping`] with the suggested defaults, one column per data field; several data fields may share
+//! a text column (the default puts four of them in `description`).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::servicenow::Row;
+
+/// ServiceNow's date-time format; the Table API stores and returns it in UTC.
+pub const DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The unique marker of one run: `[snowdoctor:<uuid>]` in text fields, `snowdoctor-<uuid>` as
+/// correlation id. Cleanup finds records by it and touches nothing without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub id: uuid::Uuid,
+}
+
+impl Marker {
+    /// A fresh marker.
+    pub fn new() -> Marker {
+        Marker {
+            id: uuid::Uuid::new_v4(),
+        }
+    }
+
+    /// `[snowdoctor:<uuid>]`.
+    pub fn tag(&self) -> String {
+        format!("[snowdoctor:{}]", self.id)
+    }
+
+    /// `snowdoctor-<uuid>`.
+    pub fn correlation_id(&self) -> String {
+        format!("snowdoctor-{}", self.id)
+    }
+
+    /// True when the row carries this run's marker.
+    pub fn is_on(&self, row: &Row) -> bool {
+        row.text("short_description").contains(&self.tag())
+            || row.text("description").contains(&self.tag())
+            || row.text("correlation_id") == self.correlation_id()
+    }
+}
+
+impl Default for Marker {
+    fn default() -> Self {
+        Marker::new()
+    }
+}
+
+/// True when a row carries some snowdoctor run's marker (a well-formed uuid, not just the prefix).
+pub fn carries_any_marker(row: &Row) -> bool {
+    let tagged = |text: &str| {
+        text.match_indices("[snowdoctor:").any(|(at, prefix)| {
+            let rest = &text[at + prefix.len()..];
+            rest.get(..36)
+                .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok() && rest[36..].starts_with(']'))
+        })
+    };
+    let correlated = row
+        .text("correlation_id")
+        .strip_prefix("snowdoctor-")
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
+    tagged(row.text("short_description")) || correlated
+}
+
+/// The seven fields Microsoft sent per ticket (microsoft-integration.md §2.4), with test values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketData {
+    pub initiating_user: String,
+    pub task_name: String,
+    pub task_description: String,
+    /// 1 (critical) … 5 (planning).
+    pub priority: u8,
+    pub due: DateTime<Utc>,
+    pub recommendation_source: String,
+    pub recommendation_category: String,
+}
+
+impl TicketData {
+    /// The test ticket: moderate priority, due a week from `now` (whole seconds, UTC).
+    pub fn sample(now: DateTime<Utc>) -> TicketData {
+        let due = DateTime::from_timestamp(now.timestamp() + 7 * 86_400, 0).unwrap_or(now);
+        TicketData {
+            initiating_user: "snowdoctor-round-trip".into(),
+            task_name: "snowdoctor connectivity test".into(),
+            task_description:
+                "Test ticket created by snowdoctor to prove the connector's round trip; it is deleted automatically."
+                    .into(),
+            priority: 3,
+            due,
+            recommendation_source: "Microsoft recommendation".into(),
+            recommendation_category: "Identity".into(),
+        }
+    }
+}
+
+/// Where the priority goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriorityTarget {
+    /// Incident-like tables: write impact and urgency; the platform derives `priority` (§10.9a).
+    Derived {
+        impact: String,
+        urgency: String,
+        priority: String,
+    },
+    /// Tables that store the priority as sent.
+    Direct(String),
+}
+
+/// Which column receives each of the seven data fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMapping {
+    pub initiating_user: String,
+    pub task_name: String,
+    pub task_description: String,
+    pub priority: PriorityTarget,
+    pub due_date: String,
+    pub recommendation_source: String,
+    pub recommendation_category: String,
+    /// Column for `snowdoctor-<uuid>`; ignored by the platform when the table has no such column.
+    pub correlation_id: Option<String>,
+}
+
+impl FieldMapping {
+    /// The suggested mapping for a table: derived priority on `incident` and `problem`.
+    pub fn for_table(table: &str) -> FieldMapping {
+        let priority = if matches!(table, "incident" | "problem") {
+            PriorityTarget::Derived {
+                impact: "impact".into(),
+                urgency: "urgency".into(),
+                priority: "priority".into(),
+            }
+        } else {
+            PriorityTarget::Direct("priority".into())
+        };
+        FieldMapping {
+            initiating_user: "description".into(),
+            task_name: "short_description".into(),
+            task_description: "description".into(),
+            priority,
+            due_date: "due_date".into(),
+            recommendation_source: "description".into(),
+            recommendation_category: "description".into(),
+            correlation_id: Some("correlation_id".into()),
+        }
+    }
+
+    /// The record to create and what each column must read back as.
+    pub fn build(&self, data: &TicketData, marker: &Marker) -> (Map<String, Value>, Vec<Expected>) {
+        let mut text: Vec<(String, Vec<String>)> = Vec::new();
+        let mut add = |column: &str, line: String| match text.iter_mut().find(|(c, _)| c == column)
+        {
+            Some((_, lines)) => lines.push(line),
+            None => text.push((column.to_string(), vec![line])),
+        };
+        add(&self.task_name, data.task_name.clone());
+        add(&self.task_description, data.task_description.clone());
+        add(
+            &self.initiating_user,
+            format!("Initiating user: {}", data.initiating_user),
+        );
+        add(
+            &self.recommendation_source,
+            format!("Recommendation source: {}", data.recommendation_source),
+        );
+        add(
+            &self.recommendation_category,
+            format!("Recommendation category: {}", data.recommendation_category),
+        );
+        let mut fields = Map::new();
+        let mut expected = Vec::new();
+        for (column, lines) in text {
+            let marked = if lines.len() == 1 {
+                format!("{} {}", lines[0], marker.tag())
+            } else {
+                format!("{}\n{}", lines.join("\n"), marker.tag())
+            };
+            expected.push(Expected::exact(&column, &marked));
+            fields.insert(column, Value::String(marked));
+        }
+        let due = data.due.format(DATE_TIME).to_string();
+        expected.push(Expected {
+            field: self.due_date.clone(),
+            sent: due.clone(),
+            rule: Rule::DateTimeUtc,
+        });
+        fields.insert(self.due_date.clone(), Value::String(due));
+        match &self.priority {
+            PriorityTarget::Derived {
+                impact,
+                urgency,
+                priority,
+            } => {
+                let (i, u) = impact_urgency(data.priority);
+                for (column, value) in [(impact, i), (urgency, u)] {
+                    expected.push(Expected::exact(column, &value.to_string()));
+                    fields.insert(column.clone(), Value::String(value.to_string()));
+                }
+                expected.push(Expected {
+                    field: priority.clone(),
+                    sent: String::new(),
+                    rule: Rule::DerivedPriority {
+                        impact: i,
+                        urgency: u,
+                    },
+                });
+            }
+            PriorityTarget::Direct(column) => {
+                let value = data.priority.to_string();
+                expected.push(Expected::exact(column, &value));
+                fields.insert(column.clone(), Value::String(value));
+            }
+        }
+        if let Some(column) = &self.correlation_id {
+            expected.push(Expected {
+                field: column.clone(),
+                sent: marker.correlation_id(),
+                rule: Rule::ExactIfPresent,
+            });
+            fields.insert(column.clone(), Value::String(marker.correlation_id()));
+        }
+        (fields, expected)
+    }
+}
+
+/// The (impact, urgency) pair that gives a priority in the ITIL default matrix.
+pub fn impact_urgency(priority: u8) -> (u8, u8) {
+    match priority {
+        0 | 1 => (1, 1),
+        2 => (1, 2),
+        3 => (2, 2),
+        4 => (2, 3),
+        _ => (3, 3),
+    }
+}
+
+/// The ITIL default Priority Lookup Rules: 1/1→1 … 3/3→5 (servicenow-platform.md §10.9a).
+pub fn itil_priority(impact: u8, urgency: u8) -> u8 {
+    (impact.clamp(1, 3) + urgency.clamp(1, 3)).saturating_sub(1)
+}
+
+/// How a column is verified on read-back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    Exact,
+    /// Exact when the table has the column; a table without it simply drops it.
+    ExactIfPresent,
+    /// `YYYY-MM-DD HH:MM:SS` in UTC, exactly.
+    DateTimeUtc,
+    /// Set by the platform from impact and urgency.
+    DerivedPriority {
+        impact: u8,
+        urgency: u8,
+    },
+}
+
+/// What one column must read back as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub field: String,
+    pub sent: String,
+    pub rule: Rule,
+}
+
+impl Expected {
+    fn exact(field: &str, sent: &str) -> Expected {
+        Expected {
+            field: field.to_string(),
+            sent: sent.to_string(),
+            rule: Rule::Exact,
+        }
+    }
+}
+
+/// A column that did not round-trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub field: String,
+    pub sent: String,
+    pub stored: String,
+    /// Why it probably changed.
+    pub cause: String,
+}
+
+/// The read-back verdict: hard mismatches, and notes that are not failures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verification {
+    pub mismatches: Vec<Mismatch>,
+    pub notes: Vec<String>,
+}
+
+/// Compares a read-back record with what was sent.
+pub fn verify(row: &Row, expected: &[Expected]) -> Verification {
+    let mut out = Verification::default();
+    for e in expected {
+        let stored = row.value(&e.field);
+        let stored_text = normalise(stored.unwrap_or(""));
+        let rewritten = |stored: &str| Mismatch {
+            field: e.field.clone(),
+            sent: e.sent.clone(),
+            stored: stored.to_string(),
+            cause: format!(
+                "a business rule or data policy on the table rewrites {}",
+                e.field
+            ),
+        };
+        match &e.rule {
+            Rule::Exact if stored_text != normalise(&e.sent) => {
+                out.mismatches.push(rewritten(&stored_text));
+            }
+            Rule::ExactIfPresent => match stored {
+                None => out
+                    .notes
+                    .push(format!("the table has no {} column", e.field)),
+                Some(_) if stored_text != normalise(&e.sent) => {
+                    out.mismatches.push(rewritten(&stored_text));
+                }
+                Some(_) => {}
+            },
+            Rule::DateTimeUtc if stored_text != e.sent => {
+                let mut mismatch = rewritten(&stored_text);
+                if let Some(hours) = hour_shift(&e.sent, &stored_text) {
+                    mismatch.cause = format!(
+                        "{} was stored shifted by {hours:+} h: the value was taken as local time instead of UTC (a business rule, or sysparm_input_display_value)",
+                        e.field
+                    );
+                }
+                out.mismatches.push(mismatch);
+            }
+            Rule::DerivedPriority { impact, urgency } => {
+                let itil = itil_priority(*impact, *urgency);
+                match stored_text.parse::<u8>() {
+                    Ok(p) if p == itil => {}
+                    Ok(p) => out.notes.push(format!(
+                        "{} stored as {p} for impact {impact} / urgency {urgency}; the ITIL default is {itil}: the Priority Lookup Rules are customised",
+                        e.field
+                    )),
+                    Err(_) => out.mismatches.push(Mismatch {
+                        field: e.field.clone(),
+                        sent: format!("derived from impact {impact} / urgency {urgency}"),
+                        stored: stored_text.clone(),
+                        cause: format!(
+                            "the platform did not derive {} from impact and urgency (Priority Lookup Rules missing or overridden)",
+                            e.field
+                        ),
+                    }),
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn normalise(text: &str) -> String {
+    text.replace("\r\n", "\n").trim_end().to_string()
+}
+
+/// Whole hours between two `YYYY-MM-DD HH:MM:SS` values, when they differ by exactly that.
+fn hour_shift(sent: &str, stored: &str) -> Option<i64> {
+    let parse = |s: &str| chrono::NaiveDateTime::parse_from_str(s, DATE_TIME).ok();
+    let seconds = (parse(stored)? - parse(sent)?).num_seconds();
+    (seconds != 0 && seconds % 1800 == 0 && seconds.abs() <= 14 * 3600).then_some(seconds / 3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data() -> TicketData {
+        let now = DateTime::from_timestamp(1_760_000_000, 123).unwrap_or_default();
+        TicketData::sample(now)
+    }
+
+    #[test]
+    fn default_mapping_carries_the_seven_fields_and_the_marker() {
+        let marker = Marker::new();
+        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
+        let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("");
+        assert!(text("short_description").starts_with("snowdoctor connectivity test"));
+        assert!(text("short_description").ends_with(&marker.tag()));
+        let description = text("description");
+        for needle in [
+            "Initiating user: snowdoctor-round-trip",
+            "Recommendation source: Microsoft recommendation",
+            "Recommendation category: Identity",
+            &marker.tag(),
+        ] {
+            assert!(description.contains(needle), "{needle} missing");
+        }
+        assert_eq!(text("impact"), "2");
+        assert_eq!(text("urgency"), "2");
+        assert!(
+            fields.get("priority").is_none(),
+            "priority is derived on incident"
+        );
+        assert_eq!(text("due_date"), "2025-10-16 08:53:20");
+        assert_eq!(text("correlation_id"), marker.correlation_id());
+        let row = Row::from_value(Value::Object(fields.clone()));
+        assert!(marker.is_on(&row));
+        assert!(carries_any_marker(&row));
+        // The platform's derived priority (ITIL 2/2 → 3) completes the record.
+        let mut stored = fields;
+        stored.insert(
+            "priority".into(),
+            json!({"value": "3", "display_value": "3 - Moderate"}),
+        );
+        let v = verify(&Row(stored), &expected);
+        assert_eq!(v, Verification::default());
+    }
+
+    #[test]
+    fn verification_names_rewritten_fields_shifted_dates_and_custom_priority() {
+        let marker = Marker::new();
+        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
+        let mut stored = fields;
+        stored.insert("short_description".into(), json!("rewritten by a rule"));
+        stored.insert("due_date".into(), json!("2025-10-16 10:53:20"));
+        stored.insert("priority".into(), json!("2"));
+        stored.remove("correlation_id");
+        let v = verify(&Row(stored), &expected);
+        let fields: Vec<&str> = v.mismatches.iter().map(|m| m.field.as_str()).collect();
+        assert_eq!(fields, ["short_description", "due_date"]);
+        assert!(v.mismatches[0].cause.contains("business rule"));
+        assert!(
+            v.mismatches[1].cause.contains("+2 h"),
+            "{}",
+            v.mismatches[1].cause
+        );
+        assert!(v.notes.iter().any(|n| n.contains("customised")));
+        assert!(v.notes.iter().any(|n| n.contains("no correlation_id")));
+    }
+
+    #[test]
+    fn an_underived_priority_is_a_mismatch() {
+        let marker = Marker::new();
+        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
+        let v = verify(&Row(fields), &expected);
+        assert_eq!(v.mismatches.len(), 1);
+        assert_eq!(v.mismatches[0].field, "priority");
+    }
+
+    #[test]
+    fn itil_matrix_and_its_inverse_agree() {
+        assert_eq!(itil_priority(1, 1), 1);
+        assert_eq!(itil_priority(2, 1), 2);
+        assert_eq!(itil_priority(3, 1), 3);
+        assert_eq!(itil_priority(2, 3), 4);
+        assert_eq!(itil_priority(3, 3), 5);
+        for p in 1..=5 {
+            let (i, u) = impact_urgency(p);
+            assert_eq!(itil_priority(i, u), p);
+        }
+    }
+
+    #[test]
+    fn only_well_formed_markers_count() {
+        let row = |sd: &str, corr: &str| {
+            Row::from_value(json!({"short_description": sd, "correlation_id": corr}))
+        };
+        let id = uuid::Uuid::new_v4();
+        assert!(carries_any_marker(&row(
+            &format!("x [snowdoctor:{id}]"),
+            ""
+        )));
+        assert!(carries_any_marker(&row("", &format!("snowdoctor-{id}"))));
+        assert!(!carries_any_marker(&row("[snowdoctor:not-a-uuid]", "")));
+        assert!(!carries_any_marker(&row("printer on fire", "snowdoctor-")));
+        assert!(!carries_any_marker(&row(&format!("[snowdoctor:{id}"), "")));
+    }
+
+    #[test]
+    fn direct_priority_tables_store_what_is_sent() {
+        let marker = Marker::new();
+        let (fields, _) = FieldMapping::for_table("change_request").build(&data(), &marker);
+        assert_eq!(fields.get("priority"), Some(&json!("3")));
+        assert!(fields.get("impact").is_none());
+    }
+}
