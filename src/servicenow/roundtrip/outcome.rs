@@ -1,0 +1,163 @@
+//! What a round trip did: its steps, the records it created and what became of them, the first
+//! failure — and the run-wide log of written records the report reads even if the run is cut short.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::failure::{StepFailure, describe};
+use super::mapping::Mismatch;
+use crate::model::{Status, Step, WrittenRecord};
+use crate::servicenow::ClientError;
+
+/// The records a run wrote, shared between the round-trip task and the report.
+#[derive(Debug, Clone, Default)]
+pub struct WriteLog(Arc<Mutex<Vec<WrittenRecord>>>);
+
+impl WriteLog {
+    /// Remembers (or updates, by sys_id) a written record.
+    pub fn record(&self, record: WrittenRecord) {
+        let mut written = match self.0.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match written.iter_mut().find(|w| w.sys_id == record.sys_id) {
+            Some(existing) => *existing = record,
+            None => written.push(record),
+        }
+    }
+
+    /// Every record written so far.
+    pub fn snapshot(&self) -> Vec<WrittenRecord> {
+        match self.0.lock() {
+            Ok(w) => w.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// What became of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Still on the instance; cleanup has not run yet.
+    Pending,
+    Deleted {
+        /// Who deleted it (the integration user, or the diagnosing account as a fallback).
+        by: String,
+    },
+    Closed,
+    /// Cleanup failed; `snowdoctor cleanup` removes it later.
+    Leftover {
+        reason: String,
+    },
+}
+
+impl Disposition {
+    /// The report's `writes[].state`.
+    pub fn state(&self) -> &'static str {
+        match self {
+            Disposition::Deleted { .. } => "deleted",
+            Disposition::Closed => "closed",
+            Disposition::Pending | Disposition::Leftover { .. } => "leftover",
+        }
+    }
+}
+
+/// A record the round trip created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedRecord {
+    pub table: String,
+    pub sys_id: String,
+    pub number: String,
+    pub disposition: Disposition,
+}
+
+impl TrackedRecord {
+    /// The report's view of this record.
+    pub(super) fn written(&self) -> WrittenRecord {
+        WrittenRecord {
+            table: self.table.clone(),
+            sys_id: self.sys_id.clone(),
+            number: self.number.clone(),
+            state: self.disposition.state().to_string(),
+        }
+    }
+}
+
+/// Everything the round trip did.
+#[derive(Debug, Clone, Default)]
+pub struct RoundTripOutcome {
+    pub table: String,
+    pub marker: String,
+    /// Why nothing was attempted (no token, read-only …).
+    pub not_started: Option<String>,
+    pub steps: Vec<Step>,
+    pub records: Vec<TrackedRecord>,
+    pub failure: Option<StepFailure>,
+    pub mismatches: Vec<Mismatch>,
+    pub notes: Vec<String>,
+    /// The step during which the run was interrupted (Ctrl-C or the check's timeout).
+    pub interrupted: Option<String>,
+    /// A step was denied deletion and the record was closed or removed another way.
+    pub delete_denied: bool,
+}
+
+impl RoundTripOutcome {
+    /// Records that could not be removed.
+    pub fn leftovers(&self) -> Vec<&TrackedRecord> {
+        self.records
+            .iter()
+            .filter(|r| r.disposition.state() == "leftover")
+            .collect()
+    }
+
+    /// Appends a step.
+    pub(super) fn step(&mut self, name: &str, status: Status, detail: impl Into<String>, ms: u64) {
+        self.steps.push(Step {
+            name: name.to_string(),
+            status,
+            detail: detail.into(),
+            duration_ms: ms,
+        });
+    }
+
+    /// Records a failed step; the first failure is the one the verdict names.
+    pub(super) fn fail(&mut self, name: &str, error: &ClientError, ms: u64, table: &str) {
+        let failure = describe(name, error, table);
+        let status = failure
+            .http_status
+            .map(|s| format!("HTTP {s} "))
+            .unwrap_or_default();
+        self.step(
+            name,
+            Status::Fail,
+            format!("{status}{}: {}", failure.message, failure.cause),
+            ms,
+        );
+        if self.failure.is_none() {
+            self.failure = Some(failure);
+        }
+    }
+
+    /// Records the step during which Ctrl-C or the check's timeout stopped the run.
+    pub(super) fn interrupt(&mut self, name: &str, ms: u64) {
+        self.interrupted = Some(name.to_string());
+        self.step(
+            name,
+            Status::Skipped,
+            "interrupted (Ctrl-C or the check's timeout)",
+            ms,
+        );
+    }
+
+    /// Sets what became of the created record (the round trip's steps only ever touch the first).
+    pub(super) fn set_disposition(&mut self, disposition: Disposition) {
+        if let Some(record) = self.records.first_mut() {
+            record.disposition = disposition;
+        }
+    }
+}
+
+/// Milliseconds since `started`, for a step's duration.
+pub(super) fn elapsed_ms(started: Instant) -> u64 {
+    started.elapsed().as_millis() as u64
+}
