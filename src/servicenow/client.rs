@@ -1,73 +1,30 @@
-//! HTTP client for one instance: URL validation, TLS trust, authentication, retries for idempotent reads,
-//! error classification, and a redacted transcript of every exchange.
+//! HTTP client for one instance: TLS trust, sending with credentials, retries for idempotent reads,
+//! bounded reading of the answer, transport-error classification, and a redacted transcript of every
+//! exchange. The URL checks, credentials, response sniffing and redaction live in their own modules.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header;
 use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use url::Url;
 
-use super::error::{ClientError, HtmlKind};
+use super::auth::register_credential;
+use super::base_url::host_of;
+use super::error::ClientError;
 use super::redact;
-use super::transcript::{Exchange, Header, Transcript};
-use crate::secrets::{REDACTED, SecretRegistry};
+use super::transcript::{Exchange, Transcript};
+use crate::secrets::SecretRegistry;
+
+// The client's vocabulary, reachable at `client::…` where callers have always found it.
+pub use super::auth::Auth;
+pub use super::base_url::validate_base_url;
+pub use super::response::{RawResponse, html_kind, looks_like_html, retry_after};
 
 /// Largest response body we read; a hostile server cannot make us buffer more.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Longest `Retry-After` we are willing to wait for on a read.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
-
-/// How a request authenticates.
-#[derive(Clone)]
-pub enum Auth {
-    None,
-    Basic {
-        user: String,
-        password: SecretString,
-    },
-    Bearer(SecretString),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::None => f.write_str("Auth::None"),
-            Auth::Basic { user, .. } => write!(f, "Auth::Basic({user}, [REDACTED])"),
-            Auth::Bearer(_) => f.write_str("Auth::Bearer([REDACTED])"),
-        }
-    }
-}
-
-impl Auth {
-    /// Basic auth for `user`, with the password and its wire form (`base64(user:password)`) registered
-    /// as secrets at once: a server may echo the credential back (in a body, a header, a redirect's
-    /// Location) before or without our ever sending it, and either form must be redacted wherever it shows.
-    pub fn basic(user: &str, password: SecretString, secrets: &SecretRegistry) -> Auth {
-        let auth = Auth::Basic {
-            user: user.to_string(),
-            password,
-        };
-        register_credential(secrets, &auth);
-        auth
-    }
-}
-
-/// Registers a credential in every form it travels in (see [`Auth::basic`]).
-fn register_credential(secrets: &SecretRegistry, auth: &Auth) {
-    match auth {
-        Auth::None => {}
-        Auth::Basic { user, password } => {
-            secrets.register(password);
-            let token = base64::engine::general_purpose::STANDARD
-                .encode(format!("{user}:{}", password.expose_secret()));
-            secrets.register(&SecretString::from(token));
-        }
-        Auth::Bearer(token) => secrets.register(token),
-    }
-}
 
 /// How to reach the instance.
 #[derive(Clone, Debug)]
@@ -102,30 +59,7 @@ impl ClientOptions {
     }
 }
 
-/// A response as received, before any JSON interpretation.
-#[derive(Debug, Clone)]
-pub struct RawResponse {
-    pub status: u16,
-    pub content_type: String,
-    pub headers: HeaderMap,
-    pub body: String,
-    /// `Location` header of a redirect, resolved against the request URL.
-    pub location: Option<String>,
-}
-
-impl RawResponse {
-    /// True when the body is HTML (by content type or by sniffing).
-    pub fn is_html(&self) -> bool {
-        self.content_type.contains("html") || looks_like_html(&self.body)
-    }
-
-    /// A header value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// A request body: what is sent, and the redacted text the transcript keeps.
+/// A request body, sent as is; the transcript keeps a copy redacted by [`redact::body`].
 pub struct Body {
     pub mime: &'static str,
     pub text: String,
@@ -238,9 +172,9 @@ impl Client {
                 .await;
             let retry_in = match &result {
                 Err(e) if idempotent && e.is_transient() => Some(backoff(attempt)),
-                Ok(r) if idempotent && r.status == 429 => retry_after(&r.headers)
-                    .filter(|d| *d <= MAX_RETRY_AFTER)
-                    .or(None),
+                Ok(r) if idempotent && r.status == 429 => {
+                    retry_after(&r.headers).filter(|d| *d <= MAX_RETRY_AFTER)
+                }
                 Ok(r) if idempotent && (500..600).contains(&r.status) && r.status != 501 => {
                     Some(backoff(attempt))
                 }
@@ -290,7 +224,11 @@ impl Client {
             started_at,
             method: method.to_string(),
             url: self.options.secrets.redact(&redact::url(url.as_str())),
-            request_headers: request_headers(accept, auth, body),
+            request_headers: redact::request_headers(
+                accept,
+                !matches!(auth, Auth::None),
+                body.map(|b| b.mime),
+            ),
             request_body: body.map(|b| redact::body(&self.options.secrets, b.mime, &b.text)),
             request_mime: body.map(|b| b.mime.to_string()),
             status: 0,
@@ -311,7 +249,7 @@ impl Client {
                     .and_then(|s| s.canonical_reason())
                     .unwrap_or("")
                     .to_string();
-                exchange.response_headers = response_headers(&response.headers);
+                exchange.response_headers = redact::response_headers(&response.headers);
                 exchange.response_mime = Some(response.content_type.clone());
                 exchange.response_body = Some(redact::body(
                     &self.options.secrets,
@@ -341,7 +279,7 @@ impl Client {
         let status = response.status().as_u16();
         // A hostile server may echo our credentials back in any header or body; everything the server
         // says is cleaned of known secrets here, once, so no check, error, log or report can repeat them.
-        let headers = self.redact_headers(response.headers());
+        let headers = redact::headers(&self.options.secrets, response.headers());
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -391,22 +329,6 @@ impl Client {
         })
     }
 
-    /// The response headers with every known secret value replaced.
-    fn redact_headers(&self, headers: &HeaderMap) -> HeaderMap {
-        let mut clean = HeaderMap::with_capacity(headers.len());
-        for (name, value) in headers {
-            let text = String::from_utf8_lossy(value.as_bytes());
-            let redacted = self.options.secrets.redact(&text);
-            let value = if redacted == text {
-                value.clone()
-            } else {
-                HeaderValue::from_str(&redacted).unwrap_or(HeaderValue::from_static(REDACTED))
-            };
-            clean.append(name.clone(), value);
-        }
-        clean
-    }
-
     fn transport_error(&self, error: reqwest::Error) -> ClientError {
         let host = self.host();
         if error.is_timeout() {
@@ -435,85 +357,6 @@ impl Client {
     }
 }
 
-/// Checks the instance URL: https (http only to loopback or with `allow_http`), a host, no credentials,
-/// no query or fragment.
-pub fn validate_base_url(raw: &str, allow_http: bool) -> Result<(Url, Vec<String>), ClientError> {
-    let trimmed = raw.trim();
-    let invalid = |reason: String| ClientError::InvalidUrl {
-        url: redact::url(trimmed),
-        reason,
-    };
-    if trimmed.is_empty() {
-        return Err(invalid(
-            "the instance URL is empty (use --instance https://NAME.service-now.com)".into(),
-        ));
-    }
-    if !trimmed.contains("://") {
-        let hint = if trimmed.contains('.') {
-            format!("https://{trimmed}")
-        } else {
-            format!("https://{trimmed}.service-now.com")
-        };
-        return Err(invalid(format!("no scheme; did you mean {hint}?")));
-    }
-    let url = Url::parse(trimmed).map_err(|e| invalid(e.to_string()))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "the URL contains credentials; pass the user with --user and the password through SNOWDOCTOR_PASSWORD".into(),
-        ));
-    }
-    let Some(host) = url.host_str() else {
-        return Err(invalid("the URL has no host".into()));
-    };
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(
-            "the instance URL must not have a query or fragment".into(),
-        ));
-    }
-    let mut warnings = Vec::new();
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" if allow_http => warnings.push(format!(
-            "plain http:// to {host} (--allow-http): credentials and tokens travel unencrypted"
-        )),
-        "http" => {
-            return Err(invalid(
-                "http:// is only allowed to a loopback address; use https:// (or --allow-http, unsafe)".into(),
-            ));
-        }
-        other => {
-            return Err(invalid(format!(
-                "unsupported scheme {other:?}; use https://"
-            )));
-        }
-    }
-    let mut base = url.clone();
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
-    Ok((base, warnings))
-}
-
-fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .map(|ip| ip.is_loopback())
-        .unwrap_or(false)
-}
-
-fn host_of(url: &Url) -> String {
-    match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
-        None => url.host_str().unwrap_or("").to_string(),
-    }
-}
-
 /// The innermost error message, without URLs that could carry query secrets.
 fn short_error(error: &reqwest::Error) -> String {
     let mut message = "request failed".to_string();
@@ -527,165 +370,4 @@ fn short_error(error: &reqwest::Error) -> String {
 
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(200 * 2u64.pow(attempt.min(4)))
-}
-
-/// Parses `Retry-After` (seconds form).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-/// True when a body looks like HTML even without an HTML content type.
-pub fn looks_like_html(body: &str) -> bool {
-    let start = body.trim_start().get(..64).unwrap_or(body.trim_start());
-    let lower = start.to_ascii_lowercase();
-    lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.starts_with("<head")
-}
-
-/// Classifies an HTML page by its content.
-pub fn html_kind(body: &str) -> (HtmlKind, String) {
-    let lower = body.to_ascii_lowercase();
-    let title = lower
-        .find("<title>")
-        .and_then(|start| {
-            let rest = &body[start + 7..];
-            rest.find("</title>")
-                .map(|end| rest[..end].trim().to_string())
-        })
-        .unwrap_or_default();
-    let kind = if lower.contains("hibernating") {
-        HtmlKind::Hibernating
-    } else if [
-        "login",
-        "sign in",
-        "sso",
-        "proxy",
-        "single sign-on",
-        "authenticat",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        HtmlKind::Interstitial
-    } else {
-        HtmlKind::Other
-    };
-    (kind, title.chars().take(80).collect())
-}
-
-fn request_headers(accept: &str, auth: &Auth, body: Option<&Body>) -> Vec<Header> {
-    let mut headers = vec![Header {
-        name: "Accept".into(),
-        value: accept.into(),
-    }];
-    if !matches!(auth, Auth::None) {
-        headers.push(Header {
-            name: "Authorization".into(),
-            value: REDACTED.into(),
-        });
-    }
-    if let Some(body) = body {
-        headers.push(Header {
-            name: "Content-Type".into(),
-            value: body.mime.into(),
-        });
-    }
-    headers
-}
-
-fn response_headers(headers: &HeaderMap) -> Vec<Header> {
-    headers
-        .iter()
-        .map(|(name, value)| Header {
-            name: name.as_str().to_string(),
-            value: if redact::is_secret_header(name.as_str()) {
-                REDACTED.into()
-            } else {
-                value.to_str().unwrap_or("<binary>").to_string()
-            },
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_https_and_loopback_http_only() {
-        assert!(validate_base_url("https://acme.service-now.com", false).is_ok());
-        assert!(validate_base_url("http://127.0.0.1:8080", false).is_ok());
-        assert!(validate_base_url("http://[::1]:8080/", false).is_ok());
-        assert!(validate_base_url("http://acme.service-now.com", false).is_err());
-        let (_, warnings) = validate_base_url("http://acme.example", true).expect("allowed");
-        assert_eq!(warnings.len(), 1);
-    }
-
-    #[test]
-    fn rejects_malformed_urls_without_echoing_passwords() {
-        let err = validate_base_url("https://admin:hunter2@acme.service-now.com", false)
-            .expect_err("credentials in URL");
-        assert!(!err.to_string().contains("hunter2"), "{err}");
-        let err = validate_base_url("acme", false).expect_err("no scheme");
-        assert!(err.to_string().contains("https://acme.service-now.com"));
-        assert!(validate_base_url("https://", false).is_err());
-        assert!(validate_base_url("ftp://acme", false).is_err());
-        assert!(validate_base_url("https://acme.example/?x=1", false).is_err());
-    }
-
-    #[test]
-    fn basic_auth_registers_its_wire_form() {
-        let secrets = SecretRegistry::new();
-        let _auth = Auth::basic(
-            "admin",
-            SecretString::from("canary-pw-123".to_string()),
-            &secrets,
-        );
-        let wire = base64::engine::general_purpose::STANDARD.encode("admin:canary-pw-123");
-        let echoed = format!("Authorization: Basic {wire}; password canary-pw-123");
-        assert_eq!(
-            secrets.redact(&echoed),
-            "Authorization: Basic [REDACTED]; password [REDACTED]"
-        );
-    }
-
-    #[test]
-    fn echoed_secrets_are_redacted_from_response_headers() {
-        let options = ClientOptions::new("https://acme.service-now.com");
-        options
-            .secrets
-            .register(&SecretString::from("canary-pw-123".to_string()));
-        let client = Client::new(options).expect("client");
-        let mut headers = HeaderMap::new();
-        headers.insert("x-echo", HeaderValue::from_static("pw=canary-pw-123"));
-        headers.insert(
-            "location",
-            HeaderValue::from_static("/login?next=canary-pw-123"),
-        );
-        headers.insert("x-plain", HeaderValue::from_static("nothing secret"));
-        let clean = client.redact_headers(&headers);
-        assert_eq!(clean["x-echo"], "pw=[REDACTED]");
-        assert_eq!(clean["location"], "/login?next=[REDACTED]");
-        assert_eq!(clean["x-plain"], "nothing secret");
-    }
-
-    #[test]
-    fn classifies_html_pages() {
-        let (kind, title) =
-            html_kind("<html><head><title>Instance Hibernating page</title></head></html>");
-        assert_eq!(kind, HtmlKind::Hibernating);
-        assert_eq!(title, "Instance Hibernating page");
-        assert_eq!(
-            html_kind("<html><body>Please sign in</body>").0,
-            HtmlKind::Interstitial
-        );
-        assert!(looks_like_html("  <!DOCTYPE html><html>"));
-        assert!(!looks_like_html("{\"result\":[]}"));
-    }
 }

@@ -1,11 +1,14 @@
 //! The only code that talks HTTP to an instance: URL validation, authentication, the Table API, the
 //! OAuth endpoints, the round trip's writes, and the transcript of every exchange.
 
+pub mod auth;
+pub mod base_url;
 pub mod client;
 pub mod error;
 pub mod oauth;
 pub mod query;
 pub mod redact;
+pub mod response;
 pub mod roundtrip;
 pub mod row;
 pub mod table;

@@ -1,8 +1,11 @@
 //! Redaction applied before anything is stored in the transcript: secret headers, secret form and JSON
-//! fields, secret query parameters, and every value in the run's `SecretRegistry`.
+//! fields, secret query parameters, and every value in the run's `SecretRegistry` — and the scrubbing
+//! of every response header the moment it arrives, so an echoed credential never reaches a check.
 
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
+use super::transcript::Header;
 use crate::secrets::{REDACTED, SecretRegistry};
 
 /// Field and parameter names whose values are always secret.
@@ -70,6 +73,64 @@ pub fn body(secrets: &SecretRegistry, mime: &str, text: &str) -> String {
         text.to_string()
     };
     secrets.redact(&structural)
+}
+
+/// Response headers with every known secret value replaced (a header that no longer parses after
+/// replacement becomes `[REDACTED]` whole).
+pub fn headers(secrets: &SecretRegistry, headers: &HeaderMap) -> HeaderMap {
+    let mut clean = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let redacted = secrets.redact(&text);
+        let value = if redacted == text {
+            value.clone()
+        } else {
+            HeaderValue::from_str(&redacted).unwrap_or(HeaderValue::from_static(REDACTED))
+        };
+        clean.append(name.clone(), value);
+    }
+    clean
+}
+
+/// The request headers the transcript keeps: `Accept`, `Authorization` (always as `[REDACTED]`) when
+/// the request authenticates, and `Content-Type` when it has a body.
+pub fn request_headers(
+    accept: &str,
+    authenticated: bool,
+    content_type: Option<&str>,
+) -> Vec<Header> {
+    let mut headers = vec![Header {
+        name: "Accept".into(),
+        value: accept.into(),
+    }];
+    if authenticated {
+        headers.push(Header {
+            name: "Authorization".into(),
+            value: REDACTED.into(),
+        });
+    }
+    if let Some(mime) = content_type {
+        headers.push(Header {
+            name: "Content-Type".into(),
+            value: mime.into(),
+        });
+    }
+    headers
+}
+
+/// The response headers the transcript keeps, secret headers blanked.
+pub fn response_headers(headers: &HeaderMap) -> Vec<Header> {
+    headers
+        .iter()
+        .map(|(name, value)| Header {
+            name: name.as_str().to_string(),
+            value: if is_secret_header(name.as_str()) {
+                REDACTED.into()
+            } else {
+                value.to_str().unwrap_or("<binary>").to_string()
+            },
+        })
+        .collect()
 }
 
 fn form(text: &str) -> String {
@@ -141,5 +202,22 @@ mod tests {
         );
         let u = url("https://h/oauth_auth.do?client_id=abc&code=zzz");
         assert!(u.contains("client_id=abc") && !u.contains("zzz"), "{u}");
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted_from_response_headers() {
+        let secrets = SecretRegistry::new();
+        secrets.register(&secrecy::SecretString::from("canary-pw-123".to_string()));
+        let mut echoed = HeaderMap::new();
+        echoed.insert("x-echo", HeaderValue::from_static("pw=canary-pw-123"));
+        echoed.insert(
+            "location",
+            HeaderValue::from_static("/login?next=canary-pw-123"),
+        );
+        echoed.insert("x-plain", HeaderValue::from_static("nothing secret"));
+        let clean = headers(&secrets, &echoed);
+        assert_eq!(clean["x-echo"], "pw=[REDACTED]");
+        assert_eq!(clean["location"], "/login?next=[REDACTED]");
+        assert_eq!(clean["x-plain"], "nothing secret");
     }
 }
