@@ -125,39 +125,36 @@ impl Count {
         saturated: false,
     };
 
-    /// Adds another count, saturating at 2^128.
-    pub fn plus(self, other: Count) -> Count {
-        if self.saturated || other.saturated {
-            return Count {
-                value: u128::MAX,
-                saturated: true,
-            };
-        }
-        match self.value.checked_add(other.value) {
+    /// 2^128 or more: more than a `u128` holds.
+    const SATURATED: Count = Count {
+        value: u128::MAX,
+        saturated: true,
+    };
+
+    /// A count that is exact, or saturated when `value` overflowed.
+    fn exact_or_saturated(value: Option<u128>) -> Count {
+        match value {
             Some(value) => Count {
                 value,
                 saturated: false,
             },
-            None => Count {
-                value: u128::MAX,
-                saturated: true,
-            },
+            None => Count::SATURATED,
         }
+    }
+
+    /// Adds another count, saturating at 2^128.
+    pub fn plus(self, other: Count) -> Count {
+        if self.saturated || other.saturated {
+            return Count::SATURATED;
+        }
+        Count::exact_or_saturated(self.value.checked_add(other.value))
     }
 
     /// Adds the size of an interval (`end - start + 1`, which overflows only for `::/0`).
     pub fn plus_interval(self, iv: Interval) -> Count {
-        let size = match (iv.end - iv.start).checked_add(1) {
-            Some(value) => Count {
-                value,
-                saturated: false,
-            },
-            None => Count {
-                value: u128::MAX,
-                saturated: true,
-            },
-        };
-        self.plus(size)
+        self.plus(Count::exact_or_saturated(
+            (iv.end - iv.start).checked_add(1),
+        ))
     }
 
     /// True for zero.

@@ -212,6 +212,14 @@ fn targets_table(row: &Row) -> bool {
         .any(|field| row.is_one_of(field, &[TABLE]))
 }
 
+/// `operation: status` of each record, for the evidence.
+fn operations(rows: &[&Row]) -> String {
+    rows.iter()
+        .map(|r| format!("{}: {}", shown(r, "operation"), shown(r, "status")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn judge_privileges(scope: &str, rows: &[Row], f: &mut Findings) {
     let on_table: Vec<&Row> = rows.iter().filter(|r| targets_table(r)).collect();
     f.note(
@@ -219,11 +227,7 @@ fn judge_privileges(scope: &str, rows: &[Row], f: &mut Findings) {
         if on_table.is_empty() {
             "none".to_string()
         } else {
-            on_table
-                .iter()
-                .map(|r| format!("{}: {}", shown(r, "operation"), shown(r, "status")))
-                .collect::<Vec<_>>()
-                .join(", ")
+            operations(&on_table)
         },
     );
     for row in on_table {
@@ -246,10 +250,7 @@ fn judge_rca(scope: &str, rows: &[&Row], f: &mut Findings) {
     if !rows.is_empty() {
         f.note(
             format!("sys_restricted_caller_access from {scope} on oauth_entity"),
-            rows.iter()
-                .map(|r| format!("{}: {}", shown(r, "operation"), shown(r, "status")))
-                .collect::<Vec<_>>()
-                .join(", "),
+            operations(rows),
         );
     }
     // Status codes are undocumented integers: decide by label only (reference §15.2).

@@ -68,13 +68,12 @@ pub fn judge(trip: &RoundTripOutcome) -> Outcome {
             trip.table
         ))
     } else if let Some(failure) = &trip.failure {
-        let status = failure
-            .http_status
-            .map(|s| format!("HTTP {s} "))
-            .unwrap_or_default();
         Outcome::fail(format!(
-            "the {} step failed ({status}{}): {}",
-            failure.step, failure.message, failure.cause
+            "the {} step failed ({}{}): {}",
+            failure.step,
+            failure.status_prefix(),
+            failure.message,
+            failure.cause
         ))
         .fix(remedy_for(&failure.cause, &trip.table))
     } else if let Some(step) = &trip.interrupted {

@@ -47,17 +47,7 @@ pub fn url(raw: &str) -> String {
         let _ = parsed.set_password(Some(REDACTED));
     }
     if parsed.query().is_some() {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(k, v)| {
-                let value = if is_secret_field(&k) {
-                    REDACTED.to_string()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), value)
-            })
-            .collect();
+        let pairs = redact_pairs(parsed.query_pairs());
         parsed.query_pairs_mut().clear().extend_pairs(pairs);
     }
     parsed.to_string()
@@ -134,19 +124,23 @@ pub fn response_headers(headers: &HeaderMap) -> Vec<Header> {
 }
 
 fn form(text: &str) -> String {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes())
-        .map(|(k, v)| {
-            let value = if is_secret_field(&k) {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(redact_pairs(url::form_urlencoded::parse(text.as_bytes())))
+        .finish()
+}
+
+/// Decoded `name=value` pairs (a query string or a form body) with secret fields' values replaced.
+fn redact_pairs(pairs: url::form_urlencoded::Parse<'_>) -> Vec<(String, String)> {
+    pairs
+        .map(|(name, value)| {
+            let value = if is_secret_field(&name) {
                 REDACTED.to_string()
             } else {
-                v.into_owned()
+                value.into_owned()
             };
-            (k.into_owned(), value)
+            (name.into_owned(), value)
         })
-        .collect();
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
+        .collect()
 }
 
 fn json(text: &str) -> String {

@@ -15,6 +15,15 @@ pub struct StepFailure {
     pub retry_after: Option<u64>,
 }
 
+impl StepFailure {
+    /// `"HTTP 403 "` when an HTTP status came back, else empty: the prefix of the step's message.
+    pub fn status_prefix(&self) -> String {
+        self.http_status
+            .map(|s| format!("HTTP {s} "))
+            .unwrap_or_default()
+    }
+}
+
 /// True when a failed create may still have inserted the record.
 pub(super) fn create_is_ambiguous(error: &ClientError) -> bool {
     !matches!(

@@ -123,14 +123,15 @@ impl RoundTripOutcome {
     /// Records a failed step; the first failure is the one the verdict names.
     pub(super) fn fail(&mut self, name: &str, error: &ClientError, ms: u64, table: &str) {
         let failure = describe(name, error, table);
-        let status = failure
-            .http_status
-            .map(|s| format!("HTTP {s} "))
-            .unwrap_or_default();
         self.step(
             name,
             Status::Fail,
-            format!("{status}{}: {}", failure.message, failure.cause),
+            format!(
+                "{}{}: {}",
+                failure.status_prefix(),
+                failure.message,
+                failure.cause
+            ),
             ms,
         );
         if self.failure.is_none() {
