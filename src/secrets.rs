@@ -1,6 +1,17 @@
 //! Secrets: typed so they cannot be printed or serialised, and a registry of every secret value the run
 //! knows (passwords, client secrets, tokens minted during the run) so that anything written can be
 //! redacted before it is stored and scanned afterwards.
+//!
+//! **Two layers, and the limit of the second.** The first layer is construction: a secret is a
+//! [`SecretString`] from the moment it is read, and the only places that expose it put it on the wire
+//! (the `Authorization` header, the token request's form body); the transcript stores that body only
+//! after [`crate::servicenow::redact`] has blanked the secret fields *by name*. So snowdoctor never
+//! prints a secret of any length itself. The second layer, this registry, catches a secret *echoed
+//! back* by the instance or a proxy (in a body, a header, an error message) by its value. It ignores
+//! values shorter than four characters (`MIN_TRACKED_LEN`): replacing every `ab` in every output would
+//! mangle it. A password that short is still never printed by us, and its Basic wire form
+//! (`base64(user:password)`, at least eight characters) is still tracked; only a server echoing the
+//! bare short value back in free text would go unredacted.
 
 use std::sync::{Arc, RwLock};
 

@@ -74,4 +74,13 @@ mod tests {
             "Authorization: Basic [REDACTED]; password [REDACTED]"
         );
     }
+
+    #[test]
+    fn a_short_password_is_never_shown_and_its_wire_form_is_still_tracked() {
+        let secrets = SecretRegistry::new();
+        let auth = Auth::basic("admin", SecretString::from("pw1".to_string()), &secrets);
+        assert_eq!(format!("{auth:?}"), "Auth::Basic(admin, [REDACTED])");
+        let wire = base64::engine::general_purpose::STANDARD.encode("admin:pw1");
+        assert_eq!(secrets.redact(&format!("Basic {wire}")), "Basic [REDACTED]");
+    }
 }

@@ -214,4 +214,25 @@ mod tests {
         assert_eq!(clean["location"], "/login?next=[REDACTED]");
         assert_eq!(clean["x-plain"], "nothing secret");
     }
+
+    #[test]
+    fn secrets_too_short_for_the_registry_are_still_blanked_by_field_name() {
+        let registry = SecretRegistry::new();
+        registry.register(&secrecy::SecretString::from("pw1".to_string()));
+        assert!(
+            registry.is_empty(),
+            "the registry ignores three-character values"
+        );
+        let f = body(
+            &registry,
+            "application/x-www-form-urlencoded",
+            "grant_type=password&username=bob&password=pw1&client_secret=cs1",
+        );
+        assert_eq!(
+            f,
+            "grant_type=password&username=bob&password=%5BREDACTED%5D&client_secret=%5BREDACTED%5D"
+        );
+        let j = body(&registry, "application/json", r#"{"access_token":"t1"}"#);
+        assert_eq!(j, r#"{"access_token":"[REDACTED]"}"#);
+    }
 }
