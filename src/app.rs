@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalogue::Catalogue;
 use crate::checks::Context;
-use crate::cli::{Cli, Command, Format, OutputArgs};
+use crate::cli::{Cli, Command, OutputArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit;
@@ -18,6 +18,7 @@ use crate::runner::{self, Limits, Plan};
 use crate::servicenow::transcript::Exchange;
 use crate::servicenow::{Client, ClientOptions};
 
+mod demo;
 mod logging;
 mod progress;
 
@@ -259,10 +260,3 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
     }
     crate::report::exit_code(report, output.fail_on)
 }
-
-/// Formats accepted where only a machine format makes sense are checked by the report module.
-pub fn is_machine_format(format: Format) -> bool {
-    !matches!(format, Format::Terminal)
-}
-
-mod demo;

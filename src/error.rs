@@ -29,7 +29,9 @@ pub enum Error {
     Emulator(String),
     #[error("report: {0}")]
     Report(String),
-    #[error("a secret was found in {0}; the file was removed")]
+    /// Raised before the output is written (stdout, a report, the bundle) or after, when the written
+    /// file is removed: in both cases nothing holding the secret is left.
+    #[error("a secret was found in {0}; that output was withheld")]
     SecretLeak(String),
 }
 

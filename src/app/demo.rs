@@ -60,7 +60,7 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
-    let (settings, mut run_credentials) =
+    let (mut settings, mut run_credentials) =
         config::integration_settings(&integration, &file, &secrets)?;
     run_credentials.password = Some(credentials.password.clone());
     run_credentials
@@ -69,7 +69,6 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     run_credentials
         .client_secret
         .get_or_insert(credentials.client_secret.clone());
-    let mut settings = settings;
     settings.has_client_secret = true;
     settings.has_integration_password = true;
     let config = RunConfig {

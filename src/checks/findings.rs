@@ -68,11 +68,6 @@ impl Findings {
         self.lead = Some(text.into());
     }
 
-    /// True when a problem was recorded.
-    pub fn has_failures(&self) -> bool {
-        !self.fails.is_empty()
-    }
-
     /// True when some source could not be read.
     pub fn has_unreadable(&self) -> bool {
         !self.unreadable.is_empty()

@@ -66,11 +66,6 @@ impl Gatherer {
         self.written.snapshot()
     }
 
-    /// Remembers (or updates, by sys_id) a written record.
-    pub fn record_write(&self, record: WrittenRecord) {
-        self.written.record(record);
-    }
-
     /// Waits for background work (a round trip whose check timed out, and its cleanup) to finish.
     /// Call before reading [`Gatherer::written_records`] for the report.
     pub async fn settle(&self) {
@@ -243,14 +238,10 @@ impl Gatherer {
     /// Without `--client-id`, the client id of the entity the `oauth-entity` check selects (same
     /// query, so the read is shared with that check).
     async fn entity_client_id(&self) -> Option<String> {
-        let key = FactKey::Table(crate::checks::oauth_entity::entities_query());
-        let fact = Box::pin(self.get(&key)).await;
-        match fact.as_ref() {
-            Ok(FactValue::Rows(rows)) => {
-                crate::checks::oauth_entity::client_id_for(&self.settings.profile, &rows.rows)
-            }
-            _ => None,
-        }
+        let rows = self
+            .rows_of(crate::checks::oauth_entity::entities_query())
+            .await?;
+        crate::checks::oauth_entity::client_id_for(&self.settings.profile, &rows)
     }
 }
 

@@ -271,7 +271,8 @@ fn result_of(
     }
 }
 
-/// A root cause is a failing check whose own prerequisites passed (or warned).
+/// A root cause is a failing check none of whose prerequisites failed or was blocked (they passed,
+/// warned, were skipped or could not decide: a dependant runs after an inconclusive prerequisite).
 fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
     let status: HashMap<String, Status> =
         results.iter().map(|r| (r.id.clone(), r.status)).collect();

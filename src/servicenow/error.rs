@@ -85,11 +85,6 @@ impl ClientError {
         )
     }
 
-    /// True when the diagnosing account lacks rights (the check cannot decide).
-    pub fn is_access_denied(&self) -> bool {
-        matches!(self, ClientError::Forbidden { .. })
-    }
-
     /// True when nothing useful can be learnt from the instance at all.
     pub fn is_unreachable(&self) -> bool {
         matches!(
