@@ -12,7 +12,6 @@ use include_dir::{Dir, include_dir};
 
 pub use manifest::{Assertion, Manifest, Probe, RowExpectation, TableProbe};
 
-use crate::config::line_of;
 use crate::error::{Error, Result};
 
 static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/checks");
@@ -166,7 +165,7 @@ fn topological_order(
                 let cycle: Vec<&str> = remaining.iter().map(|c| c.id.as_str()).collect();
                 return Err(Error::Manifest {
                     path: source.path.clone(),
-                    line: line_of(&source.text, source.text.find("depends_on").unwrap_or(0)),
+                    line: line_of_key(&source.text, "depends_on"),
                     message: format!("dependency cycle among checks: {}", cycle.join(" → ")),
                 });
             }

@@ -14,6 +14,8 @@ const PAGE_SIZE: usize = 500;
 /// Hard stop on paging, whatever the server says about its total.
 const MAX_PAGES: usize = 200;
 const JSON: &str = "application/json";
+/// What the platform says, with a 200, when a transaction hit the maximum execution time.
+const CANCELLED: &str = "Transaction cancelled";
 
 /// The rows of a list read and the server's total count.
 #[derive(Debug, Clone, Default)]
@@ -210,7 +212,13 @@ pub fn json_result(response: &RawResponse, what: &str, table: &str) -> Result<Va
     };
     match response.status {
         200..=299 => {
-            if response.body.contains("Transaction cancelled") {
+            // The platform says so in the error envelope, or in a body that is not JSON at all. A
+            // well-formed result that merely *contains* the words (a ticket's text) is data.
+            let cancelled = match &parsed {
+                Ok(_) => message.contains(CANCELLED),
+                Err(_) => response.body.contains(CANCELLED),
+            };
+            if cancelled {
                 return Err(ClientError::TransactionCancelled);
             }
             let body = parsed.map_err(|e| ClientError::Decode {
@@ -344,6 +352,20 @@ mod tests {
             json_result(&response(502, "text/plain", "bad gateway"), "GET x", "x"),
             Err(ClientError::Server { status: 502, .. })
         ));
+    }
+
+    #[test]
+    fn a_cancelled_transaction_is_told_from_data_that_mentions_one() {
+        let envelope = r#"{"error":{"message":"Transaction cancelled: maximum execution time exceeded","detail":"Check logs"},"status":"failure"}"#;
+        assert!(matches!(
+            json_result(&response(200, JSON, envelope), "GET x", "x"),
+            Err(ClientError::TransactionCancelled)
+        ));
+        let data = r#"{"result":[{"short_description":"Transaction cancelled: maximum execution time exceeded"}]}"#;
+        match json_result(&response(200, JSON, data), "GET incident", "incident") {
+            Ok(Value::Array(rows)) => assert_eq!(rows.len(), 1),
+            other => panic!("a record mentioning a cancelled transaction is data, got {other:?}"),
+        }
     }
 
     #[test]
