@@ -58,8 +58,6 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
             rate_headers = Some((limit, reset));
         }
     }
-    let mut request = request;
-    method_override(&mut request);
     let mut res = next.run(request).await;
     if let Some((limit, reset)) = rate_headers {
         add_rate_headers(&mut res, limit, reset);

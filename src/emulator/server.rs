@@ -73,6 +73,8 @@ async fn connection<S>(
     let kill = ctx.kill.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ctx.clone());
+        // Before routing: axum picks the handler by method before any middleware runs.
+        super::gate::method_override(&mut request);
         router.clone().oneshot(request)
     });
     let conn = hyper::server::conn::http1::Builder::new()
