@@ -710,6 +710,117 @@ mod tests {
         assert!(!carries_any_marker(&row(&format!("[snowdoctor:{id}"), "")));
     }
 
+    fn overrides(text: &str) -> Result<MappingOverrides, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn overrides_move_fields_and_alone_a_field_is_written_bare() {
+        let o = overrides(
+            "task_name = \"u_title\"\nrecommendation_source = \"u_source\"\nrecommendation_category = \"close_notes\"\ninitiating_user = \"close_notes\"\npriority = \"u_severity\"",
+        );
+        let mapping = FieldMapping::for_profile("incident", &o.expect("a valid mapping"));
+        assert_eq!(
+            mapping.priority,
+            PriorityTarget::Direct("u_severity".into())
+        );
+        let marker = Marker::new();
+        let (fields, expected) = mapping.build(&data(), &marker);
+        let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("");
+        assert_eq!(text("u_title"), "snowdoctor connectivity test");
+        assert_eq!(text("u_source"), "Microsoft recommendation");
+        assert_eq!(
+            text("close_notes"),
+            "Initiating user: snowdoctor-round-trip\nRecommendation category: Identity"
+        );
+        assert_eq!(
+            text("description"),
+            format!("{} {}", data().task_description, marker.tag())
+        );
+        assert_eq!(text("u_severity"), "3");
+        assert!(fields.get("impact").is_none());
+        // no data field in short_description: it still carries the marker, so cleanup finds the record
+        assert_eq!(
+            text("short_description"),
+            format!("snowdoctor round trip {}", marker.tag())
+        );
+        assert!(carries_any_marker(&Row(fields.clone())));
+        let carried: Vec<(&str, Vec<&str>)> = expected
+            .iter()
+            .map(|e| (e.field.as_str(), e.carries.clone()))
+            .collect();
+        assert!(carried.contains(&("u_source", vec!["recommendation_source"])));
+        assert!(carried.contains(&(
+            "close_notes",
+            vec!["initiating_user", "recommendation_category"]
+        )));
+        assert_eq!(verify(&Row(fields), &expected), Verification::default());
+    }
+
+    #[test]
+    fn missing_and_emptied_columns_have_their_own_causes() {
+        let o = overrides("recommendation_source = \"u_source\"\ndue_date = \"u_due\"")
+            .expect("a valid mapping");
+        let marker = Marker::new();
+        let (fields, expected) = FieldMapping::for_profile("incident", &o).build(&data(), &marker);
+        let mut stored = fields;
+        stored.remove("u_source");
+        stored.insert("u_due".into(), json!(""));
+        stored.insert("priority".into(), json!("3"));
+        let v = verify(&Row(stored), &expected);
+        let causes: Vec<(&str, &str)> = v
+            .mismatches
+            .iter()
+            .map(|m| (m.field.as_str(), m.cause.as_str()))
+            .collect();
+        assert_eq!(causes.len(), 2, "{causes:?}");
+        assert_eq!(causes[0].0, "u_source");
+        assert!(
+            causes[0]
+                .1
+                .contains("(recommendation_source → u_source): the table has no column u_source")
+        );
+        assert_eq!(causes[1].0, "u_due");
+        assert!(
+            causes[1]
+                .1
+                .contains("u_due came back empty (due_date → u_due)")
+        );
+    }
+
+    #[test]
+    fn malformed_overrides_are_rejected() {
+        for (text, message) in [
+            ("priority = \"\"", "empty column name"),
+            ("task_name = \"caller_id.name\"", "is not a column name"),
+            ("tasks = \"x\"", "unknown field `tasks`"),
+            ("due_date = \"short_description\"", "due_date and task_name"),
+            ("priority = \"due_date\"", "priority and due_date"),
+            ("task_name = \"impact\"", "priority (impact) and task_name"),
+            (
+                "initiating_user = \"correlation_id\"",
+                "run marker (correlation id) and initiating_user",
+            ),
+            (
+                "task_name = \"u_title\"\ndue_date = \"short_description\"",
+                "due_date and the run marker",
+            ),
+        ] {
+            let err = overrides(text).expect_err(text);
+            assert!(err.contains(message), "{text}: {err}");
+        }
+        // text fields may share any column; impact_urgency selects the derived priority anywhere
+        let o = overrides("task_name = \"description\"\npriority = \"impact_urgency\"")
+            .expect("a valid mapping");
+        let mapping = FieldMapping::for_profile("change_request", &o);
+        assert!(matches!(mapping.priority, PriorityTarget::Derived { .. }));
+        assert_eq!(mapping.task_name, "description");
+        assert_eq!(
+            FieldMapping::for_profile("incident", &MappingOverrides::default()),
+            FieldMapping::for_table("incident")
+        );
+    }
+
     #[test]
     fn direct_priority_tables_store_what_is_sent() {
         let marker = Marker::new();
