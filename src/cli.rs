@@ -304,6 +304,10 @@ pub struct RangesArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also check these single addresses against --rules (repeatable), e.g. the six Microsoft 365
+    /// support integration IPs.
+    #[arg(long = "service-ip", value_name = "ADDR")]
+    pub service_ips: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

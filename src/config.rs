@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::cli::{ConnectionArgs, Grant, IntegrationArgs, SelectionArgs};
 use crate::error::{Error, Result};
 use crate::secrets::SecretRegistry;
+use crate::servicenow::roundtrip::mapping::MappingOverrides;
 
 /// The default profile: the Microsoft 365 security center ticket connector.
 pub const DEFAULT_PROFILE: &str = "m365-security-center";
@@ -45,6 +46,10 @@ pub struct Profile {
     /// Table of the ticket round trip.
     #[serde(default = "default_ticket_table")]
     pub ticket_table: String,
+    /// Columns of the round trip's seven data fields (`[profiles.NAME.field_mapping]`); absent keys keep
+    /// the defaults of `FieldMapping::for_table`.
+    #[serde(default)]
+    pub field_mapping: MappingOverrides,
 }
 
 fn default_ticket_table() -> String {
@@ -64,6 +69,7 @@ impl Profile {
                 integration_user: None,
                 expected_roles: Vec::new(),
                 ticket_table: default_ticket_table(),
+                field_mapping: MappingOverrides::default(),
             },
             Profile {
                 name: "generic-inbound-oauth".into(),
@@ -75,6 +81,7 @@ impl Profile {
                 integration_user: None,
                 expected_roles: Vec::new(),
                 ticket_table: default_ticket_table(),
+                field_mapping: MappingOverrides::default(),
             },
         ]
     }

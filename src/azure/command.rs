@@ -1,13 +1,17 @@
 //! `snowdoctor ranges`: the allowlist engine offline, on a service-tag file and optional exported rules.
 
 use std::io::Write;
+use std::net::IpAddr;
 
 use chrono::Utc;
+use serde::Serialize;
 use serde_json::json;
 
-use super::coverage::{Coverage, Selection, allow_rules_csv, diagnose};
+use super::coverage::{
+    AddressStatus, Coverage, Selection, address_status, allow_rules_csv, diagnose,
+};
 use super::intervals::IpSet;
-use super::rules::{Direction, RuleSet, rules_from_file};
+use super::rules::{Direction, Policy, RuleSet, rules_from_file};
 use super::service_tags::{ServiceTag, ServiceTagFile};
 use crate::cli::RangesArgs;
 use crate::error::Error;
@@ -20,8 +24,10 @@ pub const MAX_AGE_WEEKS: i64 = 4;
 const INLINE_REPAIR: usize = 10;
 
 /// Runs `ranges`: 0 when everything selected is admitted (or no rules were given), 1 when something
-/// is blocked, 2 on input errors (also returned as `Err`, whose `exit_code()` is 2).
+/// is blocked (a range or a `--service-ip`), 2 on input errors (also returned as `Err`, whose
+/// `exit_code()` is 2).
 pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
+    let addresses = parse_addresses(&args.service_ips)?;
     let file = ServiceTagFile::load(&args.service_tags)?;
     let tags = file
         .select(&args.service_tags_selected)
@@ -47,6 +53,14 @@ pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Erro
         }
     };
 
+    let policy = rules.as_ref().map(|r| r.policy(Direction::Inbound));
+    let verdicts = address_verdicts(&addresses, policy.as_ref(), &tags);
+    let code = if verdicts.iter().any(|v| v.status == BLOCKED) {
+        exit::FINDINGS
+    } else {
+        code
+    };
+
     // without rules, the export admits the whole selection (for a deny-all policy); with rules, only
     // the blocked part of it
     let export = match &rules {
@@ -62,7 +76,10 @@ pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Erro
     }
 
     if args.json {
-        let body = json_output(&file, &tags, args, rules.as_ref(), &coverage);
+        let mut body = json_output(&file, &tags, args, rules.as_ref(), &coverage);
+        if !verdicts.is_empty() {
+            body["addresses"] = json!(verdicts);
+        }
         let text = serde_json::to_string_pretty(&body)
             .map_err(|e| Error::Report(format!("cannot encode JSON: {e}")))?;
         writeln!(out, "{text}").map_err(io)?;
@@ -72,6 +89,7 @@ pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Erro
             Some(rules) => write_coverage(out, rules, &coverage, args).map_err(io)?,
             None => write_ranges(out, &coverage.union).map_err(io)?,
         }
+        write_addresses(out, &verdicts).map_err(io)?;
         if let Some(path) = &args.export_allow_rules {
             writeln!(
                 out,
@@ -83,6 +101,111 @@ pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Erro
         }
     }
     Ok(code)
+}
+
+/// `status` of an address a Deny rule matches and no Allow rule admits.
+const BLOCKED: &str = "blocked";
+
+/// The verdict on one `--service-ip`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressVerdict {
+    pub address: IpAddr,
+    /// `admitted` (no Deny rule matches), `allowed` (an Allow rule admits it despite a Deny rule),
+    /// `blocked`, or `unchecked` without `--rules`.
+    pub status: &'static str,
+    pub detail: &'static str,
+    /// The selected service tags whose prefixes contain the address.
+    pub tags: Vec<String>,
+}
+
+fn parse_addresses(raw: &[String]) -> Result<Vec<IpAddr>, Error> {
+    raw.iter()
+        .map(|text| {
+            text.trim()
+                .parse::<IpAddr>()
+                .map_err(|_| Error::Usage(format!("--service-ip {text:?} is not an IP address")))
+        })
+        .collect()
+}
+
+/// Judges each address against the inbound policy (none without `--rules`).
+pub fn address_verdicts(
+    addresses: &[IpAddr],
+    policy: Option<&Policy>,
+    tags: &[&ServiceTag],
+) -> Vec<AddressVerdict> {
+    addresses
+        .iter()
+        .map(|&address| {
+            let (status, detail) = match policy.map(|p| address_status(p, address)) {
+                None => ("unchecked", "no --rules given"),
+                Some(AddressStatus::NotFiltered) => {
+                    ("admitted", "no active inbound Deny rule: no IP filtering")
+                }
+                Some(AddressStatus::NotDenied) => ("admitted", "no Deny rule matches it"),
+                Some(AddressStatus::Allowed) => (
+                    "allowed",
+                    "a Deny rule matches it and an Allow rule admits it",
+                ),
+                Some(AddressStatus::Blocked) => (
+                    BLOCKED,
+                    "a Deny rule matches it and no Allow rule admits it",
+                ),
+            };
+            let tags = tags
+                .iter()
+                .filter(|t| t.prefixes.iter().any(|p| p.contains(&address)))
+                .map(|t| t.name.clone())
+                .collect();
+            AddressVerdict {
+                address,
+                status,
+                detail,
+                tags,
+            }
+        })
+        .collect()
+}
+
+fn write_addresses(out: &mut dyn Write, verdicts: &[AddressVerdict]) -> std::io::Result<()> {
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "addresses (inbound):")?;
+    let width = verdicts
+        .iter()
+        .map(|v| v.address.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for v in verdicts {
+        let tags = if v.tags.is_empty() {
+            "in no selected tag".to_string()
+        } else {
+            format!("in {}", v.tags.join(", "))
+        };
+        writeln!(
+            out,
+            "  {:<width$}  {:<9} {}; {tags}",
+            v.address.to_string(),
+            v.status,
+            v.detail
+        )?;
+    }
+    let blocked: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.status == BLOCKED)
+        .map(|v| v.address.to_string())
+        .collect();
+    if !blocked.is_empty() {
+        writeln!(
+            out,
+            "{} of {} addresses blocked: add an inbound Allow rule for {} (System Security > IP Address Access Control)",
+            blocked.len(),
+            verdicts.len(),
+            blocked.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 fn selection_note(tags: &[&ServiceTag], args: &RangesArgs) -> String {

@@ -4,10 +4,11 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -45,19 +46,21 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
     let mut rate_headers = None;
     if request.uri().path().starts_with("/api/") {
         let mut rate = lock(&app.rate);
+        rate.roll(SystemTime::now());
         if let Some(limit) = rate.limit {
             rate.used = rate.used.saturating_add(1);
-            let remaining_denied = rate.used > limit;
+            let denied = rate.used > limit;
+            let reset = rate.reset_at;
             drop(rate);
-            if remaining_denied {
-                return rate_limited(limit);
+            if denied {
+                return rate_limited(limit, reset);
             }
-            rate_headers = Some(limit);
+            rate_headers = Some((limit, reset));
         }
     }
     let mut res = next.run(request).await;
-    if let Some(limit) = rate_headers {
-        add_rate_headers(&mut res, limit);
+    if let Some((limit, reset)) = rate_headers {
+        add_rate_headers(&mut res, limit, reset);
     }
     res
 }
@@ -148,16 +151,41 @@ async fn fault_response(app: &App, kind: FaultKind, ctx: Option<ConnCtx>) -> Res
             res
         }
         FaultKind::Html => reply::interstitial_page(),
-        FaultKind::RateLimited => rate_limited(100),
+        FaultKind::RateLimited => {
+            let reset = lock(&app.rate).reset_at;
+            rate_limited(100, reset)
+        }
     }
 }
 
-fn reset_epoch() -> u64 {
-    let now = chrono::Utc::now().timestamp().max(0) as u64;
-    (now / 3600 + 1) * 3600
+/// `X-http-method-override` on a POST to the REST API (c_RESTAPI.md): the request is served as the
+/// named method. Other methods, and unknown or unsafe names, keep the method sent.
+pub fn method_override<B>(request: &mut http::Request<B>) {
+    if request.method() != Method::POST || !request.uri().path().starts_with("/api/") {
+        return;
+    }
+    let wanted = request
+        .headers()
+        .get("x-http-method-override")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_uppercase());
+    let method = match wanted.as_deref() {
+        Some("GET") => Method::GET,
+        Some("HEAD") => Method::HEAD,
+        Some("PUT") => Method::PUT,
+        Some("PATCH") => Method::PATCH,
+        Some("DELETE") => Method::DELETE,
+        _ => return,
+    };
+    *request.method_mut() = method;
 }
 
-fn rate_limited(limit: u32) -> Response {
+fn epoch(t: SystemTime) -> u64 {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn rate_limited(limit: u32, reset: SystemTime) -> Response {
     let mut res = reply::error(
         StatusCode::TOO_MANY_REQUESTS,
         "Rate limit exceeded",
@@ -165,20 +193,21 @@ fn rate_limited(limit: u32) -> Response {
             "Rate limit of {limit} requests per hour for Table API exceeded"
         )),
     );
-    add_rate_headers(&mut res, limit);
-    let retry = reset_epoch().saturating_sub(chrono::Utc::now().timestamp().max(0) as u64);
+    add_rate_headers(&mut res, limit, reset);
+    let wait = reset.duration_since(SystemTime::now()).unwrap_or_default();
+    let retry = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     if let Ok(v) = HeaderValue::from_str(&retry.max(1).to_string()) {
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
 }
 
-fn add_rate_headers(res: &mut Response, limit: u32) {
+fn add_rate_headers(res: &mut Response, limit: u32, reset: SystemTime) {
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&limit.to_string()) {
         h.insert("X-RateLimit-Limit", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&reset_epoch().to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&epoch(reset).to_string()) {
         h.insert("X-RateLimit-Reset", v);
     }
     h.insert(

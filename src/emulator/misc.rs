@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::auth::{self, ReadAccess};
-use super::reply;
 use super::state::{App, ConnCtx, lock};
 use super::store::{Store, text};
 use super::table_api::{check_accept, matching_rows, params};
+use super::{gate, reply};
 
 /// Routes of this module.
 pub fn routes() -> Router<App> {
@@ -228,8 +228,17 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
         );
     };
     let ctx = parts.extensions.get::<ConnCtx>().cloned();
+    let quota = *lock(&app.batch_quota);
+    let started = Instant::now();
     let mut serviced = Vec::new();
+    let mut unserviced = Vec::new();
     for item in req.rest_requests {
+        // Past the transaction quota the platform cancels the batch; what was not run yet is
+        // returned, by id, in unserviced_requests.
+        if started.elapsed() >= quota {
+            unserviced.push(item.id);
+            continue;
+        }
         serviced.push(run_item(&app, &parts.headers, ctx.clone(), item).await);
     }
     reply::json_with(
@@ -237,7 +246,7 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
         &json!({
             "batch_request_id": req.batch_request_id,
             "serviced_requests": serviced,
-            "unserviced_requests": [],
+            "unserviced_requests": unserviced,
         }),
     )
 }
@@ -273,6 +282,11 @@ async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: Batc
     let Ok(mut request) = builder.body(Body::from(Bytes::from(body))) else {
         return failure("invalid request headers");
     };
+    gate::method_override(&mut request);
+    // Each item costs the emulator's latency, as it would cost its own time on an instance.
+    if !app.latency.is_zero() {
+        tokio::time::sleep(app.latency).await;
+    }
     if let Some(ctx) = ctx {
         request.extensions_mut().insert(ctx);
     }

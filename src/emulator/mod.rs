@@ -12,6 +12,11 @@
 )]
 mod auth;
 mod cli;
+#[expect(
+    clippy::result_large_err,
+    reason = "handlers return the ready-made error Response; boxing it buys nothing"
+)]
+mod consent;
 mod fixtures;
 mod gate;
 mod misc;
@@ -50,6 +55,12 @@ use store::{Store, text};
 
 /// sys_id of the emulated `sys_rate_limit_rules` row named in `X-RateLimit-Rule`.
 pub const RATE_LIMIT_RULE: &str = "0f5e3d2c1b0a49f8e7d6c5b4a3f2e1d0";
+
+/// The platform counts rate-limited requests per hour.
+const RATE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// The Batch API's transaction quota ("REST Batch API request timeout", 30 s).
+pub const BATCH_QUOTA: Duration = Duration::from_secs(30);
 
 /// Build served when the scenario leaves no `glide.war` row to read it from.
 const DEFAULT_BUILD_TAG: &str = "glide-brazil-08-25-2026__patch1-09-21-2026";
@@ -330,6 +341,7 @@ fn build_router(shared: &App) -> Router {
     let inner = Router::new()
         .merge(table_api::routes())
         .merge(oauth::routes())
+        .merge(consent::routes())
         .merge(misc::routes())
         .fallback(fallback)
         .with_state(shared.clone());
@@ -376,10 +388,10 @@ impl Emulator {
         let shared: App = Arc::new(Shared {
             build: build_of(&store),
             db: Mutex::new(store),
-            rate: Mutex::new(RateState {
-                limit: instance.modes.rate_limit,
-                used: 0,
-            }),
+            rate: Mutex::new(RateState::new(instance.modes.rate_limit, RATE_WINDOW)),
+            sessions: Mutex::new(HashMap::new()),
+            codes: Mutex::new(HashMap::new()),
+            batch_quota: Mutex::new(BATCH_QUOTA),
             client_ip: opts.client_ip.or(instance.modes.client_ip),
             modes: instance.modes,
             tokens: Mutex::new(HashMap::new()),
@@ -513,6 +525,19 @@ impl Emulator {
         let mut rate = lock(&self.shared.rate);
         rate.limit = limit;
         rate.used = 0;
+    }
+
+    /// Changes the rate-limit window (an hour by default, ending at the top of the hour) and starts a
+    /// new one now; the count goes back to zero each time `X-RateLimit-Reset` passes.
+    pub fn set_rate_window(&self, window: Duration) {
+        let mut rate = lock(&self.shared.rate);
+        *rate = RateState::new(rate.limit, window);
+    }
+
+    /// Changes the Batch API's transaction quota ([`BATCH_QUOTA`] by default): items not started
+    /// within it come back in `unserviced_requests`.
+    pub fn set_batch_quota(&self, quota: Duration) {
+        *lock(&self.shared.batch_quota) = quota;
     }
 
     /// Requests received so far.

@@ -1,12 +1,12 @@
-//! `/oauth_token.do` (password, refresh_token and client_credentials grants with the platform's
-//! preconditions, one generic 401 body for every failure), `/oauth_auth.do` (login page, or a 302 to the
-//! IdP under SSO auto-redirect), `/login.do` and the instance root.
+//! `/oauth_token.do` (password, refresh_token, client_credentials and authorization_code grants with the
+//! platform's preconditions, one generic 401 body for every failure), the SSO auto-redirect shared with
+//! `/oauth_auth.do`, and the instance root.
 
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,12 +21,10 @@ use super::state::{App, Token, lock};
 use super::store::{Row, Store, text};
 use super::table_api::params;
 
-/// OAuth routes and the login pages.
+/// The token endpoint and the instance root (the login and consent pages are in `consent.rs`).
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/oauth_token.do", axum::routing::post(token))
-        .route("/oauth_auth.do", get(authorize))
-        .route("/login.do", get(login).post(login))
         .route("/", get(root))
         .route("/navpage.do", get(root))
 }
@@ -43,16 +41,10 @@ fn denied() -> Response {
 }
 
 fn property(store: &Store, name: &str) -> Option<String> {
-    store
-        .tables
-        .get("sys_properties")?
-        .rows
-        .iter()
-        .find(|r| text(r, "name") == name)
-        .map(|r| text(r, "value").to_string())
+    store.property(name)
 }
 
-fn new_token() -> String {
+pub fn new_token() -> String {
     let mut bytes = [0u8; 64];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -149,6 +141,22 @@ async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
                 _ => return denied(),
             }
         }
+        "authorization_code" => {
+            // Single use: the code is gone once presented, whatever the outcome.
+            let code = lock(&app.codes).remove(&get("code"));
+            let redirect = get("redirect_uri");
+            let owner = code.filter(|c| {
+                c.client_id == client_id
+                    && c.expires > Instant::now()
+                    && (redirect == c.redirect_uri || (redirect.is_empty() && !c.redirect_given))
+            });
+            match owner.and_then(|c| store.find("sys_user", &c.user_sys_id)) {
+                Some(user) if interactive_user_ok(user) => {
+                    (text(user, "sys_id").to_string(), true, None)
+                }
+                _ => return denied(),
+            }
+        }
         "client_credentials" => {
             let enabled = property(
                 &store,
@@ -225,7 +233,7 @@ pub fn sso_redirect(store: &Store) -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-fn redirect_to_idp(url: &str, relay: &str) -> Response {
+pub fn redirect_to_idp(url: &str, relay: &str) -> Response {
     let saml = STANDARD
         .encode(b"<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>");
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -240,24 +248,10 @@ fn redirect_to_idp(url: &str, relay: &str) -> Response {
     res
 }
 
-async fn authorize(State(app): State<App>, RawQuery(raw): RawQuery) -> Response {
-    let target = format!("/oauth_auth.do?{}", raw.unwrap_or_default());
-    let redirect = sso_redirect(&lock(&app.db));
-    match redirect {
-        Some(url) => redirect_to_idp(&url, &target),
-        None => reply::login_page(&target),
-    }
-}
-
 async fn root(State(app): State<App>) -> Response {
     let redirect = sso_redirect(&lock(&app.db));
     match redirect {
         Some(url) => redirect_to_idp(&url, "/navpage.do"),
-        None => reply::login_page("/navpage.do"),
+        None => reply::login_page("/navpage.do", None),
     }
-}
-
-/// `/login.do` is public and never auto-redirected (KB0831935).
-async fn login() -> Response {
-    reply::login_page("/navpage.do")
 }

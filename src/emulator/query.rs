@@ -77,6 +77,8 @@ struct Group {
 pub struct Query {
     groups: Vec<Group>,
     order: Vec<(String, bool)>,
+    /// A condition was dropped: unparsable, or naming an unknown field.
+    invalid: bool,
 }
 
 const ESCAPED_CARET: char = '\u{1}';
@@ -101,14 +103,17 @@ impl Query {
                     .strip_prefix("OR")
                     .filter(|r| r.starts_with(|c: char| c.is_ascii_lowercase()))
                 {
-                    if let Some(cond) = parse_cond(rest) {
-                        match group.clauses.last_mut() {
+                    match parse_cond(rest) {
+                        Some(cond) => match group.clauses.last_mut() {
                             Some(clause) => clause.push(cond),
                             None => group.clauses.push(vec![cond]),
-                        }
+                        },
+                        None => query.invalid = true,
                     }
                 } else if let Some(cond) = parse_cond(token) {
                     group.clauses.push(vec![cond]);
+                } else {
+                    query.invalid = true;
                 }
             }
             query.groups.push(group);
@@ -120,12 +125,20 @@ impl Query {
     pub fn prepared(mut self, store: &Store, table: &str) -> Query {
         for group in &mut self.groups {
             for clause in &mut group.clauses {
+                let before = clause.len();
                 clause.retain(|c| store.has_path(table, &c.field));
+                self.invalid |= clause.len() != before;
             }
             group.clauses.retain(|c| !c.is_empty());
         }
         self.order.retain(|(f, _)| store.has_path(table, f));
         self
+    }
+
+    /// True when a term was dropped as invalid (unparsable, or an unknown field): under
+    /// `glide.invalid_query.returns_no_rows=true` such a query returns no rows at all.
+    pub fn is_invalid(&self) -> bool {
+        self.invalid
     }
 
     /// True when `row` matches.
@@ -254,7 +267,9 @@ mod tests {
         let q = Query::parse("name=a^^b^garbage");
         assert_eq!(q.groups[0].clauses.len(), 1);
         assert_eq!(q.groups[0].clauses[0][0].value, "a^b");
+        assert!(q.is_invalid());
         let q = Query::parse("nameNOT INx,y");
         assert_eq!(q.groups[0].clauses[0][0].op, Op::NotIn);
+        assert!(!q.is_invalid());
     }
 }

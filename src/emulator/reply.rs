@@ -70,19 +70,66 @@ pub fn ip_blocked_page() -> Response {
     )
 }
 
-/// The local login page (`/login.do`, and `/oauth_auth.do` without an auto-redirect IdP).
-pub fn login_page(target: &str) -> Response {
+/// The local login page (`/login.do`, and `/oauth_auth.do` without an auto-redirect IdP), with the
+/// refusal message after a failed sign-in.
+pub fn login_page(target: &str, error: Option<&str>) -> Response {
     let target = escape(target);
+    let error = error
+        .map(|e| format!("<div class=\"outputmsg_error\">{}</div>", escape(e)))
+        .unwrap_or_default();
     html(
         StatusCode::OK,
         format!(
-            "<!DOCTYPE html><html><head><title>Log in | ServiceNow</title></head><body>\
+            "<!DOCTYPE html><html><head><title>Log in | ServiceNow</title></head><body>{error}\
              <form id=\"loginPage\" method=\"post\" action=\"/login.do\">\
              <input type=\"hidden\" name=\"sysparm_goto_url\" value=\"{target}\"/>\
              <label for=\"user_name\">User name</label><input id=\"user_name\" name=\"user_name\"/>\
              <label for=\"user_password\">Password</label>\
              <input id=\"user_password\" type=\"password\" name=\"user_password\"/>\
              <button id=\"sysverb_login\" type=\"submit\">Log in</button></form></body></html>"
+        ),
+    )
+}
+
+/// The OAuth consent page: `entity` asks to connect to the signed-in `user`'s account; the form posts
+/// `hidden` back with `action=allow` or `action=deny`.
+pub fn consent_page(entity: &str, user: &str, hidden: &[(&str, &str)]) -> Response {
+    let entity = escape(entity);
+    let fields: String = hidden
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        format!(
+            "<!DOCTYPE html><html><head><title>Authorize | ServiceNow</title></head><body>\
+             <div class=\"user\">{user} <a id=\"not_you\" href=\"/logout.do\">Not You?</a></div>\
+             <form id=\"oauth_consent\" method=\"post\" action=\"/oauth_auth.do\">\
+             <h1>\"{entity}\" would like to connect to your ServiceNow account</h1>\
+             <p>{entity} is requesting access to your account (scope: useraccount).</p>{fields}\
+             <button id=\"allow\" name=\"action\" value=\"allow\" type=\"submit\">Allow</button>\
+             <button id=\"deny\" name=\"action\" value=\"deny\" type=\"submit\">Deny</button>\
+             </form></body></html>",
+            user = escape(user),
+        ),
+    )
+}
+
+/// The page `/oauth_auth.do` shows when a request cannot be authorized (no code is issued; the status
+/// and wording of the platform's page are not documented).
+pub fn oauth_error_page(why: &str) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "<!DOCTYPE html><html><head><title>OAuth error</title></head><body>\
+             <h1>Invalid OAuth request</h1><p class=\"oauth_error\">{}</p></body></html>",
+            escape(why)
         ),
     )
 }

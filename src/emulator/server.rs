@@ -1,5 +1,5 @@
 //! The accept loop. Our own loop (rather than `axum::serve`) so each connection can be dropped on purpose
-//! (the Reset fault) and TLS is optional per emulator.
+//! (the Reset fault, with a TCP RST) and TLS is optional per emulator.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,8 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         let acceptor = acceptor.clone();
         tracker.spawn(async move {
+            // A second handle on the socket, to set SO_LINGER 0 when the Reset fault fires.
+            let raw = socket2::SockRef::from(&stream).try_clone().ok();
             let ctx = ConnCtx {
                 peer,
                 kill: CancellationToken::new(),
@@ -48,10 +50,10 @@ pub async fn serve(
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
                             .await;
                     if let Ok(Ok(tls_stream)) = handshake {
-                        connection(tls_stream, router, ctx, shutdown).await;
+                        connection(tls_stream, raw, router, ctx, shutdown).await;
                     }
                 }
-                None => connection(stream, router, ctx, shutdown).await,
+                None => connection(stream, raw, router, ctx, shutdown).await,
             }
         });
     }
@@ -59,13 +61,20 @@ pub async fn serve(
     tracker.wait().await;
 }
 
-async fn connection<S>(io: S, router: Router, ctx: ConnCtx, shutdown: CancellationToken)
-where
+async fn connection<S>(
+    io: S,
+    raw: Option<socket2::Socket>,
+    router: Router,
+    ctx: ConnCtx,
+    shutdown: CancellationToken,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let kill = ctx.kill.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ctx.clone());
+        // Before routing: axum picks the handler by method before any middleware runs.
+        super::gate::method_override(&mut request);
         router.clone().oneshot(request)
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -74,8 +83,14 @@ where
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,
-        // Dropping the connection closes the socket without a response.
-        () = kill.cancelled() => return,
+        // Dropping the connection (and our second handle) closes the socket without a response;
+        // with SO_LINGER 0 the close is a TCP reset rather than a FIN.
+        () = kill.cancelled() => {
+            if let Some(raw) = &raw {
+                let _ = raw.set_linger(Some(Duration::ZERO));
+            }
+            return;
+        }
         () = shutdown.cancelled() => {}
     }
     conn.as_mut().graceful_shutdown();

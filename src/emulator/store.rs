@@ -152,6 +152,16 @@ impl Store {
         true
     }
 
+    /// The value of a `sys_properties` row, when the property exists.
+    pub fn property(&self, name: &str) -> Option<String> {
+        self.tables
+            .get("sys_properties")?
+            .rows
+            .iter()
+            .find(|r| text(r, "name") == name)
+            .map(|r| text(r, "value").to_string())
+    }
+
     /// Finds a row by sys_id.
     pub fn find(&self, table: &str, sys_id: &str) -> Option<&Row> {
         self.tables

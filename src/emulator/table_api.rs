@@ -154,6 +154,14 @@ pub fn matching_rows(
             .join("^"),
     };
     let query = Query::parse(&text).prepared(store, table);
+    if query.is_invalid()
+        && store
+            .property("glide.invalid_query.returns_no_rows")
+            .as_deref()
+            == Some("true")
+    {
+        return Vec::new();
+    }
     let ctx = caller.query_ctx();
     let mut rows: Vec<Row> = store
         .rows_with_children(table)

@@ -326,7 +326,7 @@ impl Gatherer {
         };
         let inputs = RoundTripInputs {
             client: self.client.clone(),
-            mapping: FieldMapping::for_table(&table),
+            mapping: FieldMapping::for_profile(&table, &self.settings.profile.field_mapping),
             table,
             bearer,
             fallback: self.auth.clone(),

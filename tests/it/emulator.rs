@@ -1256,3 +1256,643 @@ fn plain_http_and_unknown_scenarios() {
     });
     assert!(err.is_err_and(|e| e.to_string().contains("no-such-scenario")));
 }
+
+// ---- Authorization-code flow (/login.do, /oauth_auth.do consent, authorization_code grant) ----
+
+const CONNECTOR_REDIRECT: &str =
+    "https://security.microsoft.com/connectors/servicenow/oauth/callback";
+const STATE_REQUIRED_PROPERTY: &str = "a1f0c3e5b7d94f2e8c6a4b2d0e8f6a45";
+const CONNECTOR_ENTITY_ID: &str = "4d2c8e6a1b3f4c5d9e7f8a0b1c2d3e4f";
+
+impl Env {
+    /// Signs in at /login.do; the `JSESSIONID=…` cookie pair on success.
+    async fn sign_in(&self, user: &str, password: &str) -> (Reply, Option<String>) {
+        let req = self.client.post(format!("{}/login.do", self.base)).form(&[
+            ("user_name", user),
+            ("user_password", password),
+            ("sysparm_goto_url", "/oauth_auth.do?response_type=code"),
+        ]);
+        let r = self.send(req).await;
+        let cookie = r
+            .header("set-cookie")
+            .split(';')
+            .next()
+            .filter(|c| c.starts_with("JSESSIONID=") && c.len() > "JSESSIONID=".len())
+            .map(String::from);
+        (r, cookie)
+    }
+
+    async fn consent_get(&self, cookie: &str, query: &str) -> Reply {
+        let req = self
+            .client
+            .get(format!("{}/oauth_auth.do?{query}", self.base))
+            .header("Cookie", cookie);
+        self.send(req).await
+    }
+
+    async fn consent_post(&self, cookie: &str, form: &[(&str, &str)]) -> Reply {
+        let req = self
+            .client
+            .post(format!("{}/oauth_auth.do", self.base))
+            .header("Cookie", cookie)
+            .form(form);
+        self.send(req).await
+    }
+
+    fn auth_query(&self, redirect: &str, state: Option<&str>) -> String {
+        let c = self.emu.credentials();
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        ser.append_pair("response_type", "code");
+        ser.append_pair("client_id", &c.client_id);
+        if !redirect.is_empty() {
+            ser.append_pair("redirect_uri", redirect);
+        }
+        if let Some(s) = state {
+            ser.append_pair("state", s);
+        }
+        ser.finish()
+    }
+
+    /// Consent page → Allow (or Deny) → the redirect's Location.
+    async fn decide(&self, cookie: &str, action: &str, redirect: &str, state: &str) -> String {
+        let page = self
+            .consent_get(cookie, &self.auth_query(redirect, Some(state)))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let ck = regex::Regex::new(r#"name="sysparm_ck" value="([^"]+)""#)
+            .expect("regex")
+            .captures(&page.text)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str().to_string())
+            .expect("consent page carries sysparm_ck");
+        let c = self.emu.credentials();
+        let mut form = vec![
+            ("response_type", "code"),
+            ("client_id", c.client_id.as_str()),
+            ("state", state),
+            ("sysparm_ck", ck.as_str()),
+            ("action", action),
+        ];
+        if !redirect.is_empty() {
+            form.push(("redirect_uri", redirect));
+        }
+        let r = self.consent_post(cookie, &form).await;
+        assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
+        r.header("location").to_string()
+    }
+
+    async fn exchange(&self, code: &str, redirect: &str) -> Reply {
+        let c = self.emu.credentials();
+        let secret = c.client_secret.expose_secret().to_string();
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &c.client_id),
+            ("client_secret", &secret),
+            ("code", code),
+            ("redirect_uri", redirect),
+        ])
+        .await
+    }
+}
+
+fn query_value(location: &str, name: &str) -> Option<String> {
+    let query = location.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn login_do_opens_a_session_only_for_interactive_users() {
+    let e = env("healthy");
+    let (user, password) = e.integration();
+    let (r, cookie) = e.sign_in(&user, "wrong-password").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("User name or password invalid"));
+    assert!(cookie.is_none());
+    let (r, cookie) = e.sign_in(&user, &password).await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    assert_eq!(r.header("location"), "/oauth_auth.do?response_type=code");
+    assert!(r.header("set-cookie").contains("HttpOnly"));
+    assert!(cookie.is_some());
+    for scenario in ["user-web-service-only", "user-locked", "user-inactive"] {
+        let e = env(scenario);
+        let (r, cookie) = e.sign_in(&user, &password).await;
+        assert_eq!(r.status, StatusCode::OK, "{scenario}");
+        assert!(
+            r.text.contains("User name or password invalid"),
+            "{scenario}"
+        );
+        assert!(cookie.is_none(), "{scenario}: no session");
+    }
+    // An outside sysparm_goto_url is not followed.
+    let req = e.client.post(format!("{}/login.do", e.base)).form(&[
+        ("user_name", user.as_str()),
+        ("user_password", password.as_str()),
+        ("sysparm_goto_url", "https://evil.example/"),
+    ]);
+    assert_eq!(e.send(req).await.header("location"), "/navpage.do");
+}
+
+#[tokio::test]
+async fn consent_allow_issues_a_single_use_code_bound_to_client_and_redirect() {
+    let e = env("healthy");
+    let (user, password) = e.integration();
+    let (_, cookie) = e.sign_in(&user, &password).await;
+    let cookie = cookie.expect("signed in");
+    let page = e
+        .consent_get(&cookie, &e.auth_query(CONNECTOR_REDIRECT, Some("st-1")))
+        .await;
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.text.contains(
+        "\"Microsoft 365 Security Center Connector\" would like to connect to your ServiceNow account"
+    ));
+    assert!(page.text.contains(">Allow<") && page.text.contains(">Deny<"));
+    assert!(page.text.contains("Not You?"));
+
+    let location = e.decide(&cookie, "allow", CONNECTOR_REDIRECT, "st-1").await;
+    assert!(
+        location.starts_with(&format!("{CONNECTOR_REDIRECT}?code=")),
+        "{location}"
+    );
+    assert_eq!(query_value(&location, "state").as_deref(), Some("st-1"));
+    let code = query_value(&location, "code").expect("code");
+    let r = e.exchange(&code, CONNECTOR_REDIRECT).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let access = r.json()["access_token"].as_str().unwrap_or("").to_string();
+    assert!(r.json()["refresh_token"].is_string());
+    let me = e
+        .send(
+            e.client
+                .get(format!("{}/api/now/ui/user/current_user", e.base))
+                .header("Accept", "application/json")
+                .bearer_auth(&access),
+        )
+        .await;
+    assert_eq!(me.json()["result"]["user_name"], "m365.integration");
+    let again = e.exchange(&code, CONNECTOR_REDIRECT).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "a code is single use"
+    );
+    assert_eq!(again.text, GENERIC_401);
+
+    // Bound to the redirect URI: a different one fails, and the code is spent by the attempt.
+    let location = e.decide(&cookie, "allow", CONNECTOR_REDIRECT, "st-2").await;
+    let code = query_value(&location, "code").expect("code");
+    let r = e.exchange(&code, "https://other.example/cb").await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (StatusCode::UNAUTHORIZED, GENERIC_401)
+    );
+    assert_eq!(
+        e.exchange(&code, CONNECTOR_REDIRECT).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Bound to the client: another client's credentials cannot redeem it.
+    let location = e.decide(&cookie, "allow", CONNECTOR_REDIRECT, "st-3").await;
+    let code = query_value(&location, "code").expect("code");
+    let r = e
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "1c2b3a4d5e6f47a8b9c0d1e2f3a4b5c6"),
+            ("client_secret", "Emu-Provider-Secret-Lm2Vn8"),
+            ("code", &code),
+            ("redirect_uri", CONNECTOR_REDIRECT),
+        ])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        e.exchange("made-up-code", CONNECTOR_REDIRECT).await.text,
+        GENERIC_401
+    );
+
+    // An unregistered redirect_uri is replaced by the entity's configured one.
+    let location = e
+        .decide(&cookie, "allow", "https://evil.example/cb", "st-4")
+        .await;
+    assert!(
+        location.starts_with(&format!("{CONNECTOR_REDIRECT}?code=")),
+        "{location}"
+    );
+
+    // Deny: back to the client with access_denied, and the user stays signed in.
+    let location = e.decide(&cookie, "deny", CONNECTOR_REDIRECT, "st-5").await;
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(query_value(&location, "state").as_deref(), Some("st-5"));
+    assert!(query_value(&location, "code").is_none());
+    let page = e
+        .consent_get(&cookie, &e.auth_query(CONNECTOR_REDIRECT, Some("st-6")))
+        .await;
+    assert!(page.text.contains(">Allow<"));
+
+    // A consent POST without the page's form token issues nothing.
+    let c = e.emu.credentials();
+    let r = e
+        .consent_post(
+            &cookie,
+            &[
+                ("response_type", "code"),
+                ("client_id", &c.client_id),
+                ("state", "x"),
+                ("action", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.header("location").is_empty());
+
+    // "Not You?" signs out: the next visit is the login page again.
+    let r = e
+        .send(
+            e.client
+                .get(format!("{}/logout.do", e.base))
+                .header("Cookie", &cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    let page = e
+        .consent_get(&cookie, &e.auth_query(CONNECTOR_REDIRECT, Some("st-7")))
+        .await;
+    assert!(page.text.contains("user_password") && !page.text.contains(">Allow<"));
+}
+
+#[tokio::test]
+async fn consent_enforces_state_client_and_code_lifespan() {
+    let e = env("healthy");
+    let (user, password) = e.integration();
+    let (_, cookie) = e.sign_in(&user, &password).await;
+    let cookie = cookie.expect("signed in");
+    let r = e
+        .consent_get(&cookie, &e.auth_query(CONNECTOR_REDIRECT, None))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "state is required on new instances"
+    );
+    assert!(r.header("content-type").starts_with("text/html"));
+    assert!(r.text.contains("state parameter is required") && !r.text.contains("Allow"));
+    let r = e
+        .consent_get(&cookie, "response_type=code&client_id=nope&state=s")
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("Invalid client_id"));
+    let c = e.emu.credentials();
+    let r = e
+        .consent_get(
+            &cookie,
+            &format!("response_type=token&client_id={}&state=s", c.client_id),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "implicit grant is not emulated"
+    );
+
+    // Switching the property off lets a request without state through.
+    let r = e
+        .call(
+            Method::PATCH,
+            &format!("/api/now/table/sys_properties/{STATE_REQUIRED_PROPERTY}"),
+            Some(e.admin()),
+            Some(json!({"value": "false"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = e
+        .consent_get(&cookie, &e.auth_query(CONNECTOR_REDIRECT, None))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains(">Allow<"));
+
+    // Codes live for the entity's auth_code_lifespan.
+    let r = e
+        .call(
+            Method::PATCH,
+            &format!("/api/now/table/oauth_entity/{CONNECTOR_ENTITY_ID}"),
+            Some(e.admin()),
+            Some(json!({"auth_code_lifespan": "1"})),
+        )
+        .await;
+    assert_eq!(r.json()["result"]["auth_code_lifespan"], "1");
+    let location = e.decide(&cookie, "allow", CONNECTOR_REDIRECT, "late").await;
+    let code = query_value(&location, "code").expect("code");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = e.exchange(&code, CONNECTOR_REDIRECT).await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (StatusCode::UNAUTHORIZED, GENERIC_401)
+    );
+
+    // A user locked after signing in loses the session.
+    let e = env("healthy");
+    let (_, cookie) = e.sign_in(&user, &password).await;
+    let cookie = cookie.expect("signed in");
+    let id = e
+        .emu
+        .rows("sys_user")
+        .into_iter()
+        .find(|r| r["user_name"] == "m365.integration");
+    let id = id
+        .and_then(|r| r["sys_id"].as_str().map(String::from))
+        .expect("user row");
+    let r = e
+        .call(
+            Method::PATCH,
+            &format!("/api/now/table/sys_user/{id}"),
+            Some(e.admin()),
+            Some(json!({"locked_out": "true"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = e
+        .consent_get(&cookie, &e.auth_query(CONNECTOR_REDIRECT, Some("s")))
+        .await;
+    assert!(page.text.contains("user_password") && !page.text.contains(">Allow<"));
+}
+
+// ---- Table API: invalid queries, HEAD, X-http-method-override ----
+
+const INVALID_QUERY_PROPERTY: &str = "a1f0c3e5b7d94f2e8c6a4b2d0e8f6a4b";
+
+#[tokio::test]
+async fn invalid_query_returns_no_rows_only_when_the_property_says_so() {
+    let e = env("healthy");
+    let valid = count(&e, "incident", "active=true").await;
+    assert!(valid > 0);
+    assert_eq!(
+        count(&e, "incident", "no_such_field=1^active=true").await,
+        valid
+    );
+    let r = e
+        .call(
+            Method::PATCH,
+            &format!("/api/now/table/sys_properties/{INVALID_QUERY_PROPERTY}"),
+            Some(e.admin()),
+            Some(json!({"value": "true"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        count(&e, "incident", "no_such_field=1^active=true").await,
+        0
+    );
+    assert_eq!(count(&e, "incident", "active=true^garbage").await, 0);
+    assert_eq!(
+        count(&e, "incident", "active=true").await,
+        valid,
+        "valid queries unaffected"
+    );
+    let r = e
+        .get("/api/now/table/incident?sysparm_query=no_such_field=1&sysparm_limit=5")
+        .await;
+    assert_eq!((r.status, result(&r).len()), (StatusCode::OK, 0));
+    assert_eq!(r.header("X-Total-Count"), "0");
+}
+
+#[tokio::test]
+async fn head_and_method_override_on_the_table_api() {
+    let e = env("healthy");
+    let (u, p) = e.admin();
+    let r = e
+        .send(
+            e.client
+                .head(format!("{}/api/now/table/incident?sysparm_limit=1", e.base))
+                .header("Accept", "application/json")
+                .basic_auth(&u, Some(&p)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("X-Total-Count"), "250");
+    assert!(r.text.is_empty(), "HEAD has no body");
+
+    let sys_id = result(&e.get("/api/now/table/incident?sysparm_limit=1").await)[0]["sys_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let path = format!("{}/api/now/table/incident/{sys_id}", e.base);
+    let post = |override_to: Option<&str>| {
+        let mut req = e
+            .client
+            .post(&path)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .basic_auth(&u, Some(&p))
+            .body(json!({"short_description": "overridden"}).to_string());
+        if let Some(m) = override_to {
+            req = req.header("X-HTTP-Method-Override", m);
+        }
+        req
+    };
+    let r = e.send(post(None)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "POST on a record needs the override"
+    );
+    let r = e.send(post(Some("patch"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["result"]["short_description"], "overridden");
+    assert_eq!(
+        e.emu
+            .audit_log()
+            .last()
+            .map(|a| a.method.clone())
+            .as_deref(),
+        Some("PATCH")
+    );
+    let r = e.send(post(Some("NOPE"))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "unknown overrides are ignored"
+    );
+    let r = e.send(post(Some("DELETE"))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        e.get(&format!("/api/now/table/incident/{sys_id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+// ---- Batch API quota, rate-limit window, TCP reset ----
+
+fn batch_of(n: usize) -> Value {
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"id": format!("item-{i}"), "method": "GET",
+                   "url": "/api/now/table/incident?sysparm_limit=1",
+                   "headers": [{"name": "Accept", "value": "application/json"}]})
+        })
+        .collect();
+    json!({"batch_request_id": "q", "rest_requests": items})
+}
+
+#[tokio::test]
+async fn batch_items_past_the_quota_come_back_unserviced() {
+    let e = start(EmulatorOptions {
+        latency: Duration::from_millis(100),
+        ..EmulatorOptions::default()
+    });
+    let run = |body: Value| {
+        e.call(
+            Method::POST,
+            "/api/now/v1/batch",
+            Some(e.admin()),
+            Some(body),
+        )
+    };
+    let r = run(batch_of(5)).await;
+    assert_eq!(
+        r.json()["serviced_requests"].as_array().map(Vec::len),
+        Some(5)
+    );
+    assert_eq!(r.json()["unserviced_requests"], json!([]));
+
+    e.emu.set_batch_quota(Duration::from_millis(250));
+    let r = run(batch_of(5)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let serviced: Vec<String> = r.json()["serviced_requests"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let unserviced: Vec<String> = r.json()["unserviced_requests"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !serviced.is_empty() && !unserviced.is_empty(),
+        "{serviced:?} {unserviced:?}"
+    );
+    let all: Vec<String> = serviced.iter().chain(&unserviced).cloned().collect();
+    let expected: Vec<String> = (0..5).map(|i| format!("item-{i}")).collect();
+    assert_eq!(all, expected, "the unserviced items are the tail, in order");
+
+    // Per-item failures stay per item; an override header inside an item is honoured.
+    e.emu.set_batch_quota(Duration::from_secs(30));
+    let body = json!({"batch_request_id": "f", "rest_requests": [
+        {"id": "bad", "method": "NOT A METHOD", "url": "/api/now/table/incident"},
+        {"id": "outside", "method": "GET", "url": "https://elsewhere.example/api/now/table/incident"},
+        {"id": "head", "method": "POST", "url": "/api/now/table/incident?sysparm_limit=1",
+         "headers": [{"name": "Accept", "value": "application/json"},
+                     {"name": "X-HTTP-Method-Override", "value": "GET"}]},
+    ]});
+    let r = run(body).await;
+    let items = r.json()["serviced_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let statuses: Vec<u64> = items
+        .iter()
+        .filter_map(|i| i["status_code"].as_u64())
+        .collect();
+    assert_eq!(statuses, [400, 400, 200]);
+    assert!(
+        items[0]["error_message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_count_resets_when_the_window_passes() {
+    let e = env("rate-limited");
+    let r = e.get("/api/now/table/incident?sysparm_limit=1").await;
+    let reset: u64 = r.header("X-RateLimit-Reset").parse().unwrap_or(0);
+    assert_eq!(
+        reset % 3600,
+        0,
+        "the default window ends at the top of the hour"
+    );
+    e.emu.set_rate_limit(Some(2));
+    e.emu.set_rate_window(Duration::from_millis(1500));
+    let started = std::time::SystemTime::now();
+    for _ in 0..2 {
+        assert_eq!(api_status(&e).await, StatusCode::OK);
+    }
+    let r = e.get("/api/now/table/incident?sysparm_limit=1").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        api_status(&e).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "no reset yet"
+    );
+    let reset: u64 = r.header("X-RateLimit-Reset").parse().unwrap_or(0);
+    let now = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    assert!(
+        reset > now && reset <= now + 3,
+        "reset {reset} vs now {now}"
+    );
+    assert!(
+        r.header("Retry-After")
+            .parse::<u64>()
+            .is_ok_and(|s| (1..=2).contains(&s))
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(
+        api_status(&e).await,
+        StatusCode::OK,
+        "a new window starts at zero"
+    );
+}
+
+#[tokio::test]
+async fn reset_fault_closes_with_a_tcp_reset() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let e = start(EmulatorOptions {
+        tls: false,
+        ..EmulatorOptions::default()
+    });
+    let raw = || async {
+        let mut s = tokio::net::TcpStream::connect(e.emu.addr())
+            .await
+            .expect("connects");
+        s.write_all(
+            b"GET /api/now/table/incident HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n",
+        )
+        .await
+        .expect("writes");
+        let mut buf = vec![0u8; 4096];
+        tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("answers in time")
+    };
+    let plain = raw().await;
+    assert!(
+        plain.is_ok_and(|n| n > 0),
+        "without a fault there is an answer"
+    );
+    e.emu.add_fault(Fault {
+        method: None,
+        path_prefix: "/api/now/table/incident".into(),
+        kind: FaultKind::Reset,
+        times: Some(1),
+    });
+    let reset = raw().await;
+    assert!(
+        reset
+            .as_ref()
+            .is_err_and(|err| err.kind() == std::io::ErrorKind::ConnectionReset),
+        "expected a TCP reset, got {reset:?}"
+    );
+}

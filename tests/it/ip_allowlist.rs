@@ -350,6 +350,7 @@ fn args(tags: PathBuf) -> RangesArgs {
         rules: None,
         export_allow_rules: None,
         json: false,
+        service_ips: Vec::new(),
     }
 }
 

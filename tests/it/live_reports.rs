@@ -194,3 +194,29 @@ fn distinctive_secrets_never_appear_in_any_output_at_any_verbosity() {
         assert!(har.contains("[REDACTED]"));
     }
 }
+
+#[test]
+fn a_fact_two_checks_need_is_fetched_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = demo_with_reports("healthy", dir.path(), &["--read-only"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let har: serde_json::Value =
+        serde_json::from_str(&read(dir.path().join("transcript.har"))).expect("HAR is JSON");
+    let entries = har["log"]["entries"].as_array().expect("entries");
+    let mut seen = std::collections::HashMap::new();
+    for entry in entries {
+        let key = format!("{} {}", entry["request"]["method"], entry["request"]["url"]);
+        *seen.entry(key).or_insert(0) += 1;
+    }
+    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "requests sent more than once: {repeated:?}"
+    );
+    // Several checks share reads (oauth_entity, sys_user, sys_properties): far fewer requests than reads.
+    assert!(
+        entries.len() > 10,
+        "the run made its requests: {}",
+        entries.len()
+    );
+}

@@ -8,6 +8,8 @@ mod hostile;
 mod hostile_server;
 mod ip_allowlist;
 mod live_reports;
+mod mapping;
+mod ranges_cli;
 mod reports;
 mod round_trip;
 mod support;

@@ -1,5 +1,6 @@
 """Cross-check the emulator with ServiceNow's official Python client, pysnc.
 
+The authorization-code grant is driven by requests-oauthlib (the consent page, then the exchange).
 Run by .ci/pysnc.sh against `emulate --scenario healthy`. Environment:
 SN_INSTANCE (https://127.0.0.1:PORT), SN_CA (the emulator's CA PEM), and the test credentials
 SN_USER, SN_PASSWORD, SN_INT_USER, SN_INT_PASSWORD, SN_CLIENT_ID, SN_CLIENT_SECRET.
@@ -93,6 +94,42 @@ def oauth(instance, ca):
     check(gr.user_name == env("SN_INT_USER"), "gs.getUserName() resolves to the token's user")
 
 
+def authorization_code(instance, ca):
+    """The connector's grant, driven by requests-oauthlib: sign in, consent, exchange the code."""
+    import re
+
+    import requests
+    from requests_oauthlib import OAuth2Session
+
+    redirect = "https://security.microsoft.com/connectors/servicenow/oauth/callback"
+    oauth = OAuth2Session(env("SN_CLIENT_ID"), redirect_uri=redirect)
+    url, state = oauth.authorization_url(instance + "/oauth_auth.do")
+    browser = requests.Session()
+    browser.verify = ca
+    page = browser.get(url, allow_redirects=False)
+    check(page.status_code == 200 and "user_password" in page.text,
+          "oauth_auth.do shows the login page to a signed-out browser")
+    login = browser.post(instance + "/login.do", allow_redirects=False, data={
+        "user_name": env("SN_INT_USER"), "user_password": env("SN_INT_PASSWORD"),
+        "sysparm_goto_url": url[len(instance):]})
+    check(login.status_code == 302 and "JSESSIONID" in browser.cookies, "login.do opened a session")
+    consent = browser.get(url, allow_redirects=False)
+    check(">Allow<" in consent.text, "the signed-in browser gets the consent page")
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"/>', consent.text))
+    form["action"] = "allow"
+    allowed = browser.post(instance + "/oauth_auth.do", data=form, allow_redirects=False)
+    location = allowed.headers.get("Location", "")
+    check(allowed.status_code == 302 and location.startswith(redirect + "?code="),
+          "Allow redirects to the client with a code")
+    token = oauth.fetch_token(instance + "/oauth_token.do", authorization_response=location,
+                              client_secret=env("SN_CLIENT_SECRET"), verify=ca)
+    check(bool(token.get("access_token")) and bool(state),
+          "requests-oauthlib exchanged the code (state checked) for a token")
+    me = oauth.get(instance + "/api/now/ui/user/current_user",
+                   headers={"Accept": "application/json"}, verify=ca)
+    check(me.json()["result"]["user_name"] == env("SN_INT_USER"), "the code's token is the user's")
+
+
 def main():
     instance = env("SN_INSTANCE")
     ca = env("SN_CA")
@@ -100,6 +137,7 @@ def main():
     query_and_page(client)
     crud(client)
     oauth(instance, ca)
+    authorization_code(instance, ca)
     print("pysnc cross-check passed")
 
 
