@@ -38,6 +38,8 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     /// Retries for idempotent reads on transient errors.
     pub max_retries: u32,
+    /// Rows per Table API page when reading a whole table.
+    pub page_size: usize,
     pub secrets: SecretRegistry,
     pub transcript: Transcript,
 }
@@ -53,6 +55,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_retries: 2,
+            page_size: 500,
             secrets: SecretRegistry::new(),
             transcript: Transcript::new(),
         }
@@ -122,6 +125,11 @@ impl Client {
     /// The instance base URL (no trailing slash).
     pub fn base_url(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Rows per Table API page.
+    pub fn page_size(&self) -> usize {
+        self.options.page_size
     }
 
     /// The instance host name.

@@ -9,8 +9,6 @@ use super::error::ClientError;
 use super::query::TableQuery;
 use super::row::Row;
 
-/// Rows per page when reading a whole table.
-const PAGE_SIZE: usize = 500;
 /// Hard stop on paging, whatever the server says about its total.
 const MAX_PAGES: usize = 200;
 const JSON: &str = "application/json";
@@ -33,14 +31,18 @@ impl Client {
         query: &TableQuery,
     ) -> Result<TableRows, ClientError> {
         let mut rows = Vec::new();
-        let mut total = None;
-        for page in 0..MAX_PAGES {
+        let mut total: Option<u64> = None;
+        // The platform applies the limit before ACLs, so a page can come back short (or empty) while
+        // more readable rows follow: advance by what was asked for, and trust X-Total-Count to stop.
+        let page_size = self.page_size().max(1);
+        let mut offset = 0usize;
+        for _ in 0..MAX_PAGES {
             let wanted = query.limit.map(|l| l.saturating_sub(rows.len()));
-            let page_size = wanted.map_or(PAGE_SIZE, |w| w.min(PAGE_SIZE));
-            if page_size == 0 {
+            let size = wanted.map_or(page_size, |w| w.min(page_size));
+            if size == 0 {
                 break;
             }
-            let url = self.table_url(query, page_size, page * PAGE_SIZE)?;
+            let url = self.table_url(query, size, offset)?;
             let response = self.send(Method::GET, url, auth, JSON, None, true).await?;
             let value = json_result(&response, &format!("GET {}", query.table), &query.table)?;
             total = response
@@ -57,8 +59,13 @@ impl Client {
             };
             let got = batch.len();
             rows.extend(batch.into_iter().map(Row::from_value));
-            let done_by_total = total.is_some_and(|t| rows.len() as u64 >= t);
-            if got < page_size || done_by_total {
+            offset += size;
+            let more = match total {
+                Some(total) => (offset as u64) < total,
+                // Without a count, only a full page promises more.
+                None => got == size,
+            };
+            if !more {
                 break;
             }
         }

@@ -337,3 +337,47 @@ expected_roles = ["x_mioms_m365ticket.user"]
         out.stderr
     );
 }
+
+/// The platform applies `sysparm_limit` before ACLs: a page can come back short or empty while more
+/// readable rows follow. The client must keep paging up to `X-Total-Count`, not stop at a short page.
+#[test]
+fn acl_filtered_short_pages_do_not_end_a_read_early() {
+    use snowdoctor::secrets::SecretRegistry;
+    use snowdoctor::servicenow::{Auth, Client, ClientOptions, TableQuery};
+
+    let emulator = Emulator::start_blocking(EmulatorOptions {
+        scenario: "non-admin".into(),
+        ..EmulatorOptions::default()
+    })
+    .expect("emulator starts");
+    let creds = emulator.credentials();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let read = |page_size: usize, order: &str| {
+        let mut options = ClientOptions::new(emulator.base_url());
+        options.ca_cert_pem = emulator.ca_pem().map(String::into_bytes);
+        options.page_size = page_size;
+        let client = Client::new(options).expect("client");
+        let auth = Auth::basic(&creds.user, creds.password.clone(), &SecretRegistry::new());
+        let query = TableQuery::new("sys_user_has_role")
+            .query(order)
+            .fields(["user", "role"]);
+        runtime
+            .block_on(client.table_list(&auth, &query))
+            .expect("readable")
+    };
+    // One big page sees every row the account may read (its own role grants).
+    let whole = read(10_000, "ORDERBYuser");
+    assert!(!whole.rows.is_empty(), "the account sees its own role rows");
+    let total = whole.total.expect("X-Total-Count");
+    assert!(
+        total > whole.rows.len() as u64,
+        "ACLs hide most rows: {total} vs {}",
+        whole.rows.len()
+    );
+    // One-row pages, most of them empty after ACL filtering, find the same rows — whether the
+    // readable rows sort first or last (the account's own rows are contiguous when ordered by user).
+    for order in ["ORDERBYuser", "ORDERBYDESCuser"] {
+        let paged = read(1, order);
+        assert_eq!(paged.rows.len(), whole.rows.len(), "{order}");
+    }
+}
