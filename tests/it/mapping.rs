@@ -123,6 +123,10 @@ fn a_column_the_table_lacks_fails_naming_it() {
         evidence.contains("deleted by the integration user"),
         "{evidence}"
     );
+    // the fix follows the cause: a missing column is a mapping problem, not a business rule
+    let fix = report.remediation("ticket-round-trip");
+    assert!(fix.contains("field_mapping"), "{fix}");
+    assert!(!fix.contains("Business Rules"), "{fix}");
 }
 
 #[test]
