@@ -189,6 +189,33 @@ fn remedy_for(cause: &str, table: &str) -> String {
     }
 }
 
+/// One fix line per field, following its probable cause, then where to look.
+fn mismatch_remedy(trip: &RoundTripOutcome) -> String {
+    let mut fix: Vec<String> = trip
+        .mismatches
+        .iter()
+        .map(|m| format!("{}: {}.", m.field, m.cause))
+        .collect();
+    let missing_column = trip
+        .mismatches
+        .iter()
+        .any(|m| m.cause.contains("no column") || m.cause.contains("came back empty"));
+    let rewritten = trip
+        .mismatches
+        .iter()
+        .any(|m| !(m.cause.contains("no column") || m.cause.contains("came back empty")));
+    if rewritten {
+        fix.push(format!(
+            "Find the business rule or data policy on {} that changes these fields (System Definition > Business Rules, System Policy > Data Policies, filtered on the table) and exempt the integration user or the connector's records.",
+            trip.table
+        ));
+    }
+    if missing_column {
+        fix.push("Map the connector's fields to columns the table keeps as written ([profiles.NAME.field_mapping] in the config file), or add the missing columns.".into());
+    }
+    fix.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,31 +315,4 @@ mod tests {
         assert_eq!(out.status, Status::Warn);
         assert!(out.summary.contains("closed"));
     }
-}
-
-/// One fix line per field, following its probable cause, then where to look.
-fn mismatch_remedy(trip: &RoundTripOutcome) -> String {
-    let mut fix: Vec<String> = trip
-        .mismatches
-        .iter()
-        .map(|m| format!("{}: {}.", m.field, m.cause))
-        .collect();
-    let missing_column = trip
-        .mismatches
-        .iter()
-        .any(|m| m.cause.contains("no column") || m.cause.contains("came back empty"));
-    let rewritten = trip
-        .mismatches
-        .iter()
-        .any(|m| !(m.cause.contains("no column") || m.cause.contains("came back empty")));
-    if rewritten {
-        fix.push(format!(
-            "Find the business rule or data policy on {} that changes these fields (System Definition > Business Rules, System Policy > Data Policies, filtered on the table) and exempt the integration user or the connector's records.",
-            trip.table
-        ));
-    }
-    if missing_column {
-        fix.push("Map the connector's fields to columns the table keeps as written ([profiles.NAME.field_mapping] in the config file), or add the missing columns.".into());
-    }
-    fix.join(" ")
 }
