@@ -85,6 +85,7 @@ struct StepView<'a> {
 /// Renders the HTML page.
 pub fn render(report: &RunReport) -> Result<String, Error> {
     let mut env = Environment::new();
+    env.add_filter("emphasis", emphasis);
     env.add_template(TEMPLATE_NAME, TEMPLATE)
         .map_err(|e| Error::Report(format!("the HTML template is invalid: {e}")))?;
     let template = env
@@ -93,6 +94,34 @@ pub fn render(report: &RunReport) -> Result<String, Error> {
     template
         .render(page(report))
         .map_err(|e| Error::Report(format!("cannot render the HTML report: {e}")))
+}
+
+/// Remediation texts mark UI labels as `*Can read*` (Markdown emphasis): escape the text, then turn those
+/// spans into `<em>`, so the label reads as a label and nothing else can become markup.
+fn emphasis(text: &str) -> minijinja::Value {
+    let escaped = minijinja::HtmlEscape(text).to_string();
+    let mut out = String::with_capacity(escaped.len());
+    let mut rest = escaped.as_str();
+    while let Some(start) = rest.find('*') {
+        let after = &rest[start + 1..];
+        match after.find('*') {
+            Some(len)
+                if len > 0 && !after[..len].starts_with(' ') && !after[..len].ends_with(' ') =>
+            {
+                out.push_str(&rest[..start]);
+                out.push_str("<em>");
+                out.push_str(&after[..len]);
+                out.push_str("</em>");
+                rest = &after[len + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    minijinja::Value::from_safe_string(out)
 }
 
 fn page(report: &RunReport) -> Page<'_> {
@@ -179,5 +208,22 @@ fn step_view(step: &Step) -> StepView<'_> {
         status_word: view::status_word(step.status),
         detail: &step.detail,
         duration: view::duration(step.duration_ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emphasis;
+
+    #[test]
+    fn emphasis_marks_labels_and_escapes_everything_else() {
+        let html = emphasis("set *Accessible from* to *All application scopes* <script>x</script>");
+        assert_eq!(
+            html.to_string(),
+            "set <em>Accessible from</em> to <em>All application scopes</em> &lt;script&gt;x&lt;&#x2f;script&gt;"
+        );
+        // A lone asterisk or one followed by a space is text, not emphasis.
+        assert_eq!(emphasis("2 * 3 and *x").to_string(), "2 * 3 and *x");
+        assert_eq!(emphasis("*<b>*").to_string(), "<em>&lt;b&gt;</em>");
     }
 }
