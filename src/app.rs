@@ -15,8 +15,8 @@ use crate::exit;
 use crate::model::{RunReport, Status, ToolInfo};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Limits, Plan};
+use crate::servicenow::Client;
 use crate::servicenow::transcript::Exchange;
-use crate::servicenow::{Client, ClientOptions};
 
 mod demo;
 mod logging;
@@ -118,14 +118,8 @@ pub async fn diagnose(
         .iter()
         .map(|arg| crate::report::parse_report_arg(arg))
         .collect::<Result<Vec<_>>>()?;
-    let mut options = ClientOptions::new(config.instance.clone());
-    options.ca_cert_pem = config.ca_cert_pem.clone();
-    options.insecure = config.insecure;
-    options.allow_http = config.allow_http;
-    options.connect_timeout = config.connect_timeout;
-    options.request_timeout = config.request_timeout;
-    options.secrets = config.secrets.clone();
-    let client = Client::new(options).map_err(|e| Error::Usage(e.to_string()))?;
+    let client = Client::new(config.connection.client_options(&config.secrets))
+        .map_err(|e| Error::Usage(e.to_string()))?;
     for warning in client.warnings() {
         eprintln!("warning: {warning}");
         notes.push(warning.clone());
@@ -147,17 +141,22 @@ pub async fn diagnose(
         })
     };
     let transcript = client.transcript().clone();
+    let user = config.connection.user.clone();
     let ctx = Arc::new(Context {
         settings: config.settings.clone(),
-        user: config.user.clone(),
+        user: user.clone(),
         instance: client.base_url(),
         now: chrono::Utc::now(),
     });
+    let credentials = crate::config::Credentials {
+        password: Some(config.connection.password.clone()),
+        ..config.credentials.clone()
+    };
     let gatherer = Arc::new(Gatherer::new(
         client.clone(),
-        config.user.clone(),
+        user.clone(),
         config.settings.clone(),
-        config.credentials.clone(),
+        credentials,
         cancel.clone(),
     ));
     let progress = progress::Progress::new(
@@ -187,7 +186,7 @@ pub async fn diagnose(
         duration_ms: started.elapsed().as_millis() as u64,
         instance: client.base_url(),
         profile: config.settings.profile.name.clone(),
-        user: config.user.clone(),
+        user,
         verdict,
         checks: results,
         writes: gatherer.written_records(),

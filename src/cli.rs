@@ -328,6 +328,9 @@ pub struct RenderArgs {
 pub struct CleanupArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    /// A TOML file whose `[defaults]` may give the instance and the account.
+    #[arg(long, env = "SNOWDOCTOR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Table the round trip wrote to.
     #[arg(long, default_value = "incident", value_name = "TABLE")]
     pub ticket_table: String,

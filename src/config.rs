@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::cli::{ConnectionArgs, Grant, IntegrationArgs, SelectionArgs};
 use crate::error::{Error, Result};
 use crate::secrets::SecretRegistry;
+use crate::servicenow::ClientOptions;
 use crate::servicenow::roundtrip::mapping::MappingOverrides;
 
 /// The default profile: the Microsoft 365 security center ticket connector.
@@ -149,6 +150,7 @@ pub struct Settings {
 /// Secrets of a run; none of them is ever printed or serialised.
 #[derive(Clone, Default)]
 pub struct Credentials {
+    /// The diagnosing account's; a run takes it from [`Connection::password`].
     pub password: Option<SecretString>,
     pub integration_password: Option<SecretString>,
     pub client_secret: Option<SecretString>,
@@ -161,17 +163,51 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// A validated run configuration.
-#[derive(Debug, Clone)]
-pub struct RunConfig {
+/// Where the instance is and how to reach it, validated: what `run`, `cleanup` and `demo` share.
+#[derive(Clone)]
+pub struct Connection {
     pub instance: String,
     pub user: String,
+    pub password: SecretString,
     pub ca_cert_pem: Option<Vec<u8>>,
     pub insecure: bool,
     pub allow_http: bool,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("instance", &self.instance)
+            .field("user", &self.user)
+            .field("password", &"[REDACTED]")
+            .field("insecure", &self.insecure)
+            .field("allow_http", &self.allow_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// The client options for this connection; `secrets` redacts every output of the client.
+    pub fn client_options(&self, secrets: &SecretRegistry) -> ClientOptions {
+        let mut options = ClientOptions::new(self.instance.clone());
+        options.ca_cert_pem = self.ca_cert_pem.clone();
+        options.insecure = self.insecure;
+        options.allow_http = self.allow_http;
+        options.connect_timeout = self.connect_timeout;
+        options.request_timeout = self.request_timeout;
+        options.secrets = secrets.clone();
+        options
+    }
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub connection: Connection,
     pub settings: Settings,
+    /// The integration's secrets; the diagnosing account's password is `connection.password`.
     pub credentials: Credentials,
     pub selection: SelectionArgs,
     pub secrets: SecretRegistry,
@@ -326,25 +362,29 @@ pub fn integration_settings(
     Ok((settings, credentials))
 }
 
-/// Validates the `run` command's inputs.
-pub fn run_config(
-    connection: &ConnectionArgs,
-    integration: &IntegrationArgs,
-    selection: &SelectionArgs,
-) -> Result<RunConfig> {
-    let secrets = SecretRegistry::new();
-    let file = match &integration.config {
-        Some(path) => ConfigFile::load(path)?,
-        None => ConfigFile::default(),
-    };
-    let instance = connection
+/// Loads the config file (`--config`), or the empty one when none is given.
+pub fn config_file(path: Option<&Path>) -> Result<ConfigFile> {
+    match path {
+        Some(path) => ConfigFile::load(path),
+        None => Ok(ConfigFile::default()),
+    }
+}
+
+/// Validates where the instance is and how to reach it (flags and environment, else the config file's
+/// `[defaults]`), and reads the account's password (SNOWDOCTOR_PASSWORD, `--password-file`, a prompt).
+pub fn connection(
+    args: &ConnectionArgs,
+    file: &ConfigFile,
+    secrets: &SecretRegistry,
+) -> Result<Connection> {
+    let instance = args
         .instance
         .clone()
         .or_else(|| file.defaults.instance.clone())
         .ok_or_else(|| {
             Error::Usage("no instance: pass --instance URL or set SNOWDOCTOR_INSTANCE".into())
         })?;
-    let user = connection
+    let user = args
         .user
         .clone()
         .or_else(|| file.defaults.user.clone())
@@ -354,34 +394,48 @@ pub fn run_config(
     let password = read_secret(
         &SecretSource {
             what: "password of the diagnosing account",
-            file: connection.password_file.as_deref(),
+            file: args.password_file.as_deref(),
             env: "SNOWDOCTOR_PASSWORD",
             prompt: true,
         },
-        &secrets,
+        secrets,
     )?
     .ok_or_else(|| {
         Error::Usage(
             "no password for the diagnosing account: set SNOWDOCTOR_PASSWORD, pass --password-file FILE, or run on a terminal to be prompted".into(),
         )
     })?;
-    let ca_cert_pem = match &connection.ca_cert {
+    let ca_cert_pem = match &args.ca_cert {
         Some(path) => Some(std::fs::read(path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?),
         None => None,
     };
-    let (settings, mut credentials) = integration_settings(integration, &file, &secrets)?;
-    credentials.password = Some(password);
-    Ok(RunConfig {
+    Ok(Connection {
         instance,
         user,
+        password,
         ca_cert_pem,
-        insecure: connection.insecure,
-        allow_http: connection.allow_http,
-        connect_timeout: Duration::from_secs(connection.connect_timeout.max(1)),
-        request_timeout: Duration::from_secs(connection.request_timeout.max(1)),
+        insecure: args.insecure,
+        allow_http: args.allow_http,
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+    })
+}
+
+/// Validates the `run` command's inputs.
+pub fn run_config(
+    connection_args: &ConnectionArgs,
+    integration: &IntegrationArgs,
+    selection: &SelectionArgs,
+) -> Result<RunConfig> {
+    let secrets = SecretRegistry::new();
+    let file = config_file(integration.config.as_deref())?;
+    let connection = connection(connection_args, &file, &secrets)?;
+    let (settings, credentials) = integration_settings(integration, &file, &secrets)?;
+    Ok(RunConfig {
+        connection,
         settings,
         credentials,
         selection: selection.clone(),

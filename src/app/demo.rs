@@ -3,7 +3,7 @@
 //! this to prove that no secret leaks into any output).
 
 use crate::cli::{DemoArgs, IntegrationArgs};
-use crate::config::{self, ConfigFile, RunConfig};
+use crate::config::{self, Connection, RunConfig};
 use crate::emulator::{Emulator, EmulatorOptions, SecretOverrides};
 use crate::error::{Error, Result};
 use crate::secrets::SecretRegistry;
@@ -56,13 +56,9 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     integration
         .service_tags
         .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
-    let file = match &integration.config {
-        Some(path) => ConfigFile::load(path)?,
-        None => ConfigFile::default(),
-    };
+    let file = config::config_file(integration.config.as_deref())?;
     let (mut settings, mut run_credentials) =
         config::integration_settings(&integration, &file, &secrets)?;
-    run_credentials.password = Some(credentials.password.clone());
     run_credentials
         .integration_password
         .get_or_insert(credentials.integration_password.clone());
@@ -71,14 +67,18 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         .get_or_insert(credentials.client_secret.clone());
     settings.has_client_secret = true;
     settings.has_integration_password = true;
-    let config = RunConfig {
+    let connection = Connection {
         instance: emulator.base_url(),
         user: credentials.user.clone(),
+        password: credentials.password.clone(),
         ca_cert_pem: emulator.ca_pem().map(String::into_bytes),
         insecure: false,
         allow_http: false,
         connect_timeout: std::time::Duration::from_secs(5),
         request_timeout: std::time::Duration::from_secs(15),
+    };
+    let config = RunConfig {
+        connection,
         settings,
         credentials: run_credentials,
         selection: args.selection.clone(),

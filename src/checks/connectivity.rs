@@ -139,34 +139,11 @@ fn transport_failure(ctx: &Context, error: &ClientError) -> Outcome {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::model::Status;
     use crate::servicenow::RawResponse;
     use reqwest::header::{HeaderMap, HeaderValue};
-
-    /// A context for evaluating checks by hand.
-    pub(crate) fn ctx() -> Context {
-        Context {
-            settings: crate::config::Settings {
-                profile: crate::config::Profile::builtin().remove(0),
-                client_id: None,
-                grant: crate::cli::Grant::Password,
-                read_only: false,
-                close_if_delete_denied: false,
-                service_tags: None,
-                service_tag_selection: Vec::new(),
-                service_ips: Vec::new(),
-                export_allow_rules: None,
-                has_client_secret: false,
-                has_integration_password: false,
-                has_refresh_token: false,
-            },
-            user: "admin".into(),
-            instance: "https://acme.service-now.com".into(),
-            now: chrono::Utc::now(),
-        }
-    }
 
     fn probe(status: u16, content_type: &str, body: &str, headers: HeaderMap) -> Outcome {
         let response = RawResponse {
@@ -180,7 +157,7 @@ pub(crate) mod tests {
             FactKey::Reachability,
             Ok(crate::runner::facts::FactValue::Response(response)),
         )]);
-        Connectivity.evaluate(&ctx(), &facts)
+        Connectivity.evaluate(&crate::checks::test_support::context(), &facts)
     }
 
     #[test]
@@ -263,6 +240,11 @@ pub(crate) mod tests {
             outcome.summary
         );
         let facts = Facts::from_pairs([(FactKey::Reachability, Err(FactError::TimedOut))]);
-        assert_eq!(Connectivity.evaluate(&ctx(), &facts).status, Status::Fail);
+        assert_eq!(
+            Connectivity
+                .evaluate(&crate::checks::test_support::context(), &facts)
+                .status,
+            Status::Fail
+        );
     }
 }

@@ -126,7 +126,7 @@ fn judge(app: &str, table: &str, row: &Row) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::findings::test_support::*;
+    use crate::checks::test_support::*;
     use crate::model::Status;
     use serde_json::json;
 

@@ -64,7 +64,7 @@ mod tests {
 
     fn evaluate(fact: crate::runner::facts::Fact) -> Outcome {
         let facts = Facts::from_pairs([(FactKey::WhoAmI, fact)]);
-        DiagnosingAccount.evaluate(&crate::checks::connectivity::tests::ctx(), &facts)
+        DiagnosingAccount.evaluate(&crate::checks::test_support::context(), &facts)
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Check for DiagnosingPrivileges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::findings::test_support::{context, forbidden, who};
+    use crate::checks::test_support::{context, forbidden, who};
     use crate::model::Status;
 
     fn run(roles: Option<&[&str]>) -> Outcome {

@@ -327,7 +327,7 @@ fn judge_roles(profile: &Profile, name: &str, roles: &[String], complete: bool, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::findings::test_support::*;
+    use crate::checks::test_support::*;
     use crate::model::Status;
     use serde_json::{Value, json};
 

@@ -15,6 +15,8 @@ pub mod oauth_entity;
 pub mod oauth_entity_cross_scope;
 pub mod oauth_grant;
 pub mod sso_interference;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod ticket_round_trip;
 
 use crate::config::Settings;

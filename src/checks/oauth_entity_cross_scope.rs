@@ -273,7 +273,7 @@ fn judge_rca(scope: &str, rows: &[&Row], f: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::findings::test_support::*;
+    use crate::checks::test_support::*;
     use crate::model::Status;
     use serde_json::{Value, json};
 

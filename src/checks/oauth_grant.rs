@@ -121,7 +121,7 @@ fn client_credentials(ctx: &Context, facts: &Facts, rows: &[Row], f: &mut Findin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::findings::test_support::*;
+    use crate::checks::test_support::*;
     use crate::model::Status;
     use serde_json::json;
 

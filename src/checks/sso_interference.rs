@@ -321,7 +321,7 @@ fn workarounds(opening: &str, instance: &str, user: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::findings::test_support::*;
+    use crate::checks::test_support::*;
     use crate::model::Status;
     use crate::runner::facts::{Fact, FactValue};
     use serde_json::{Value, json};

@@ -54,6 +54,9 @@ pub enum ClientError {
     Decode { what: String, detail: String },
     #[error("redirected to another host ({location}); credentials were not forwarded")]
     CrossHostRedirect { location: String },
+    /// A redirect within the instance's own host (e.g. to `login.do`): still not followed.
+    #[error("{}", redirect_message(.location))]
+    Redirect { location: String },
     #[error("unexpected HTTP status {status} from {what}")]
     Status { status: u16, what: String },
     #[error("interrupted")]
@@ -73,7 +76,36 @@ fn html_message(kind: HtmlKind, title: &str) -> String {
     }
 }
 
+fn redirect_message(location: &str) -> String {
+    if location.is_empty() {
+        "redirected without a Location header (redirects are not followed)".into()
+    } else {
+        format!("redirected to {location} (redirects are not followed)")
+    }
+}
+
 impl ClientError {
+    /// The error of a 3xx: [`ClientError::Redirect`] when `location` (already resolved against the
+    /// request URL) stays on the instance's host and port, else [`ClientError::CrossHostRedirect`].
+    /// `base` is the instance base URL (`Client::base_url`, `Context::instance`) or its `host[:port]`
+    /// (`Client::host`). A missing or relative Location stays on the same host.
+    pub fn redirect(location: &str, base: &str) -> ClientError {
+        let location = location.to_string();
+        let base_host = match url::Url::parse(base) {
+            Ok(url) if url.has_host() => super::base_url::host_of(&url),
+            _ => base.to_string(),
+        };
+        let same_host = match url::Url::parse(&location) {
+            Ok(url) => super::base_url::host_of(&url).eq_ignore_ascii_case(&base_host),
+            Err(_) => true,
+        };
+        if same_host {
+            ClientError::Redirect { location }
+        } else {
+            ClientError::CrossHostRedirect { location }
+        }
+    }
+
     /// True for errors worth retrying on an idempotent read.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -95,5 +127,76 @@ impl ClientError {
                 | ClientError::IpBlocked
                 | ClientError::InvalidUrl { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_host(location: &str, base_host: &str) -> bool {
+        match ClientError::redirect(location, base_host) {
+            ClientError::Redirect { location: kept } => {
+                assert_eq!(kept, location);
+                true
+            }
+            ClientError::CrossHostRedirect { location: kept } => {
+                assert_eq!(kept, location);
+                false
+            }
+            other => panic!("not a redirect error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_cross_host_only_when_host_or_port_differs() {
+        let host = "acme.service-now.com";
+        assert!(same_host("https://acme.service-now.com/login.do", host));
+        assert!(same_host("https://ACME.service-now.com:443/login.do", host));
+        assert!(same_host("/login.do", host), "relative stays on the host");
+        assert!(same_host("", host), "no Location goes nowhere else");
+        assert!(!same_host("https://login.microsoftonline.com/x", host));
+        assert!(!same_host(
+            "https://acme.service-now.com:8443/login.do",
+            host
+        ));
+        assert!(!same_host(
+            "https://acme.service-now.com.evil.example/",
+            host
+        ));
+        let emulator = "127.0.0.1:8443";
+        assert!(same_host("https://127.0.0.1:8443/login.do", emulator));
+        assert!(!same_host("https://127.0.0.1:9443/login.do", emulator));
+        assert!(!same_host("https://127.0.0.1/login.do", emulator));
+        // The base URL itself works as well as its host.
+        let base = "https://127.0.0.1:8443";
+        assert!(same_host("https://127.0.0.1:8443/login.do", base));
+        assert!(!same_host("https://127.0.0.1:9443/login.do", base));
+        assert!(same_host(
+            "https://acme.service-now.com/x",
+            "https://acme.service-now.com/"
+        ));
+        assert!(!same_host(
+            "https://sso.example/x",
+            "https://acme.service-now.com"
+        ));
+    }
+
+    #[test]
+    fn a_same_host_redirect_says_it_was_not_followed_without_blaming_another_host() {
+        let text = ClientError::redirect(
+            "https://acme.service-now.com/login.do",
+            "acme.service-now.com",
+        )
+        .to_string();
+        assert_eq!(
+            text,
+            "redirected to https://acme.service-now.com/login.do (redirects are not followed)"
+        );
+        let text = ClientError::redirect("", "acme.service-now.com").to_string();
+        assert!(text.contains("without a Location"), "{text}");
+        let text =
+            ClientError::redirect("https://sso.example/login", "acme.service-now.com").to_string();
+        assert!(text.contains("another host"), "{text}");
     }
 }

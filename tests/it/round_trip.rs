@@ -642,6 +642,74 @@ fn cleanup_never_touches_records_without_the_marker() {
     );
 }
 
+#[test]
+fn cleanup_takes_its_instance_and_user_from_the_config_file() {
+    use snowdoctor::servicenow::{Auth, Client, ClientOptions};
+    let lab = Lab::start("healthy");
+    let creds = lab.emu.credentials();
+    // One leftover of an earlier run, written by the diagnosing account.
+    let mut options = ClientOptions::new(lab.emu.base_url());
+    options.ca_cert_pem = lab.emu.ca_pem().map(String::into_bytes);
+    let client = Client::new(options).expect("client");
+    let auth = Auth::Basic {
+        user: creds.user.clone(),
+        password: creds.password.clone(),
+    };
+    let mut fields = Map::new();
+    let marker = format!("[snowdoctor:{}] leftover", uuid::Uuid::new_v4());
+    fields.insert("short_description".into(), Value::String(marker));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let leftover = runtime
+        .block_on(client.table_create(&auth, "incident", &fields))
+        .expect("created")
+        .sys_id()
+        .to_string();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(
+        dir.path(),
+        "snowdoctor.toml",
+        &format!(
+            "[defaults]\ninstance = \"{}\"\nuser = \"{}\"\n",
+            lab.emu.base_url(),
+            creds.user
+        ),
+    );
+    let cleanup = |config: Option<&std::path::Path>| {
+        let mut cmd = crate::support::snowdoctor();
+        cmd.env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
+            .arg("cleanup")
+            .arg("--ca-cert")
+            .arg(&lab.ca);
+        if let Some(path) = config {
+            cmd.arg("--config").arg(path);
+        }
+        Finished::from(cmd.output().expect("snowdoctor cleanup runs"))
+    };
+    // Without the file there is no instance to clean: a usage error, nothing touched.
+    let bare = cleanup(None);
+    assert_eq!(bare.code, 2, "{}\n{}", bare.stdout, bare.stderr);
+    assert!(bare.stderr.contains("no instance"), "{}", bare.stderr);
+    assert_eq!(lab.marked().len(), 1);
+
+    let out = cleanup(Some(&config));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("removed 1 record(s)"), "{}", out.stdout);
+    assert!(lab.marked().is_empty());
+    let deletes: Vec<_> = lab
+        .emu
+        .audit_log()
+        .into_iter()
+        .filter(|e| e.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].sys_id, leftover);
+    assert_eq!(
+        deletes[0].user, creds.user,
+        "the config file's user deleted it"
+    );
+}
+
 /// A refresh token for `user`, obtained through the library's own password-grant connect.
 fn refresh_token_for(lab: &Lab, user: &str, password: &str) -> String {
     use snowdoctor::servicenow::oauth::{ConnectInputs, connect};

@@ -7,7 +7,6 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::*;
-use crate::config::{Profile, Settings};
 use crate::model::Step;
 use crate::runner::facts::{Fact, FactValue, Identity};
 use crate::servicenow::RawResponse;
@@ -17,27 +16,13 @@ use crate::servicenow::table::TableRows;
 const CLIENT_ID: &str = "8f2e4a6c1b3d4e5f9a0b2c4d6e8f1a3b";
 
 fn ctx(grant: Grant) -> Context {
-    let mut profile = Profile::builtin().remove(0);
-    profile.integration_user = Some("m365.integration".into());
-    Context {
-        settings: Settings {
-            profile,
-            client_id: Some(CLIENT_ID.into()),
-            grant,
-            read_only: false,
-            close_if_delete_denied: false,
-            service_tags: None,
-            service_tag_selection: Vec::new(),
-            service_ips: Vec::new(),
-            export_allow_rules: None,
-            has_client_secret: true,
-            has_integration_password: true,
-            has_refresh_token: false,
-        },
-        user: "admin".into(),
-        instance: "https://acme.service-now.com".into(),
-        now: chrono::Utc::now(),
-    }
+    crate::checks::test_support::context_with(|settings| {
+        settings.profile.integration_user = Some("m365.integration".into());
+        settings.client_id = Some(CLIENT_ID.into());
+        settings.grant = grant;
+        settings.has_client_secret = true;
+        settings.has_integration_password = true;
+    })
 }
 
 fn connect(grant: Grant, failure: Option<ConnectFailure>) -> ConnectOutcome {

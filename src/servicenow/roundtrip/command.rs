@@ -2,60 +2,31 @@
 //! and (unless `--dry-run`) removes it with the same bounded, verified removal the round trip uses.
 
 use std::io::Write;
-use std::time::Duration;
 
 use super::cleanup::{Removal, remove_record, search};
 use super::mapping::carries_any_marker;
 use crate::cli::CleanupArgs;
-use crate::config::{SecretSource, read_secret};
+use crate::config;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::secrets::SecretRegistry;
-use crate::servicenow::{Auth, Client, ClientOptions};
+use crate::servicenow::{Auth, Client};
 
 /// `snowdoctor cleanup`: lists (and unless `--dry-run` removes) every record carrying a snowdoctor
 /// marker on `--ticket-table`. Exit 0 when nothing is left, 1 when something remains.
 pub async fn cleanup_command(args: &CleanupArgs) -> Result<u8> {
     let secrets = SecretRegistry::new();
-    let connection = &args.connection;
-    let instance = connection.instance.clone().ok_or_else(|| {
-        Error::Usage("no instance: pass --instance URL or set SNOWDOCTOR_INSTANCE".into())
-    })?;
-    let user = connection.user.clone().ok_or_else(|| {
-        Error::Usage("no account: pass --user NAME or set SNOWDOCTOR_USER".into())
-    })?;
-    let password = read_secret(
-        &SecretSource {
-            what: "password of the account",
-            file: connection.password_file.as_deref(),
-            env: "SNOWDOCTOR_PASSWORD",
-            prompt: true,
-        },
-        &secrets,
-    )?
-    .ok_or_else(|| {
-        Error::Usage(
-            "no password: set SNOWDOCTOR_PASSWORD, pass --password-file FILE, or run on a terminal to be prompted".into(),
-        )
-    })?;
-    let mut options = ClientOptions::new(instance);
-    options.ca_cert_pem = match &connection.ca_cert {
-        Some(path) => Some(std::fs::read(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?),
-        None => None,
-    };
-    options.insecure = connection.insecure;
-    options.allow_http = connection.allow_http;
-    options.connect_timeout = Duration::from_secs(connection.connect_timeout.max(1));
-    options.request_timeout = Duration::from_secs(connection.request_timeout.max(1));
-    options.secrets = secrets.clone();
-    let client = Client::new(options).map_err(|e| Error::Usage(e.to_string()))?;
+    let file = config::config_file(args.config.as_deref())?;
+    let connection = config::connection(&args.connection, &file, &secrets)?;
+    let client = Client::new(connection.client_options(&secrets))
+        .map_err(|e| Error::Usage(e.to_string()))?;
     for warning in client.warnings() {
         eprintln!("warning: {warning}");
     }
-    let auth = Auth::Basic { user, password };
+    let auth = Auth::Basic {
+        user: connection.user,
+        password: connection.password,
+    };
     let table = args.ticket_table.as_str();
     let queries = [
         "short_descriptionLIKE[snowdoctor:".to_string(),

@@ -24,7 +24,8 @@ impl StepFailure {
     }
 }
 
-/// True when a failed create may still have inserted the record.
+/// True when a failed create may still have inserted the record. A same-host redirect stays
+/// ambiguous: a 303 after a POST may point at the record it created.
 pub(super) fn create_is_ambiguous(error: &ClientError) -> bool {
     !matches!(
         error,
