@@ -147,6 +147,7 @@ mod tests {
 
     fn probe(status: u16, content_type: &str, body: &str, headers: HeaderMap) -> Outcome {
         let response = RawResponse {
+            url: String::new(),
             status,
             content_type: content_type.into(),
             headers,

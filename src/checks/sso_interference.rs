@@ -332,6 +332,7 @@ mod tests {
         (
             FactKey::AuthorizeProbe,
             Ok(FactValue::Response(RawResponse {
+                url: String::new(),
                 status,
                 content_type: "text/html".into(),
                 headers: Default::default(),
@@ -464,6 +465,7 @@ mod tests {
         let probe = classify(
             "https://example.service-now.com",
             &RawResponse {
+                url: String::new(),
                 status: 302,
                 content_type: String::new(),
                 headers: Default::default(),

@@ -334,6 +334,7 @@ impl Client {
                 .secrets
                 .redact(&String::from_utf8_lossy(&bytes)),
             location,
+            url: url.to_string(),
         })
     }
 

@@ -16,6 +16,8 @@ pub struct RawResponse {
     pub body: String,
     /// `Location` header of a redirect, resolved against the request URL.
     pub location: Option<String>,
+    /// The URL that was requested (to tell a same-host redirect from a cross-host one).
+    pub url: String,
 }
 
 impl RawResponse {

@@ -193,9 +193,10 @@ pub fn json_result(response: &RawResponse, what: &str, table: &str) -> Result<Va
     // Redirects and server errors are told by their status, whatever their body: both usually come
     // with a small HTML page, which is neither an interstitial nor a login page.
     if (300..=399).contains(&response.status) {
-        return Err(ClientError::CrossHostRedirect {
-            location: response.location.clone().unwrap_or_default(),
-        });
+        return Err(ClientError::redirect(
+            response.location.as_deref().unwrap_or_default(),
+            &response.url,
+        ));
     }
     if response.is_html() {
         let (kind, title) = html_kind(&response.body);
@@ -306,6 +307,7 @@ mod tests {
 
     fn response(status: u16, content_type: &str, body: &str) -> RawResponse {
         RawResponse {
+            url: String::new(),
             status,
             content_type: content_type.into(),
             headers: HeaderMap::new(),
@@ -387,10 +389,17 @@ mod tests {
             other => panic!("a proxy's 502 page is a server error, got {other:?}"),
         }
         let mut moved = response(302, "text/html", "<html><title>Sign in</title></html>");
+        moved.url = "https://acme.service-now.com/api/now/table/x".into();
         moved.location = Some("https://elsewhere.example/login".into());
         assert!(matches!(
             json_result(&moved, "GET x", "x"),
             Err(ClientError::CrossHostRedirect { location }) if location.contains("elsewhere")
+        ));
+        // A redirect on the instance's own host is reported as such, not as another host.
+        moved.location = Some("https://acme.service-now.com/login.do".into());
+        assert!(matches!(
+            json_result(&moved, "GET x", "x"),
+            Err(ClientError::Redirect { location }) if location.ends_with("/login.do")
         ));
         // A 200 login page is still an interstitial, a 403 page still an IP block.
         assert!(matches!(

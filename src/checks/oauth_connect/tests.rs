@@ -96,6 +96,7 @@ fn facts(
         (
             FactKey::AuthorizeProbe,
             Ok(FactValue::Response(RawResponse {
+                url: String::new(),
                 status: 200,
                 content_type: "text/html".into(),
                 headers: HeaderMap::new(),
@@ -357,6 +358,7 @@ fn a_consent_redirect_to_another_host_is_reported_as_sso() {
     f.insert(
         FactKey::AuthorizeProbe,
         Arc::new(Ok(FactValue::Response(RawResponse {
+            url: String::new(),
             status: 302,
             content_type: String::new(),
             headers: HeaderMap::new(),
