@@ -230,20 +230,30 @@ fn judge_privileges(scope: &str, rows: &[Row], f: &mut Findings) {
             operations(&on_table)
         },
     );
-    for row in on_table {
-        let operation = row.display("operation").unwrap_or("?").to_string();
-        if row.is_one_of("status", &["denied"]) {
-            f.fail(
-                format!("the cross-scope privilege {operation} on oauth_entity from {scope} is Denied"),
-                format!("Open System Applications > Application Cross-Scope Access (sys_scope_privilege), find Source Scope = {scope}, Target Name = oauth_entity, Operation = {operation}, and set its Status to Allowed."),
-            );
-        } else if row.is_one_of("status", &["requested"]) {
-            f.warn(
-                format!("the cross-scope privilege {operation} on oauth_entity from {scope} is still Requested"),
-                format!("Review the Requested record in System Applications > Application Cross-Scope Access (Source Scope = {scope}, Target Name = oauth_entity) and set its Status to Allowed."),
-            );
-        }
-    }
+    judge_statuses(
+        &on_table,
+        f,
+        |operation| {
+            [
+                format!(
+                    "the cross-scope privilege {operation} on oauth_entity from {scope} is Denied"
+                ),
+                format!(
+                    "Open System Applications > Application Cross-Scope Access (sys_scope_privilege), find Source Scope = {scope}, Target Name = oauth_entity, Operation = {operation}, and set its Status to Allowed."
+                ),
+            ]
+        },
+        |operation| {
+            [
+                format!(
+                    "the cross-scope privilege {operation} on oauth_entity from {scope} is still Requested"
+                ),
+                format!(
+                    "Review the Requested record in System Applications > Application Cross-Scope Access (Source Scope = {scope}, Target Name = oauth_entity) and set its Status to Allowed."
+                ),
+            ]
+        },
+    );
 }
 
 fn judge_rca(scope: &str, rows: &[&Row], f: &mut Findings) {
@@ -254,18 +264,49 @@ fn judge_rca(scope: &str, rows: &[&Row], f: &mut Findings) {
         );
     }
     // Status codes are undocumented integers: decide by label only (reference §15.2).
+    judge_statuses(
+        rows,
+        f,
+        |operation| {
+            [
+                format!(
+                    "a restricted caller access record denies {scope} the {operation} operation on oauth_entity"
+                ),
+                format!(
+                    "Open System Applications > Application Restricted Caller Access Privileges (sys_restricted_caller_access), find the record with Source Scope = {scope} and Target = oauth_entity ({operation}), and set its Status to Allowed."
+                ),
+            ]
+        },
+        |operation| {
+            [
+                format!(
+                    "a restricted caller access request of {scope} on oauth_entity ({operation}) awaits approval; the call is refused until then"
+                ),
+                format!(
+                    "Set the Requested record (Source Scope = {scope}, Target = oauth_entity) in Application Restricted Caller Access Privileges to Allowed."
+                ),
+            ]
+        },
+    );
+}
+
+/// Fails each Denied record and warns on each Requested one; `denied` and `requested` give the
+/// summary and fix for an operation. Statuses are matched case-blind, so both the
+/// sys_scope_privilege values (`denied`) and the caller-access labels (`Denied`) match.
+fn judge_statuses(
+    rows: &[&Row],
+    f: &mut Findings,
+    denied: impl Fn(&str) -> [String; 2],
+    requested: impl Fn(&str) -> [String; 2],
+) {
     for row in rows {
-        let operation = row.display("operation").unwrap_or("?").to_string();
-        if row.is_one_of("status", &["Denied"]) {
-            f.fail(
-                format!("a restricted caller access record denies {scope} the {operation} operation on oauth_entity"),
-                format!("Open System Applications > Application Restricted Caller Access Privileges (sys_restricted_caller_access), find the record with Source Scope = {scope} and Target = oauth_entity ({operation}), and set its Status to Allowed."),
-            );
-        } else if row.is_one_of("status", &["Requested"]) {
-            f.warn(
-                format!("a restricted caller access request of {scope} on oauth_entity ({operation}) awaits approval; the call is refused until then"),
-                format!("Set the Requested record (Source Scope = {scope}, Target = oauth_entity) in Application Restricted Caller Access Privileges to Allowed."),
-            );
+        let operation = row.display("operation").unwrap_or("?");
+        if row.is_one_of("status", &["denied"]) {
+            let [summary, fix] = denied(operation);
+            f.fail(summary, fix);
+        } else if row.is_one_of("status", &["requested"]) {
+            let [summary, fix] = requested(operation);
+            f.warn(summary, fix);
         }
     }
 }
