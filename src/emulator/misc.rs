@@ -20,7 +20,7 @@ use tower::ServiceExt;
 use super::auth::{self, ReadAccess};
 use super::state::{App, ConnCtx, lock};
 use super::store::{Store, text};
-use super::table_api::{check_accept, matching_rows, params};
+use super::table_api::{admit, invalid_table, matching_rows, params};
 use super::{gate, reply};
 
 /// Routes of this module.
@@ -125,21 +125,14 @@ async fn aggregate(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(res) = check_accept(&headers) {
-        return res;
-    }
-    let caller = match auth::authenticate(&app, &headers) {
+    let caller = match admit(&app, &headers, false) {
         Ok(c) => c,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
     let store: std::sync::MutexGuard<'_, Store> = lock(&app.db);
     if !store.has_table(&table) {
-        return reply::error(
-            StatusCode::BAD_REQUEST,
-            &format!("Invalid table {table}"),
-            None,
-        );
+        return invalid_table(&table);
     }
     let access = auth::read_access(&store, &table, &caller);
     if access == ReadAccess::Forbidden {

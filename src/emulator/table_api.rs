@@ -100,7 +100,17 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-fn invalid_table(table: &str) -> Response {
+/// The gate every Table API handler but DELETE passes first, in the instance's order: `Accept`
+/// (400/406), then `Content-Type` when the request carries a record (400/415), then the caller (401).
+pub fn admit(app: &App, headers: &HeaderMap, with_record: bool) -> Result<Caller, Response> {
+    check_accept(headers)?;
+    if with_record {
+        check_content_type(headers)?;
+    }
+    auth::authenticate(app, headers)
+}
+
+pub fn invalid_table(table: &str) -> Response {
     reply::error(
         StatusCode::BAD_REQUEST,
         &format!("Invalid table {table}"),
@@ -183,10 +193,7 @@ async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(res) = check_accept(&headers) {
-        return res;
-    }
-    let caller = match auth::authenticate(&app, &headers) {
+    let caller = match admit(&app, &headers, false) {
         Ok(c) => c,
         Err(res) => return res,
     };
@@ -284,10 +291,7 @@ async fn get_one(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(res) = check_accept(&headers) {
-        return res;
-    }
-    let caller = match auth::authenticate(&app, &headers) {
+    let caller = match admit(&app, &headers, false) {
         Ok(c) => c,
         Err(res) => return res,
     };
@@ -401,10 +405,7 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(res) = check_accept(&headers).and_then(|()| check_content_type(&headers)) {
-        return res;
-    }
-    let caller = match auth::authenticate(&app, &headers) {
+    let caller = match admit(&app, &headers, true) {
         Ok(c) => c,
         Err(res) => return res,
     };
@@ -490,6 +491,32 @@ async fn create(
     res
 }
 
+/// Whether `caller` may apply `operation` to the record `table`/`sys_id`: 400 for an unknown table,
+/// 404 for a record that is absent or hidden from the caller, 403 when the operation is not allowed.
+fn check_record_write(
+    app: &App,
+    store: &Store,
+    table: &str,
+    sys_id: &str,
+    caller: &Caller,
+    operation: &str,
+) -> Result<(), Response> {
+    if !store.has_table(table) {
+        return Err(invalid_table(table));
+    }
+    let access = auth::read_access(store, table, caller);
+    let visible = store
+        .find(table, sys_id)
+        .is_some_and(|r| auth::row_visible(&access, r, caller));
+    if !visible {
+        return Err(no_record());
+    }
+    if !auth::can_write(store, &app.modes, table, operation, caller) {
+        return Err(auth::forbidden_write(operation));
+    }
+    Ok(())
+}
+
 async fn update(
     State(app): State<App>,
     Path((table, sys_id)): Path<(String, String)>,
@@ -498,27 +525,14 @@ async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(res) = check_accept(&headers).and_then(|()| check_content_type(&headers)) {
-        return res;
-    }
-    let caller = match auth::authenticate(&app, &headers) {
+    let caller = match admit(&app, &headers, true) {
         Ok(c) => c,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
     let mut store = lock(&app.db);
-    if !store.has_table(&table) {
-        return invalid_table(&table);
-    }
-    let access = auth::read_access(&store, &table, &caller);
-    let visible = store
-        .find(&table, &sys_id)
-        .is_some_and(|r| auth::row_visible(&access, r, &caller));
-    if !visible {
-        return no_record();
-    }
-    if !auth::can_write(&store, &app.modes, &table, "update", &caller) {
-        return auth::forbidden_write("update");
+    if let Err(res) = check_record_write(&app, &store, &table, &sys_id, &caller, "update") {
+        return res;
     }
     let fields = match body_fields(&store, &table, &body) {
         Ok(f) => f,
@@ -565,18 +579,8 @@ async fn delete(
         Err(res) => return res,
     };
     let mut store = lock(&app.db);
-    if !store.has_table(&table) {
-        return invalid_table(&table);
-    }
-    let access = auth::read_access(&store, &table, &caller);
-    let visible = store
-        .find(&table, &sys_id)
-        .is_some_and(|r| auth::row_visible(&access, r, &caller));
-    if !visible {
-        return no_record();
-    }
-    if !auth::can_write(&store, &app.modes, &table, "delete", &caller) {
-        return auth::forbidden_write("delete");
+    if let Err(res) = check_record_write(&app, &store, &table, &sys_id, &caller, "delete") {
+        return res;
     }
     if let Some(t) = store.tables.get_mut(&table) {
         t.rows.retain(|r| text(r, "sys_id") != sys_id);
