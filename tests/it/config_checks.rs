@@ -2,11 +2,9 @@
 //! scenario with its remediation, passes on the healthy instance, and is inconclusive (never failed)
 //! when the diagnosing account lacks admin.
 
-use secrecy::ExposeSecret;
 use serde_json::Value;
-use snowdoctor::emulator::{Emulator, EmulatorOptions};
 
-use crate::support::{self, Finished, Report, snowdoctor, write};
+use crate::support::{self, EmulatorRun, Finished, Report, snowdoctor};
 
 /// Every check this module covers.
 const CONFIG_CHECKS: [&str; 8] = [
@@ -422,30 +420,9 @@ fn several_faults_show_the_root_causes_first_and_block_dependants() {
 
 #[test]
 fn without_names_the_entity_and_the_user_are_found_through_the_app() {
-    let emulator = Emulator::start_blocking(EmulatorOptions {
-        scenario: "sso-auto-redirect".into(),
-        ..EmulatorOptions::default()
-    })
-    .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = write(dir.path(), "ca.pem", &emulator.ca_pem().expect("TLS CA"));
-    let creds = emulator.credentials();
-    let finished = Finished::from(
-        snowdoctor()
-            .args([
-                "run",
-                "--instance",
-                &emulator.base_url(),
-                "--user",
-                &creds.user,
-            ])
-            .args(["--format", "json", "--ca-cert"])
-            .arg(&ca)
-            .args(["--only", "oauth_entity,integration_user,sso"])
-            .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
-            .output()
-            .expect("runs"),
-    );
+    let lab = EmulatorRun::start("sso-auto-redirect");
+    let creds = lab.emulator.credentials();
+    let finished = lab.run_json(&["--only", "oauth_entity,integration_user,sso"]);
     let run = Run {
         scenario: "run sso-auto-redirect (no names)".into(),
         report: finished.report(),
@@ -466,7 +443,7 @@ fn without_names_the_entity_and_the_user_are_found_through_the_app() {
         .remediation_contains("m365.integration (email m365.integration@example.com)");
     let evidence = sso.value["evidence"].to_string();
     assert!(evidence.contains(&creds.client_id), "{}", sso.context());
-    emulator.stop();
+    lab.emulator.stop();
 }
 
 #[test]

@@ -1,22 +1,7 @@
 //! Full diagnoses through the binary against the emulator: `demo` (embedded) and `run` (in-process
 //! emulator in the test, reached like any instance).
 
-use secrecy::ExposeSecret;
-use snowdoctor::emulator::{Emulator, EmulatorOptions};
-
-use crate::support::{Finished, demo, snowdoctor, write};
-
-/// Starts an emulator in the test process and returns it with its CA written to a temp file.
-fn emulator(scenario: &str) -> (Emulator, tempfile::TempDir, std::path::PathBuf) {
-    let emulator = Emulator::start_blocking(EmulatorOptions {
-        scenario: scenario.into(),
-        ..EmulatorOptions::default()
-    })
-    .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = write(dir.path(), "ca.pem", &emulator.ca_pem().expect("TLS CA"));
-    (emulator, dir, ca)
-}
+use crate::support::{EmulatorRun, Finished, demo, snowdoctor, write};
 
 #[test]
 fn healthy_demo_passes_every_engine_check() {
@@ -117,32 +102,18 @@ fn a_blocked_caller_is_told_apart_from_an_acl_problem() {
 
 #[test]
 fn run_against_a_separately_started_emulator_and_a_wrong_password() {
-    let (emulator, _dir, ca) = emulator("healthy");
-    let creds = emulator.credentials();
-    let run = |password: &str| {
-        Finished::from(
-            snowdoctor()
-                .args([
-                    "run",
-                    "--instance",
-                    &emulator.base_url(),
-                    "--user",
-                    &creds.user,
-                    "--format",
-                    "json",
-                    "--ca-cert",
-                ])
-                .arg(&ca)
-                .args(["--only", "version"])
-                .env("SNOWDOCTOR_PASSWORD", password)
-                .output()
-                .expect("runs"),
-        )
-    };
-    let ok = run(creds.password.expose_secret());
+    let lab = EmulatorRun::start("healthy");
+    let emulator = &lab.emulator;
+    let ok = lab.run_json(&["--only", "version"]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     ok.report().assert_status("instance-version", "pass");
-    let wrong = run("definitely-wrong-password");
+    let wrong = Finished::from(
+        lab.command()
+            .args(["--format", "json", "--only", "version"])
+            .env("SNOWDOCTOR_PASSWORD", "definitely-wrong-password")
+            .output()
+            .expect("runs"),
+    );
     assert_eq!(wrong.code, 3, "{}", wrong.stderr);
     let report = wrong.report();
     report.assert_status("diagnosing-account", "fail");
@@ -162,7 +133,8 @@ fn run_against_a_separately_started_emulator_and_a_wrong_password() {
 
 #[test]
 fn untrusted_certificates_are_refused_without_a_ca() {
-    let (emulator, _dir, _ca) = emulator("healthy");
+    let lab = EmulatorRun::start("healthy");
+    let emulator = &lab.emulator;
     let out = Finished::from(
         snowdoctor()
             .args([
@@ -249,27 +221,7 @@ fn ip_allowlist_scenarios_and_the_csv_export() {
         "malformed or ignored rules are listed: {evidence}"
     );
     // Without a service-tag file the check cannot decide, but still reports the deny rule.
-    let (emulator, _d, ca) = emulator("ip-deny-all");
-    let creds = emulator.credentials();
-    let out = Finished::from(
-        snowdoctor()
-            .args([
-                "run",
-                "--instance",
-                &emulator.base_url(),
-                "--user",
-                &creds.user,
-                "--format",
-                "json",
-                "--only",
-                "ip-allowlist",
-                "--ca-cert",
-            ])
-            .arg(&ca)
-            .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
-            .output()
-            .expect("runs"),
-    );
+    let out = EmulatorRun::start("ip-deny-all").run_json(&["--only", "ip-allowlist"]);
     let report = out.report();
     report.assert_status("ip-allowlist", "inconclusive");
     assert!(report.summary("ip-allowlist").contains("Deny rule"));
@@ -345,11 +297,8 @@ fn acl_filtered_short_pages_do_not_end_a_read_early() {
     use snowdoctor::secrets::SecretRegistry;
     use snowdoctor::servicenow::{Auth, Client, ClientOptions, TableQuery};
 
-    let emulator = Emulator::start_blocking(EmulatorOptions {
-        scenario: "non-admin".into(),
-        ..EmulatorOptions::default()
-    })
-    .expect("emulator starts");
+    let lab = EmulatorRun::start("non-admin");
+    let emulator = &lab.emulator;
     let creds = emulator.credentials();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let read = |page_size: usize, order: &str| {

@@ -54,32 +54,44 @@ fn unknown_check_id_is_a_usage_error() {
     );
 }
 
+/// A builtin-probe check manifest whose line 7 is `line7` (the line the errors must point at).
+fn manifest(id: &str, line7: &str) -> String {
+    format!(
+        "id = \"{id}\"\ntitle = \"t\"\narea = \"app\"\nseverity = \"error\"\ndescription = \"d\"\nremediation = \"r\"\n{line7}\n[probe]\nbuiltin = \"connectivity\"\n"
+    )
+}
+
+/// `snowdoctor list --checks-dir DIR`.
+fn list_checks_dir(dir: &std::path::Path) -> Finished {
+    Finished::from(
+        snowdoctor()
+            .args(["list", "--checks-dir"])
+            .arg(dir)
+            .output()
+            .expect("runs"),
+    )
+}
+
 #[test]
 fn invalid_manifests_are_rejected_with_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = [
         (
             "unknown-key.toml",
-            "id = \"x-check\"\ntitle = \"t\"\narea = \"app\"\nseverity = \"error\"\ndescription = \"d\"\nremediation = \"r\"\nbogus = 1\n[probe]\nbuiltin = \"connectivity\"\n",
+            manifest("x-check", "bogus = 1"),
             "unknown-key.toml:7",
         ),
         (
             "bad-dep.toml",
-            "id = \"y-check\"\ntitle = \"t\"\narea = \"app\"\nseverity = \"error\"\ndescription = \"d\"\nremediation = \"r\"\ndepends_on = [\"nope\"]\n[probe]\nbuiltin = \"connectivity\"\n",
+            manifest("y-check", "depends_on = [\"nope\"]"),
             "bad-dep.toml:7",
         ),
     ];
     for (name, text, expected) in cases {
         let case_dir = dir.path().join(name.trim_end_matches(".toml"));
         std::fs::create_dir_all(&case_dir).expect("mkdir");
-        write(&case_dir, name, text);
-        let out = Finished::from(
-            snowdoctor()
-                .args(["list", "--checks-dir"])
-                .arg(&case_dir)
-                .output()
-                .expect("runs"),
-        );
+        write(&case_dir, name, &text);
+        let out = list_checks_dir(&case_dir);
         assert_eq!(out.code, 2, "{name}: {}", out.stderr);
         assert!(
             out.stderr.contains(expected),
@@ -94,18 +106,10 @@ fn invalid_manifests_are_rejected_with_file_and_line() {
         write(
             &cycle,
             &format!("{id}.toml"),
-            &format!(
-                "id = \"{id}\"\ntitle = \"t\"\narea = \"app\"\nseverity = \"error\"\ndescription = \"d\"\nremediation = \"r\"\ndepends_on = [\"{dep}\"]\n[probe]\nbuiltin = \"connectivity\"\n"
-            ),
+            &manifest(id, &format!("depends_on = [\"{dep}\"]")),
         );
     }
-    let out = Finished::from(
-        snowdoctor()
-            .args(["list", "--checks-dir"])
-            .arg(&cycle)
-            .output()
-            .expect("runs"),
-    );
+    let out = list_checks_dir(&cycle);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("dependency cycle") && out.stderr.contains(".toml:7"),

@@ -5,12 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Finished, Report, demo};
+use crate::support::{Finished, Report, demo, write};
 
 fn config(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("snowdoctor.toml");
-    std::fs::write(&path, text).expect("write config");
-    path
+    write(dir, "snowdoctor.toml", text)
 }
 
 /// `demo --config FILE --profile acme --only ticket-round-trip` (its prerequisites run too).
@@ -27,6 +25,16 @@ fn round_trip(config: &Path) -> Finished {
             "ticket-round-trip",
         ],
     )
+}
+
+/// The round trip under a config of `text`, which must exit `code` with the check at `status`.
+fn round_trip_under(text: &str, code: i32, status: &str) -> Report {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = round_trip(&config(dir.path(), text));
+    assert_eq!(run.code, code, "{}", run.stderr);
+    let report = run.report();
+    report.assert_status("ticket-round-trip", status);
+    report
 }
 
 fn read_back(report: &Report) -> (String, String) {
@@ -48,13 +56,8 @@ fn evidence(report: &Report) -> String {
 
 #[test]
 fn the_default_mapping_is_unchanged() {
-    let dir = tempfile::tempdir().expect("temp dir");
     // a profile without field_mapping: seven columns, as the built-in profile writes them
-    let path = config(dir.path(), "[profiles.acme]\ndescription = \"defaults\"\n");
-    let run = round_trip(&path);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report = run.report();
-    report.assert_status("ticket-round-trip", "pass");
+    let report = round_trip_under("[profiles.acme]\ndescription = \"defaults\"\n", 0, "pass");
     assert_eq!(
         read_back(&report),
         ("pass".into(), "7 fields read back as sent".into())
@@ -63,9 +66,7 @@ fn the_default_mapping_is_unchanged() {
 
 #[test]
 fn a_mapping_onto_kept_columns_round_trips() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = config(
-        dir.path(),
+    let report = round_trip_under(
         r#"
 [profiles.acme]
 description = "recommendations in the close notes"
@@ -79,11 +80,9 @@ initiating_user = "description"
 recommendation_source = "close_notes"
 recommendation_category = "close_notes"
 "#,
+        0,
+        "pass",
     );
-    let run = round_trip(&path);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report = run.report();
-    report.assert_status("ticket-round-trip", "pass");
     // close_notes is the eighth column written and read back
     assert_eq!(
         read_back(&report),
@@ -94,15 +93,11 @@ recommendation_category = "close_notes"
 
 #[test]
 fn a_column_the_table_lacks_fails_naming_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = config(
-        dir.path(),
+    let report = round_trip_under(
         "[profiles.acme.field_mapping]\nrecommendation_source = \"u_rec_source\"\n",
+        1,
+        "fail",
     );
-    let run = round_trip(&path);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let report = run.report();
-    report.assert_status("ticket-round-trip", "fail");
     let summary = report.check("ticket-round-trip")["summary"].to_string();
     assert!(
         summary.contains("1 field(s) did not round-trip: u_rec_source"),
@@ -131,16 +126,12 @@ fn a_column_the_table_lacks_fails_naming_it() {
 
 #[test]
 fn a_column_the_platform_recomputes_fails_naming_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
     // incident derives priority from impact and urgency, so a priority written directly is replaced
-    let path = config(
-        dir.path(),
+    let report = round_trip_under(
         "[profiles.acme.field_mapping]\npriority = \"priority\"\n",
+        1,
+        "fail",
     );
-    let run = round_trip(&path);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let report = run.report();
-    report.assert_status("ticket-round-trip", "fail");
     let summary = report.check("ticket-round-trip")["summary"].to_string();
     assert!(
         summary.contains(r#"priority (sent \"3\", stored \"5\")"#),

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
-use snowdoctor::emulator::{Emulator, EmulatorOptions, Fault, FaultKind};
+use snowdoctor::emulator::{Emulator, Fault, FaultKind};
 
-use crate::support::{Finished, Report, write};
+use crate::support::{EmulatorRun, Finished, Report, write};
 
 const INCIDENT: &str = "/api/now/table/incident";
 
@@ -24,14 +24,12 @@ struct Lab {
 
 impl Lab {
     fn start(scenario: &str) -> Lab {
-        let emu = Emulator::start_blocking(EmulatorOptions {
-            scenario: scenario.into(),
-            ..EmulatorOptions::default()
-        })
-        .expect("emulator starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ca = write(dir.path(), "ca.pem", &emu.ca_pem().expect("TLS CA"));
-        Lab { emu, _dir: dir, ca }
+        let EmulatorRun { emulator, ca, dir } = EmulatorRun::start(scenario);
+        Lab {
+            emu: emulator,
+            _dir: dir,
+            ca,
+        }
     }
 
     /// `snowdoctor run … --only oauth-connect,ticket-round-trip --format json EXTRA…` as a std Command.

@@ -1,9 +1,11 @@
 //! Shared test helpers: the real binary with a clean environment, and JSON-report assertions.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use secrecy::ExposeSecret;
 use serde_json::Value;
+use snowdoctor::emulator::{Emulator, EmulatorOptions};
 
 /// The `snowdoctor` binary with no inherited `SNOWDOCTOR_*` variables and no colour.
 pub fn snowdoctor() -> assert_cmd::Command {
@@ -106,8 +108,62 @@ impl Report {
 }
 
 /// Writes `text` to `dir/name` and returns the path.
-pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write test file");
     path
+}
+
+/// An emulator started in the test process, with its CA written to a temp file.
+pub struct EmulatorRun {
+    pub emulator: Emulator,
+    pub ca: PathBuf,
+    /// Holds the CA file; dropped with the run.
+    pub dir: tempfile::TempDir,
+}
+
+impl EmulatorRun {
+    /// Starts the emulator on `scenario` with default options.
+    pub fn start(scenario: &str) -> EmulatorRun {
+        EmulatorRun::with(EmulatorOptions {
+            scenario: scenario.into(),
+            ..EmulatorOptions::default()
+        })
+    }
+
+    /// Starts the emulator with `options`.
+    pub fn with(options: EmulatorOptions) -> EmulatorRun {
+        let emulator = Emulator::start_blocking(options).expect("emulator starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = write(dir.path(), "ca.pem", &emulator.ca_pem().expect("TLS CA"));
+        EmulatorRun { emulator, ca, dir }
+    }
+
+    /// `snowdoctor run --instance URL --user USER --ca-cert CA` with the emulator's password, unrun.
+    pub fn command(&self) -> assert_cmd::Command {
+        let creds = self.emulator.credentials();
+        let mut cmd = snowdoctor();
+        cmd.args([
+            "run",
+            "--instance",
+            &self.emulator.base_url(),
+            "--user",
+            &creds.user,
+        ])
+        .arg("--ca-cert")
+        .arg(&self.ca)
+        .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret());
+        cmd
+    }
+
+    /// `command()` with `--format json ARGS…`, run to the end.
+    pub fn run_json(&self, args: &[&str]) -> Finished {
+        let output = self
+            .command()
+            .args(["--format", "json"])
+            .args(args)
+            .output()
+            .expect("snowdoctor runs");
+        Finished::from(output)
+    }
 }
