@@ -146,6 +146,19 @@ impl Env {
     }
 }
 
+/// A batch reply's serviced items and their status codes, in order.
+fn serviced_statuses(reply: &Reply) -> (Vec<Value>, Vec<u64>) {
+    let items = reply.json()["serviced_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let statuses = items
+        .iter()
+        .filter_map(|i| i["status_code"].as_u64())
+        .collect();
+    (items, statuses)
+}
+
 fn result(reply: &Reply) -> Vec<Value> {
     reply.json()["result"]
         .as_array()
@@ -643,44 +656,34 @@ async fn grant_status(scenario: &str) -> (StatusCode, StatusCode) {
 #[tokio::test]
 async fn login_blockers_and_oauth_switches() {
     use StatusCode as S;
-    assert_eq!(grant_status("healthy").await, (S::OK, S::OK));
-    assert_eq!(
-        grant_status("user-locked").await,
-        (S::UNAUTHORIZED, S::UNAUTHORIZED)
-    );
-    assert_eq!(
-        grant_status("user-inactive").await,
-        (S::UNAUTHORIZED, S::UNAUTHORIZED)
-    );
-    assert_eq!(
-        grant_status("user-missing").await,
-        (S::UNAUTHORIZED, S::UNAUTHORIZED)
-    );
-    assert_eq!(
-        grant_status("user-web-service-only").await,
-        (S::UNAUTHORIZED, S::OK)
-    );
-    assert_eq!(
-        grant_status("user-password-reset").await,
-        (S::UNAUTHORIZED, S::OK)
-    );
-    assert_eq!(
-        grant_status("user-internal-integration").await,
-        (S::OK, S::OK)
-    );
-    assert_eq!(
-        grant_status("user-many-failed-logins").await,
-        (S::OK, S::OK)
-    );
-    assert_eq!(grant_status("ropc-disabled").await.0, S::UNAUTHORIZED);
-    assert_eq!(grant_status("oauth-disabled").await.0, S::UNAUTHORIZED);
-    assert_eq!(grant_status("entity-inactive").await.0, S::UNAUTHORIZED);
-    assert_eq!(grant_status("entity-missing").await.0, S::UNAUTHORIZED);
-    assert_eq!(
-        grant_status("entity-provider-only").await.0,
-        S::UNAUTHORIZED
-    );
-    assert_eq!(grant_status("multi-fault").await.0, S::UNAUTHORIZED);
+    // (scenario, password grant, Basic auth as the integration user)
+    for (scenario, expected) in [
+        ("healthy", (S::OK, S::OK)),
+        ("user-locked", (S::UNAUTHORIZED, S::UNAUTHORIZED)),
+        ("user-inactive", (S::UNAUTHORIZED, S::UNAUTHORIZED)),
+        ("user-missing", (S::UNAUTHORIZED, S::UNAUTHORIZED)),
+        ("user-web-service-only", (S::UNAUTHORIZED, S::OK)),
+        ("user-password-reset", (S::UNAUTHORIZED, S::OK)),
+        ("user-internal-integration", (S::OK, S::OK)),
+        ("user-many-failed-logins", (S::OK, S::OK)),
+    ] {
+        assert_eq!(grant_status(scenario).await, expected, "{scenario}");
+    }
+    // OAuth switched off one way or another: the password grant is refused.
+    for scenario in [
+        "ropc-disabled",
+        "oauth-disabled",
+        "entity-inactive",
+        "entity-missing",
+        "entity-provider-only",
+        "multi-fault",
+    ] {
+        assert_eq!(
+            grant_status(scenario).await.0,
+            S::UNAUTHORIZED,
+            "{scenario}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -845,14 +848,7 @@ async fn aggregate_batch_and_current_user() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    let items = r.json()["serviced_requests"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let statuses: Vec<u64> = items
-        .iter()
-        .filter_map(|i| i["status_code"].as_u64())
-        .collect();
+    let (items, statuses) = serviced_statuses(&r);
     assert_eq!(statuses, [200, 403, 201]);
     let body = STANDARD
         .decode(items[0]["body"].as_str().unwrap_or(""))
@@ -1795,14 +1791,7 @@ async fn batch_items_past_the_quota_come_back_unserviced() {
                      {"name": "X-HTTP-Method-Override", "value": "GET"}]},
     ]});
     let r = run(body).await;
-    let items = r.json()["serviced_requests"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let statuses: Vec<u64> = items
-        .iter()
-        .filter_map(|i| i["status_code"].as_u64())
-        .collect();
+    let (items, statuses) = serviced_statuses(&r);
     assert_eq!(statuses, [400, 400, 200]);
     assert!(
         items[0]["error_message"]

@@ -18,8 +18,8 @@ const PASSWORD: &str = "canary-pw-Hostile7q2";
 const WALL_LIMIT: Duration = Duration::from_secs(30);
 const SYS_ID: &str = "6816f79cc0a8016401c5a33be04be441";
 
-/// `snowdoctor run` against `url` with short timeouts; returns the run and its wall time.
-fn run_against(url: &str, extra: &[&str]) -> (Finished, Duration) {
+/// `snowdoctor run` against `url` as admin with short timeouts, JSON on stdout and no proxy, unrun.
+fn run_command(url: &str) -> assert_cmd::Command {
     let mut cmd = snowdoctor();
     cmd.args([
         "run",
@@ -29,18 +29,25 @@ fn run_against(url: &str, extra: &[&str]) -> (Finished, Duration) {
         "admin",
         "--format",
         "json",
-        "--connect-timeout",
-        "2",
-        "--request-timeout",
-        "2",
-        "--no-progress",
     ])
-    .args(extra)
+    .args(["--connect-timeout", "2", "--request-timeout", "2"])
     .env("SNOWDOCTOR_PASSWORD", PASSWORD);
     without_proxy(&mut cmd);
+    cmd
+}
+
+/// Runs `cmd` to the end; returns the run and its wall time.
+fn timed(mut cmd: assert_cmd::Command) -> (Finished, Duration) {
     let started = Instant::now();
     let out = Finished::from(cmd.output().expect("snowdoctor runs"));
     (out, started.elapsed())
+}
+
+/// `snowdoctor run` against `url` with short timeouts; returns the run and its wall time.
+fn run_against(url: &str, extra: &[&str]) -> (Finished, Duration) {
+    let mut cmd = run_command(url);
+    cmd.arg("--no-progress").args(extra);
+    timed(cmd)
 }
 
 /// Loopback only: no proxy from the environment may stand between the client and the test server.
@@ -567,31 +574,19 @@ fn leaky_redirect(request: &Request) -> Reply {
 /// Runs at -vvv with every report and a bundle; returns (run, every written text by name).
 fn run_with_every_output(url: &str) -> (Finished, Vec<(String, String)>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = snowdoctor();
-    cmd.args([
-        "run",
-        "--instance",
-        url,
-        "--user",
-        "admin",
-        "--format",
-        "json",
-    ])
-    .args(["--connect-timeout", "2", "--request-timeout", "2", "-vvv"])
-    .args(["--client-id", "canary-client-id"])
-    .env("SNOWDOCTOR_PASSWORD", PASSWORD)
-    .env("SNOWDOCTOR_CLIENT_SECRET", CLIENT_SECRET)
-    .env("SNOWDOCTOR_INTEGRATION_PASSWORD", INTEGRATION_PASSWORD)
-    .env("SNOWDOCTOR_REFRESH_TOKEN", REFRESH_TOKEN);
+    let mut cmd = run_command(url);
+    cmd.arg("-vvv")
+        .args(["--client-id", "canary-client-id"])
+        .env("SNOWDOCTOR_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SNOWDOCTOR_INTEGRATION_PASSWORD", INTEGRATION_PASSWORD)
+        .env("SNOWDOCTOR_REFRESH_TOKEN", REFRESH_TOKEN);
     for format in ["json", "html", "har", "md", "junit", "sarif"] {
         cmd.arg("--report")
             .arg(format!("{format}={}", dir.path().join(format).display()));
     }
     cmd.arg("--bundle").arg(dir.path().join("bundle.zip"));
-    without_proxy(&mut cmd);
-    let started = Instant::now();
-    let out = Finished::from(cmd.output().expect("snowdoctor runs"));
-    sane(&out, started.elapsed());
+    let (out, took) = timed(cmd);
+    sane(&out, took);
     let mut files = Vec::new();
     for format in ["json", "html", "har", "md", "junit", "sarif"] {
         let text = std::fs::read_to_string(dir.path().join(format)).unwrap_or_else(|e| {
