@@ -19,8 +19,8 @@ use tower::ServiceExt;
 
 use super::auth::{self, ReadAccess};
 use super::state::{App, ConnCtx, lock};
-use super::store::{Store, text};
-use super::table_api::{admit, invalid_table, matching_rows, params};
+use super::store::text;
+use super::table_api::{Gate, matching_rows, open, params};
 use super::{gate, reply};
 
 /// Routes of this module.
@@ -125,15 +125,11 @@ async fn aggregate(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&app, &headers, false) {
-        Ok(c) => c,
+    let (caller, store) = match open(&app, &headers, &table, Gate::Read) {
+        Ok(opened) => opened,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
-    let store: std::sync::MutexGuard<'_, Store> = lock(&app.db);
-    if !store.has_table(&table) {
-        return invalid_table(&table);
-    }
     let access = auth::read_access(&store, &table, &caller);
     if access == ReadAccess::Forbidden {
         return auth::forbidden_read();

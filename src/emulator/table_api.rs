@@ -1,6 +1,8 @@
 //! The Table API: `/api/now/table`, `/api/now/v1/table` and `/api/now/v2/table`, list / get / POST /
 //! PUT / PATCH / DELETE, with the platform's status codes, envelopes, paging headers and ACL behaviour.
 
+use std::sync::MutexGuard;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -61,7 +63,7 @@ pub fn base_url(app: &App, headers: &HeaderMap) -> String {
 }
 
 /// 400 when `Accept` is missing, 406 when it excludes JSON (`*/*` is fine).
-pub fn check_accept(headers: &HeaderMap) -> Result<(), Response> {
+fn check_accept(headers: &HeaderMap) -> Result<(), Response> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Err(reply::error(
             StatusCode::BAD_REQUEST,
@@ -100,17 +102,40 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-/// The gate every Table API handler but DELETE passes first, in the instance's order: `Accept`
-/// (400/406), then `Content-Type` when the request carries a record (400/415), then the caller (401).
-pub fn admit(app: &App, headers: &HeaderMap, with_record: bool) -> Result<Caller, Response> {
-    check_accept(headers)?;
-    if with_record {
-        check_content_type(headers)?;
-    }
-    auth::authenticate(app, headers)
+/// Which headers a request must carry before the store is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// An `Accept` that allows JSON.
+    Read,
+    /// That, and a JSON `Content-Type` for the record sent (POST, PUT, PATCH).
+    Record,
+    /// Neither: DELETE is only authenticated.
+    Delete,
 }
 
-pub fn invalid_table(table: &str) -> Response {
+/// The caller and the locked store, once the request passes `gate` in the instance's order:
+/// `Accept` (400/406), `Content-Type` (400/415), authentication (401), then the table (400).
+pub fn open<'a>(
+    app: &'a App,
+    headers: &HeaderMap,
+    table: &str,
+    gate: Gate,
+) -> Result<(Caller, MutexGuard<'a, Store>), Response> {
+    if gate != Gate::Delete {
+        check_accept(headers)?;
+    }
+    if gate == Gate::Record {
+        check_content_type(headers)?;
+    }
+    let caller = auth::authenticate(app, headers)?;
+    let store = lock(&app.db);
+    if !store.has_table(table) {
+        return Err(invalid_table(table));
+    }
+    Ok((caller, store))
+}
+
+fn invalid_table(table: &str) -> Response {
     reply::error(
         StatusCode::BAD_REQUEST,
         &format!("Invalid table {table}"),
@@ -193,16 +218,12 @@ async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&app, &headers, false) {
-        Ok(c) => c,
+    let (caller, store) = match open(&app, &headers, &table, Gate::Read) {
+        Ok(opened) => opened,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
     let base = base_url(&app, &headers);
-    let store = lock(&app.db);
-    if !store.has_table(&table) {
-        return invalid_table(&table);
-    }
     if app.modes.transaction_cancelled.contains(&table) {
         return transaction_cancelled();
     }
@@ -291,16 +312,12 @@ async fn get_one(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match admit(&app, &headers, false) {
-        Ok(c) => c,
+    let (caller, store) = match open(&app, &headers, &table, Gate::Read) {
+        Ok(opened) => opened,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
     let opts = RenderOpts::from_params(&params, base_url(&app, &headers));
-    let store = lock(&app.db);
-    if !store.has_table(&table) {
-        return invalid_table(&table);
-    }
     let access = auth::read_access(&store, &table, &caller);
     if access == ReadAccess::Forbidden {
         return auth::forbidden_read();
@@ -405,16 +422,12 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match admit(&app, &headers, true) {
-        Ok(c) => c,
+    let (caller, mut store) = match open(&app, &headers, &table, Gate::Record) {
+        Ok(opened) => opened,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
     let base = base_url(&app, &headers);
-    let mut store = lock(&app.db);
-    if !store.has_table(&table) {
-        return invalid_table(&table);
-    }
     if !auth::can_write(&store, &app.modes, &table, "insert", &caller) {
         return auth::forbidden_write("insert");
     }
@@ -491,7 +504,7 @@ async fn create(
     res
 }
 
-/// Whether `caller` may apply `operation` to the record `table`/`sys_id`: 400 for an unknown table,
+/// Whether `caller` may apply `operation` to the record `table`/`sys_id`:
 /// 404 for a record that is absent or hidden from the caller, 403 when the operation is not allowed.
 fn check_record_write(
     app: &App,
@@ -501,9 +514,6 @@ fn check_record_write(
     caller: &Caller,
     operation: &str,
 ) -> Result<(), Response> {
-    if !store.has_table(table) {
-        return Err(invalid_table(table));
-    }
     let access = auth::read_access(store, table, caller);
     let visible = store
         .find(table, sys_id)
@@ -525,12 +535,11 @@ async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match admit(&app, &headers, true) {
-        Ok(c) => c,
+    let (caller, mut store) = match open(&app, &headers, &table, Gate::Record) {
+        Ok(opened) => opened,
         Err(res) => return res,
     };
     let params = params(raw.as_deref());
-    let mut store = lock(&app.db);
     if let Err(res) = check_record_write(&app, &store, &table, &sys_id, &caller, "update") {
         return res;
     }
@@ -574,11 +583,10 @@ async fn delete(
     Path((table, sys_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match auth::authenticate(&app, &headers) {
-        Ok(c) => c,
+    let (caller, mut store) = match open(&app, &headers, &table, Gate::Delete) {
+        Ok(opened) => opened,
         Err(res) => return res,
     };
-    let mut store = lock(&app.db);
     if let Err(res) = check_record_write(&app, &store, &table, &sys_id, &caller, "delete") {
         return res;
     }
