@@ -31,20 +31,10 @@ fn unknown_check_id_is_a_usage_error() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("unknown check id"), "{}", out.stderr);
-    let out = Finished::from(
-        snowdoctor()
-            .args([
-                "run",
-                "--instance",
-                "https://127.0.0.1:9",
-                "--user",
-                "admin",
-                "--only",
-                "no-such-check",
-            ])
-            .env("SNOWDOCTOR_PASSWORD", "irrelevant-pass")
-            .output()
-            .expect("runs"),
+    let out = run_as_admin(
+        "https://127.0.0.1:9",
+        Some("irrelevant-pass"),
+        &["--only", "no-such-check"],
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
@@ -52,6 +42,17 @@ fn unknown_check_id_is_a_usage_error() {
         "{}",
         out.stderr
     );
+}
+
+/// `snowdoctor run --instance INSTANCE --user admin ARGS…`, with `password` as SNOWDOCTOR_PASSWORD.
+fn run_as_admin(instance: &str, password: Option<&str>, args: &[&str]) -> Finished {
+    let mut cmd = snowdoctor();
+    cmd.args(["run", "--instance", instance, "--user", "admin"])
+        .args(args);
+    if let Some(password) = password {
+        cmd.env("SNOWDOCTOR_PASSWORD", password);
+    }
+    Finished::from(cmd.output().expect("runs"))
 }
 
 /// A builtin-probe check manifest whose line 7 is `line7` (the line the errors must point at).
@@ -165,13 +166,7 @@ fn malformed_instance_urls_are_usage_errors_without_secrets() {
         "http://acme.example.com",
         "https://admin:hunter2x@acme.example.com",
     ] {
-        let out = Finished::from(
-            snowdoctor()
-                .args(["run", "--instance", url, "--user", "admin"])
-                .env("SNOWDOCTOR_PASSWORD", "canary-pass-123")
-                .output()
-                .expect("runs"),
-        );
+        let out = run_as_admin(url, Some("canary-pass-123"), &[]);
         assert_eq!(out.code, 2, "{url}: {}", out.stderr);
         assert!(
             out.stderr.contains("invalid instance URL"),
@@ -184,18 +179,7 @@ fn malformed_instance_urls_are_usage_errors_without_secrets() {
 
 #[test]
 fn missing_password_is_a_clear_usage_error() {
-    let out = Finished::from(
-        snowdoctor()
-            .args([
-                "run",
-                "--instance",
-                "https://acme.service-now.com",
-                "--user",
-                "admin",
-            ])
-            .output()
-            .expect("runs"),
-    );
+    let out = run_as_admin("https://acme.service-now.com", None, &[]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("SNOWDOCTOR_PASSWORD"), "{}", out.stderr);
 }
@@ -203,22 +187,10 @@ fn missing_password_is_a_clear_usage_error() {
 #[test]
 fn an_unreachable_instance_cannot_be_assessed() {
     // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-    let out = Finished::from(
-        snowdoctor()
-            .args([
-                "run",
-                "--instance",
-                "https://127.0.0.1:9",
-                "--user",
-                "admin",
-                "--format",
-                "json",
-                "--connect-timeout",
-                "2",
-            ])
-            .env("SNOWDOCTOR_PASSWORD", "pass-1234")
-            .output()
-            .expect("runs"),
+    let out = run_as_admin(
+        "https://127.0.0.1:9",
+        Some("pass-1234"),
+        &["--format", "json", "--connect-timeout", "2"],
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     let report = out.report();
