@@ -123,6 +123,12 @@ impl Env {
         self.call(Method::GET, path, Some(self.admin()), None).await
     }
 
+    /// PATCH `body` onto the record at `path` as admin.
+    async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(self.admin()), Some(body))
+            .await
+    }
+
     async fn token(&self, form: &[(&str, &str)]) -> Reply {
         let req = self
             .client
@@ -1554,11 +1560,9 @@ async fn consent_enforces_state_client_and_code_lifespan() {
 
     // Switching the property off lets a request without state through.
     let r = e
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/now/table/sys_properties/{STATE_REQUIRED_PROPERTY}"),
-            Some(e.admin()),
-            Some(json!({"value": "false"})),
+            json!({"value": "false"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -1570,11 +1574,9 @@ async fn consent_enforces_state_client_and_code_lifespan() {
 
     // Codes live for the entity's auth_code_lifespan.
     let r = e
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/now/table/oauth_entity/{CONNECTOR_ENTITY_ID}"),
-            Some(e.admin()),
-            Some(json!({"auth_code_lifespan": "1"})),
+            json!({"auth_code_lifespan": "1"}),
         )
         .await;
     assert_eq!(r.json()["result"]["auth_code_lifespan"], "1");
@@ -1600,11 +1602,9 @@ async fn consent_enforces_state_client_and_code_lifespan() {
         .and_then(|r| r["sys_id"].as_str().map(String::from))
         .expect("user row");
     let r = e
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/now/table/sys_user/{id}"),
-            Some(e.admin()),
-            Some(json!({"locked_out": "true"})),
+            json!({"locked_out": "true"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -1628,11 +1628,9 @@ async fn invalid_query_returns_no_rows_only_when_the_property_says_so() {
         valid
     );
     let r = e
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/now/table/sys_properties/{INVALID_QUERY_PROPERTY}"),
-            Some(e.admin()),
-            Some(json!({"value": "true"})),
+            json!({"value": "true"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
