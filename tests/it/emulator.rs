@@ -123,6 +123,12 @@ impl Env {
         self.call(Method::GET, path, Some(self.admin()), None).await
     }
 
+    /// POST `body` to `path` as admin.
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(self.admin()), Some(body))
+            .await
+    }
+
     /// PATCH `body` onto the record at `path` as admin.
     async fn patch(&self, path: &str, body: Value) -> Reply {
         self.call(Method::PATCH, path, Some(self.admin()), Some(body))
@@ -622,14 +628,7 @@ async fn tokens_expire_per_entity_lifespan_and_client_credentials_need_setup() {
     assert_eq!(e.send(req).await.status, StatusCode::UNAUTHORIZED);
     // client_credentials: property plus application user.
     let prop = json!({"name": "glide.oauth.inbound.client.credential.grant_type.enabled", "value": "true"});
-    let r = e
-        .call(
-            Method::POST,
-            "/api/now/table/sys_properties",
-            Some(e.admin()),
-            Some(prop),
-        )
-        .await;
+    let r = e.post("/api/now/table/sys_properties", prop).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let c = e.emu.credentials();
     let secret = c.client_secret.expose_secret().to_string();
@@ -845,14 +844,7 @@ async fn aggregate_batch_and_current_user() {
          "headers": [{"name": "Accept", "value": "application/json"}, {"name": "Content-Type", "value": "application/json"}],
          "body": STANDARD.encode(br#"{"short_description":"from batch"}"#)},
     ]});
-    let r = e
-        .call(
-            Method::POST,
-            "/api/now/v1/batch",
-            Some(e.admin()),
-            Some(batch),
-        )
-        .await;
+    let r = e.post("/api/now/v1/batch", batch).await;
     assert_eq!(r.status, StatusCode::OK);
     let (items, statuses) = serviced_statuses(&r);
     assert_eq!(statuses, [200, 403, 201]);
@@ -1102,14 +1094,7 @@ async fn write_acls_and_business_rules() {
         json!({"error":{"message":"Operation Failed","detail":"ACL Exception Insert Failed due to security constraints"},"status":"failure"})
     );
     assert!(e.emu.audit_log().is_empty());
-    let r = e
-        .call(
-            Method::POST,
-            "/api/now/table/incident",
-            Some(e.admin()),
-            Some(body.clone()),
-        )
-        .await;
+    let r = e.post("/api/now/table/incident", body.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED);
 
     let e = env("delete-denied");
