@@ -3,6 +3,7 @@
 //! `snowdoctor cleanup`, and the audit log proving the run writes nothing but its own test records.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,6 +33,18 @@ impl Lab {
         }
     }
 
+    /// `--instance URL --user USER --ca-cert CA` for this emulator.
+    fn target(&self) -> [OsString; 6] {
+        [
+            "--instance".into(),
+            self.emu.base_url().into(),
+            "--user".into(),
+            self.emu.credentials().user.into(),
+            "--ca-cert".into(),
+            self.ca.clone().into(),
+        ]
+    }
+
     /// `snowdoctor run … --only oauth-connect,ticket-round-trip --format json EXTRA…` as a std Command.
     fn command(&self, extra: &[&str], client_secret: Option<&str>) -> Command {
         let creds = self.emu.credentials();
@@ -51,15 +64,8 @@ impl Lab {
                 "SNOWDOCTOR_CLIENT_SECRET",
                 client_secret.unwrap_or(creds.client_secret.expose_secret()),
             )
-            .args([
-                "run",
-                "--instance",
-                &self.emu.base_url(),
-                "--user",
-                &creds.user,
-            ])
-            .arg("--ca-cert")
-            .arg(&self.ca)
+            .arg("run")
+            .args(self.target())
             .args(["--integration-user", &creds.integration_user])
             .args(["--client-id", &creds.client_id])
             .args(["--oauth-entity", &creds.oauth_entity])
@@ -87,15 +93,8 @@ impl Lab {
         let creds = self.emu.credentials();
         let output = crate::support::snowdoctor()
             .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
-            .args([
-                "cleanup",
-                "--instance",
-                &self.emu.base_url(),
-                "--user",
-                &creds.user,
-            ])
-            .arg("--ca-cert")
-            .arg(&self.ca)
+            .arg("cleanup")
+            .args(self.target())
             .args(extra)
             .output()
             .expect("snowdoctor cleanup runs");
