@@ -13,3 +13,4 @@ mod ranges_cli;
 mod reports;
 mod round_trip;
 mod support;
+mod version;
