@@ -1,44 +1,13 @@
 //! The version check's fallback chain through the binary: properties, then /xmlstats.do, then /stats.do.
 
-use secrecy::ExposeSecret;
-use snowdoctor::emulator::{Emulator, EmulatorOptions, Fault, FaultKind};
+use snowdoctor::emulator::{Fault, FaultKind};
 
-use crate::support::{Finished, snowdoctor, write};
-
-fn run_version(emulator: &Emulator, ca: &std::path::Path) -> Finished {
-    let creds = emulator.credentials();
-    Finished::from(
-        snowdoctor()
-            .args([
-                "run",
-                "--instance",
-                &emulator.base_url(),
-                "--user",
-                &creds.user,
-            ])
-            .args([
-                "--format",
-                "json",
-                "--only",
-                "instance-version",
-                "--ca-cert",
-            ])
-            .arg(ca)
-            .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
-            .output()
-            .expect("snowdoctor runs"),
-    )
-}
+use crate::support::EmulatorRun;
 
 #[test]
 fn version_found_only_through_stats_do() {
-    let emulator = Emulator::start_blocking(EmulatorOptions {
-        scenario: "version-stats-only".into(),
-        ..EmulatorOptions::default()
-    })
-    .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = write(dir.path(), "ca.pem", &emulator.ca_pem().expect("TLS CA"));
+    let lab = EmulatorRun::start("version-stats-only");
+    let emulator = &lab.emulator;
     // No version rows in sys_properties (the scenario) and /xmlstats.do failing: only /stats.do is left.
     emulator.add_fault(Fault {
         method: None,
@@ -46,7 +15,7 @@ fn version_found_only_through_stats_do() {
         kind: FaultKind::Status(500),
         times: None,
     });
-    let out = run_version(&emulator, &ca);
+    let out = lab.run_json(&["--only", "instance-version"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.report();
     report.assert_status("instance-version", "pass");
@@ -66,7 +35,7 @@ fn version_found_only_through_stats_do() {
         kind: FaultKind::Status(500),
         times: None,
     });
-    let out = run_version(&emulator, &ca);
+    let out = lab.run_json(&["--only", "instance-version"]);
     let report = out.report();
     report.assert_status("instance-version", "warn");
     assert!(
