@@ -15,7 +15,7 @@ use crate::support::{Finished, Report, snowdoctor};
 
 const PASSWORD: &str = "canary-pw-Hostile7q2";
 /// No run may take longer than this: every hostile case is bounded by the client's timeouts.
-const WALL_LIMIT: Duration = Duration::from_secs(30);
+const WALL_LIMIT: Duration = Duration::from_secs(45);
 const SYS_ID: &str = "6816f79cc0a8016401c5a33be04be441";
 
 /// `snowdoctor run` against `url` as admin with short timeouts, JSON on stdout and no proxy, unrun.
