@@ -257,7 +257,7 @@ fn a_long_retry_after_is_not_waited_for() {
         )
     });
     let (out, elapsed) = run_against(&server.url(), &[]);
-    assert!(elapsed < Duration::from_secs(15), "waited {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(30), "waited {elapsed:?}");
     not_assessed(&out, elapsed, "connectivity", &["429"]);
     assert_eq!(
         probes(&server),
