@@ -50,7 +50,7 @@ pub struct ConnectionArgs {
     /// Read the diagnosing account's password from this file (else SNOWDOCTOR_PASSWORD, else a prompt).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// Trust this PEM CA certificate (in addition to nothing else) for the instance's TLS.
+    /// Trust only the CA certificates in this PEM file (instead of the system roots) for the instance's TLS.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
     /// Do not verify TLS certificates. Dangerous: only for a lab instance.
