@@ -100,28 +100,9 @@ pub fn render(report: &RunReport) -> Result<String, Error> {
 /// spans into `<em>`, so the label reads as a label and nothing else can become markup.
 fn emphasis(text: &str) -> minijinja::Value {
     let escaped = minijinja::HtmlEscape(text).to_string();
-    let mut out = String::with_capacity(escaped.len());
-    let mut rest = escaped.as_str();
-    while let Some(start) = rest.find('*') {
-        let after = &rest[start + 1..];
-        match after.find('*') {
-            Some(len)
-                if len > 0 && !after[..len].starts_with(' ') && !after[..len].ends_with(' ') =>
-            {
-                out.push_str(&rest[..start]);
-                out.push_str("<em>");
-                out.push_str(&after[..len]);
-                out.push_str("</em>");
-                rest = &after[len + 1..];
-            }
-            _ => {
-                out.push_str(&rest[..=start]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    minijinja::Value::from_safe_string(out)
+    minijinja::Value::from_safe_string(view::map_labels(&escaped, |label| {
+        format!("<em>{label}</em>")
+    }))
 }
 
 fn page(report: &RunReport) -> Page<'_> {

@@ -131,8 +131,17 @@ fn root_causes(out: &mut String, p: &Painter, report: &RunReport) {
 
 /// `Fix: …` wrapped under `indent`, the label highlighted.
 fn fix_lines(p: &Painter, fix: &str, indent: &str) -> String {
-    let block = wrap(&format!("Fix: {fix}"), indent, &format!("{indent}     "));
+    let block = wrap(
+        &format!("Fix: {}", quote_labels(fix)),
+        indent,
+        &format!("{indent}     "),
+    );
     emph(&block, "Fix:", &p.paint("Fix:", Color::Cyan, true))
+}
+
+/// Remediation texts mark UI labels as `*Can read*`; a terminal shows them as “Can read”.
+fn quote_labels(text: &str) -> String {
+    view::map_labels(text, |label| format!("“{label}”"))
 }
 
 /// Replaces the first `token` in `text` with its painted form.

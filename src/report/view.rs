@@ -152,9 +152,42 @@ pub fn area_title(area: Area) -> &'static str {
     }
 }
 
+/// Rewrites each `*label*` span of a remediation text (Markdown emphasis marking a UI label) with
+/// `render(label)`; a lone `*`, or one next to a space, stays text.
+pub fn map_labels(text: &str, mut render: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('*') {
+        let after = &rest[start + 1..];
+        match after.find('*') {
+            Some(len)
+                if len > 0 && !after[..len].starts_with(' ') && !after[..len].ends_with(' ') =>
+            {
+                out.push_str(&rest[..start]);
+                out.push_str(&render(&after[..len]));
+                rest = &after[len + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_rewritten_and_lone_asterisks_kept() {
+        let quoted = map_labels("set *Can read* and *Can create*; 2 * 3; *x", |l| {
+            format!("“{l}”")
+        });
+        assert_eq!(quoted, "set “Can read” and “Can create”; 2 * 3; *x");
+    }
 
     #[test]
     fn durations_read_naturally() {
