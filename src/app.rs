@@ -13,6 +13,8 @@ use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::model::{RunReport, Status, ToolInfo};
+use crate::report::deliver::Deliverable;
+use crate::report::targets::{OutputRequest, OutputTargets};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Limits, Plan};
 use crate::servicenow::Client;
@@ -20,6 +22,7 @@ use crate::servicenow::transcript::Exchange;
 
 mod demo;
 mod logging;
+mod pipe;
 mod progress;
 
 /// Runs a command and returns its exit code.
@@ -75,7 +78,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Ranges(args) => {
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = pipe::QuietStdout::new();
             crate::azure::ranges_command(&args, &mut stdout)
         }
         Command::Report(crate::cli::ReportCommand::Render(args)) => {
@@ -113,13 +116,16 @@ pub async fn diagnose(
         eprintln!("error: the selection (--only/--skip) leaves no check to run");
         return Ok(exit::NO_CHECKS);
     }
-    let targets = output
-        .reports
-        .iter()
-        .map(|arg| crate::report::parse_report_arg(arg))
-        .collect::<Result<Vec<_>>>()?;
-    let client = Client::new(config.connection.client_options(&config.secrets))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    // Every output path is checked before the first request: a run that cannot write its report
+    // fails now, not after the diagnosis and the ticket round trip.
+    let targets = OutputTargets::validate(OutputRequest {
+        reports: &output.reports,
+        bundle: output.bundle.as_deref(),
+        pseudonymize: output.pseudonymize,
+        allow_rules: config.settings.export_allow_rules.as_deref(),
+        force: output.force,
+    })?;
+    let client = Client::new(config.connection.client_options(&config.secrets))?;
     for warning in client.warnings() {
         eprintln!("warning: {warning}");
         notes.push(warning.clone());
@@ -175,9 +181,10 @@ pub async fn diagnose(
     gatherer.settle().await;
     progress.finish();
     ctrl_c.abort();
-    if let Some(path) = &config.settings.export_allow_rules {
-        export_allow_rules(path, &ctx_for_export, &gatherer).await?;
-    }
+    let allow_rules = match &targets.allow_rules {
+        Some(_) => export_allow_rules(&ctx_for_export, &gatherer).await,
+        None => None,
+    };
     let verdict = runner::verdict(&results);
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
@@ -198,45 +205,117 @@ pub async fn diagnose(
         transcript: &exchanges,
         color: color_enabled(),
     };
-    let stdout_text = crate::report::render(output.format, &input)?;
-    if config.secrets.leaks_into(&stdout_text) {
-        return Err(Error::SecretLeak("the standard output".into()));
+    let items = deliverables(&input, output, &targets, allow_rules, &log.contents())?;
+    let delivered = match crate::report::deliver::prepare(items, &config.secrets) {
+        Ok(delivered) => delivered,
+        Err(error) => {
+            // Withheld outputs must not hide a record left on the instance.
+            eprintln!("error: {error}");
+            return Ok(withheld_exit(&report, error.exit_code()));
+        }
+    };
+    for warning in &delivered.warnings {
+        eprintln!("warning: {warning}");
     }
-    print_stdout(&stdout_text);
-    crate::report::write_reports(&input, &targets, &config.secrets)?;
-    if let Some(path) = &output.bundle {
-        crate::report::write_bundle(
-            path,
-            &input,
-            &log.contents(),
-            output.pseudonymize,
-            &config.secrets,
-        )?;
-    }
+    delivered.finish()?;
     Ok(exit_code(&report, &catalogue, output))
 }
 
-/// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
-async fn export_allow_rules(
-    path: &std::path::Path,
-    ctx: &Context,
-    gatherer: &Gatherer,
-) -> Result<()> {
+/// The minimal Allow rules as CSV, from the facts the ip-allowlist check used (memoised: no new
+/// request); `None`, with a warning, when they could not be worked out.
+async fn export_allow_rules(ctx: &Context, gatherer: &Gatherer) -> Option<String> {
     use crate::checks::Check;
     let check = crate::checks::ip_allowlist::IpAllowlist;
     let keys = check.needs(ctx);
     let facts = runner::gather_all(gatherer, keys).await;
-    match crate::checks::ip_allowlist::allow_rules_export(ctx, &facts) {
-        Some(csv) => std::fs::write(path, csv).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-        None => {
-            eprintln!(
-                "warning: --export-allow-rules: no rules were written (ip_access or the service-tag file could not be read)"
-            );
-            Ok(())
-        }
+    let csv = crate::checks::ip_allowlist::allow_rules_export(ctx, &facts);
+    if csv.is_none() {
+        eprintln!(
+            "warning: --export-allow-rules: no rules were written (ip_access or the service-tag file could not be read)"
+        );
+    }
+    csv
+}
+
+/// Every output of the run, rendered: standard output (the `--format`, or the one `--report FMT=-`),
+/// each report file, the bundle and its mapping, and the exported allow rules.
+fn deliverables(
+    input: &crate::report::RenderInput,
+    output: &OutputArgs,
+    targets: &OutputTargets,
+    allow_rules: Option<String>,
+    log: &str,
+) -> Result<Vec<Deliverable>> {
+    use crate::report::targets::Destination;
+    let mut items = Vec::new();
+    let report_to_stdout = targets
+        .reports
+        .iter()
+        .any(|(_, d)| *d == Destination::Stdout)
+        || targets.allow_rules == Some(Destination::Stdout);
+    if !report_to_stdout {
+        items.push(Deliverable::text(
+            "the standard output".into(),
+            None,
+            crate::report::render(output.format, input)?,
+        ));
+    }
+    for (format, destination) in &targets.reports {
+        let text = crate::report::render(*format, input)?;
+        items.push(match destination {
+            Destination::Stdout => Deliverable::text("the standard output".into(), None, text),
+            Destination::File(path) => Deliverable::text(
+                crate::report::report_name(*format, path),
+                Some(path.clone()),
+                text,
+            ),
+        });
+    }
+    if let Some(path) = &targets.bundle {
+        items.extend(crate::report::build_bundle(
+            path,
+            input,
+            log,
+            output.pseudonymize,
+        )?);
+    }
+    if let (Some(destination), Some(csv)) = (&targets.allow_rules, allow_rules) {
+        items.push(match destination {
+            Destination::Stdout => Deliverable::text("the standard output".into(), None, csv),
+            Destination::File(path) => Deliverable::text(
+                format!("the exported allow rules {}", path.display()),
+                Some(path.clone()),
+                csv,
+            ),
+        });
+    }
+    Ok(items)
+}
+
+/// When the outputs were withheld: every record left on the instance is still named on stderr, and
+/// the exit code says so (1) rather than only "withheld" (`code`).
+fn withheld_exit(report: &RunReport, code: u8) -> u8 {
+    let leftovers: Vec<_> = report
+        .writes
+        .iter()
+        .filter(|w| w.state == "leftover")
+        .collect();
+    for write in &leftovers {
+        eprintln!(
+            "error: the test record {} (table {}, sys_id {}) is still on the instance: delete it, or run `snowdoctor cleanup`",
+            if write.number.is_empty() {
+                "without a number"
+            } else {
+                &write.number
+            },
+            write.table,
+            write.sys_id
+        );
+    }
+    if leftovers.is_empty() {
+        code
+    } else {
+        exit::FINDINGS
     }
 }
 

@@ -169,7 +169,8 @@ pub struct OutputArgs {
     /// Format written to stdout.
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
-    /// Also write FORMAT to PATH (repeatable), e.g. --report junit=out/junit.xml
+    /// Also write FORMAT to PATH (repeatable), e.g. --report junit=out/junit.xml; PATH `-` is stdout
+    /// (instead of --format). The directory must exist; an existing file needs --force.
     #[arg(long = "report", value_name = "FMT=PATH")]
     pub reports: Vec<String>,
     /// Write a support bundle (zip: JSON, HTML, HAR, log) to PATH.
@@ -187,6 +188,9 @@ pub struct OutputArgs {
     /// No progress display.
     #[arg(long)]
     pub no_progress: bool,
+    /// Replace existing report, bundle, mapping and export files (a symlink is replaced, not followed).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Default for OutputArgs {
@@ -199,6 +203,7 @@ impl Default for OutputArgs {
             fail_on: FailOn::Fail,
             verbose: 0,
             no_progress: false,
+            force: false,
         }
     }
 }

@@ -111,10 +111,7 @@ pub struct Defaults {
 impl ConfigFile {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<ConfigFile> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::local_file::read_to_string(path)?;
         toml::from_str(&text).map_err(|e| Error::Manifest {
             path: path.to_path_buf(),
             line: e.span().map(|s| line_of(&text, s.start)).unwrap_or(1),
@@ -228,13 +225,8 @@ pub fn read_secret(
     registry: &SecretRegistry,
 ) -> Result<Option<SecretString>> {
     let value = if let Some(path) = source.file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read the {} from {}: {e}",
-                source.what,
-                path.display()
-            ))
-        })?;
+        let text = crate::local_file::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read the {}: {e}", source.what)))?;
         Some(text.trim_end_matches(['\r', '\n']).to_string())
     } else if let Ok(value) = std::env::var(source.env) {
         Some(value)
@@ -245,9 +237,13 @@ pub fn read_secret(
     } else {
         None
     };
+    let label = match source.file {
+        Some(path) => format!("the {} read from {}", source.what, path.display()),
+        None => source.env.to_string(),
+    };
     Ok(value.filter(|v| !v.is_empty()).map(|v| {
         let secret = SecretString::from(v);
-        registry.register(&secret);
+        registry.register_as(&label, &secret);
         secret
     }))
 }
@@ -406,10 +402,7 @@ pub fn connection(
         )
     })?;
     let ca_cert_pem = match &args.ca_cert {
-        Some(path) => Some(std::fs::read(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?),
+        Some(path) => Some(ca_certificates(path)?),
         None => None,
     };
     Ok(Connection {
@@ -422,6 +415,42 @@ pub fn connection(
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
     })
+}
+
+/// Reads `--ca-cert`: one or more PEM certificates that parse as trust anchors. Checked here, before
+/// any request, so an empty file, garbage or a private key is a usage error that says so instead of
+/// a TLS "UnknownIssuer" later.
+pub fn ca_certificates(path: &Path) -> Result<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bytes = crate::local_file::read(path)?;
+    let refuse = |reason: String| Error::CaCert {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for (index, cert) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+        let cert =
+            cert.map_err(|e| refuse(format!("certificate {} is not valid PEM ({e})", index + 1)))?;
+        roots.add(cert).map_err(|e| {
+            refuse(format!(
+                "certificate {} is not a usable X.509 certificate ({e})",
+                index + 1
+            ))
+        })?;
+    }
+    if roots.is_empty() {
+        let text = String::from_utf8_lossy(&bytes);
+        let reason = if text.contains("PRIVATE KEY-----") {
+            "it holds a private key, not a certificate; pass the CA's certificate (-----BEGIN CERTIFICATE-----)"
+        } else if text.trim().is_empty() {
+            "the file is empty; pass the PEM certificate of the CA that signed the instance's certificate"
+        } else {
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----); pass the CA's certificate in PEM form"
+        };
+        return Err(refuse(reason.into()));
+    }
+    Ok(bytes)
 }
 
 /// Validates the `run` command's inputs.

@@ -17,6 +17,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod local_file;
 pub mod model;
 pub mod report;
 pub mod runner;

@@ -241,17 +241,18 @@ fn parse_addr(text: &str, field: &str) -> Result<IpAddr, String> {
 /// with a header row (`range_start,range_end,type,flow,active,description`, any order, `sys_id`
 /// optional).
 pub fn rules_from_file(path: &Path) -> Result<RuleSet, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let bad = |msg: String| Error::Config(format!("rules {}: {msg}", path.display()));
+    let bytes = crate::local_file::read(path)?;
+    rules_from_text(&String::from_utf8_lossy(&bytes))
+        .map_err(|msg| Error::Config(format!("rules {}: {msg}", path.display())))
+}
+
+/// [`rules_from_file`] on the file's text: a JSON export or a CSV file; `Err` says what is wrong.
+pub fn rules_from_text(text: &str) -> Result<RuleSet, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let rows = if text.trim_start().starts_with(['{', '[']) {
-        rows_from_json(text).map_err(bad)?
+        rows_from_json(text)?
     } else {
-        rows_from_csv(text).map_err(bad)?
+        rows_from_csv(text)?
     };
     Ok(rules_from_rows(&rows))
 }
@@ -279,6 +280,15 @@ fn rows_from_csv(text: &str) -> Result<Vec<Row>, String> {
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
+    // A repeated column would let the later value silently win (a second `type` turning a deny into
+    // an allow): refuse it.
+    for (index, name) in header.iter().enumerate() {
+        if !name.is_empty() && header[..index].contains(name) {
+            return Err(format!(
+                "the CSV header names the column {name:?} twice; keep one"
+            ));
+        }
+    }
     for needed in ["range_start", "type", "flow"] {
         if !header.iter().any(|h| h == needed) {
             return Err(format!(
@@ -291,12 +301,21 @@ fn rows_from_csv(text: &str) -> Result<Vec<Row>, String> {
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
+        // the header is line 1, so data record i is at least on line i + 2
+        if record.len() > header.len() {
+            return Err(format!(
+                "record {} has {} fields but the header names {} columns (an unquoted comma in a description?)",
+                index + 2,
+                record.len(),
+                header.len()
+            ));
+        }
         let mut map = Map::new();
         for (name, field) in header.iter().zip(record) {
-            map.insert(name.clone(), Value::String(field));
+            // `0.0.0.0, 255.255.255.255, deny` is as much a deny as `0.0.0.0,255.255.255.255,deny`.
+            map.insert(name.clone(), Value::String(field.trim().to_string()));
         }
         if !map.contains_key("sys_id") {
-            // the header is line 1, so data record i is at least on line i + 2
             map.insert(
                 "sys_id".into(),
                 Value::String(format!("csv record {}", index + 2)),
@@ -327,7 +346,11 @@ fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
             continue;
         }
         match c {
-            '"' if field.is_empty() => quoted = true,
+            // A quote opens a quoted field after leading spaces too (`a, "b, c"`).
+            '"' if field.trim().is_empty() => {
+                field.clear();
+                quoted = true;
+            }
             ',' => record.push(std::mem::take(&mut field)),
             '\r' | '\n' => {
                 if c == '\r' && chars.peek() == Some(&'\n') {

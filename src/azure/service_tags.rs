@@ -221,10 +221,7 @@ impl ServiceTagFile {
             return ServiceTagFile::parse(super::SAMPLE_TEXT)
                 .map_err(|e| crate::error::Error::Config(format!("embedded sample: {e}")));
         }
-        let bytes = std::fs::read(path).map_err(|source| crate::error::Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = crate::local_file::read(path)?;
         let text = std::str::from_utf8(&bytes).map_err(|e| {
             crate::error::Error::Config(format!(
                 "service tags {}: not UTF-8 text ({e}); Microsoft's files are UTF-8 JSON",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
 
-pub use manifest::{Assertion, Manifest, Probe, RowExpectation, TableProbe};
+pub use manifest::{Assertion, Manifest, Probe, RowExpectation, TableProbe, parse as parse_manifest};
 
 use crate::error::{Error, Result};
 
@@ -93,10 +93,7 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>> {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "toml") {
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let text = crate::local_file::read_to_string(&path)?;
             sources.push(Source { path, text });
         }
     }

@@ -1,13 +1,13 @@
 //! `--bundle PATH`: one zip a customer can attach to a support ticket — the JSON report, the HTML
 //! report, the HAR transcript and the run's log — optionally pseudonymised, and scanned for known
-//! secrets both before it is written and, entry by entry, after.
+//! secrets entry by entry before and after it is written (see [`super::deliver`]).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use zip::write::SimpleFileOptions;
 
-use super::output::{scan_text, write_file};
+use super::deliver::Deliverable;
 use super::pseudonymize::Pseudonymizer;
 use super::{Format, RenderInput, render};
 use crate::error::Error;
@@ -27,9 +27,9 @@ pub struct BundleSummary {
     pub mapping: Option<PathBuf>,
 }
 
-/// Writes the bundle; with `pseudonymize`, every entry goes through one [`Pseudonymizer`] and the
-/// mapping is written to `<path>.mapping.json`. Fails, removing what it wrote, if a known secret
-/// appears in any entry.
+/// Writes the bundle through the scanned, all-or-nothing delivery of [`super::deliver`]; with
+/// `pseudonymize`, every entry goes through one [`Pseudonymizer`] and the mapping is written to
+/// `<path>.mapping.json`. Fails, leaving nothing behind, if a known secret appears in any entry.
 pub fn write_bundle(
     path: &Path,
     input: &RenderInput,
@@ -37,6 +37,27 @@ pub fn write_bundle(
     pseudonymize: bool,
     secrets: &SecretRegistry,
 ) -> Result<BundleSummary, Error> {
+    let items = build(path, input, log, pseudonymize)?;
+    let mapping = items.get(1).and_then(|m| m.target.clone());
+    let delivered = super::deliver::prepare(items, secrets)?;
+    for warning in &delivered.warnings {
+        eprintln!("warning: {warning}");
+    }
+    delivered.finish()?;
+    Ok(BundleSummary {
+        path: path.to_path_buf(),
+        entries: ENTRIES.iter().map(|e| e.to_string()).collect(),
+        mapping,
+    })
+}
+
+/// The bundle (and, pseudonymised, its mapping) as outputs to deliver.
+pub fn build(
+    path: &Path,
+    input: &RenderInput,
+    log: &str,
+    pseudonymize: bool,
+) -> Result<Vec<Deliverable>, Error> {
     let mut texts = vec![
         render(Format::Json, input)?,
         render(Format::Html, input)?,
@@ -48,30 +69,24 @@ pub fn write_bundle(
     if let Some(p) = pseudonymizer.as_mut() {
         texts = texts.iter().map(|text| p.apply(text)).collect();
     }
-    for (name, text) in ENTRIES.iter().zip(&texts) {
-        if secrets.leaks_into(text) {
-            return Err(Error::SecretLeak(format!("{} ({name})", path.display())));
-        }
+    let mut items = vec![Deliverable {
+        name: format!("the bundle {}", path.display()),
+        target: Some(path.to_path_buf()),
+        bytes: zip_bytes(path, &texts)?,
+        texts: ENTRIES.iter().map(|e| e.to_string()).zip(texts).collect(),
+        zip: true,
+    }];
+    if let Some(p) = pseudonymizer {
+        let mapping_path = mapping_path(path);
+        let json = serde_json::to_string_pretty(&p.mapping())
+            .map_err(|e| Error::Report(format!("cannot write the pseudonym mapping: {e}")))?;
+        items.push(Deliverable::text(
+            format!("the pseudonym mapping {}", mapping_path.display()),
+            Some(mapping_path),
+            json,
+        ));
     }
-    write_file(path, &zip_bytes(path, &texts)?)?;
-    scan_zip(path, secrets)?;
-
-    let mapping = match pseudonymizer {
-        Some(p) => {
-            let mapping_path = mapping_path(path);
-            let json = serde_json::to_string_pretty(&p.mapping())
-                .map_err(|e| Error::Report(format!("cannot write the pseudonym mapping: {e}")))?;
-            write_file(&mapping_path, json.as_bytes())?;
-            scan_text(&mapping_path, &json, secrets)?;
-            Some(mapping_path)
-        }
-        None => None,
-    };
-    Ok(BundleSummary {
-        path: path.to_path_buf(),
-        entries: ENTRIES.iter().map(|e| e.to_string()).collect(),
-        mapping,
-    })
+    Ok(items)
 }
 
 /// `support.zip` → `support.zip.mapping.json`, beside the bundle.
@@ -93,29 +108,4 @@ fn zip_bytes(path: &Path, texts: &[String]) -> Result<Vec<u8>, Error> {
     }
     let cursor = zip.finish().map_err(|e| fail(&e))?;
     Ok(cursor.into_inner())
-}
-
-/// Re-reads the written zip and scans every entry; removes the zip on a leak.
-fn scan_zip(path: &Path, secrets: &SecretRegistry) -> Result<(), Error> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        let _ = std::fs::remove_file(path);
-        Error::Report(format!(
-            "the bundle {} could not be read back for the secret scan ({e}); it was removed",
-            path.display()
-        ))
-    };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| unreadable(&e))?;
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| unreadable(&e))?;
-        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
-        drop(entry);
-        if secrets.leaks_into(&String::from_utf8_lossy(&bytes)) {
-            let _ = std::fs::remove_file(path);
-            return Err(Error::SecretLeak(format!("{} ({name})", path.display())));
-        }
-    }
-    Ok(())
 }

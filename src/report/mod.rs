@@ -6,6 +6,7 @@
 //! removed if one shows up.
 
 mod bundle;
+pub mod deliver;
 mod har;
 mod html;
 mod json;
@@ -15,8 +16,11 @@ mod output;
 mod pseudonymize;
 mod sarif;
 mod schema;
+mod staged;
+pub mod targets;
 mod terminal;
 mod view;
+mod visible;
 
 use std::path::Path;
 
@@ -27,8 +31,8 @@ use crate::exit;
 use crate::model::{RunReport, Status};
 use crate::servicenow::transcript::Exchange;
 
-pub use bundle::{BundleSummary, write_bundle};
-pub use output::{parse_report_arg, write_reports};
+pub use bundle::{BundleSummary, build as build_bundle, mapping_path, write_bundle};
+pub use output::{parse_report_arg, report_name, write_reports};
 pub use pseudonymize::Pseudonymizer;
 pub use schema::json_schema;
 
@@ -44,11 +48,14 @@ pub struct RenderInput<'a> {
 /// Renders one format. HAR without a transcript (a re-rendered report) is an empty log with a comment.
 pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
     match format {
-        Format::Terminal => Ok(terminal::render(input.report, input.color)),
+        Format::Terminal => Ok(terminal::render(
+            &visible::report(input.report),
+            input.color,
+        )),
         Format::Json => json::render(input.report),
         Format::Junit => junit::render(input.report),
         Format::Sarif => sarif::render(input.report),
-        Format::Md => Ok(markdown::render(input.report)),
+        Format::Md => Ok(markdown::render(&visible::report(input.report))),
         Format::Html => html::render(input.report),
         Format::Har => har::render(input.report, input.transcript),
     }
@@ -56,10 +63,7 @@ pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
 
 /// Reads a JSON report written by `--format json` or `--report json=PATH`.
 pub fn load_report(path: &Path) -> Result<RunReport, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::local_file::read_to_string(path)?;
     json::parse(&text).map_err(|message| {
         Error::Report(format!(
             "{} is not a snowdoctor JSON report: {message}; write one with --report json=PATH",

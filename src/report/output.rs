@@ -1,10 +1,11 @@
-//! `--report FMT=PATH`: parsing the flag, writing each file, and the final scan that removes a file in
-//! which a known secret appears.
+//! `--report FMT=PATH`: parsing the flag, naming a report in messages, and writing a set of reports
+//! through the scanned delivery.
 
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
+use super::deliver::Deliverable;
 use super::{Format, RenderInput, render};
 use crate::error::Error;
 use crate::secrets::SecretRegistry;
@@ -36,57 +37,34 @@ fn format_names() -> Vec<String> {
         .collect()
 }
 
-/// Renders and writes each target (creating missing parent directories), then re-reads every written
-/// file; a file holding a known secret is deleted and the run fails with [`Error::SecretLeak`].
-/// Returns the paths written, in order.
+/// How messages name a report file.
+pub fn report_name(format: Format, path: &Path) -> String {
+    let name = format
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    format!("the {name} report {}", path.display())
+}
+
+/// Renders and writes each target through the scanned, all-or-nothing delivery of
+/// [`super::deliver`]: when a known secret is in any of them, none is written and the run fails
+/// with [`Error::SecretLeak`]. Returns the paths written, in order.
 pub fn write_reports(
     input: &RenderInput,
     targets: &[(Format, PathBuf)],
     secrets: &SecretRegistry,
 ) -> Result<Vec<PathBuf>, Error> {
-    let mut written = Vec::with_capacity(targets.len());
+    let mut items = Vec::with_capacity(targets.len());
     for (format, path) in targets {
-        let text = render(*format, input)?;
-        // A leak found before writing never reaches the disk.
-        if secrets.leaks_into(&text) {
-            return Err(Error::SecretLeak(path.display().to_string()));
-        }
-        write_file(path, text.as_bytes())?;
-        written.push(path.clone());
+        items.push(Deliverable::text(
+            report_name(*format, path),
+            Some(path.clone()),
+            render(*format, input)?,
+        ));
     }
-    for path in &written {
-        scan_written(path, secrets)?;
+    let delivered = super::deliver::prepare(items, secrets)?;
+    for warning in &delivered.warnings {
+        eprintln!("warning: {warning}");
     }
-    Ok(written)
-}
-
-/// Writes a file, creating its parent directories.
-pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    std::fs::write(path, bytes).map_err(io)
-}
-
-/// Re-reads a written file as text (lossily: a secret is text) and removes it if a secret shows up.
-pub(super) fn scan_written(path: &Path, secrets: &SecretRegistry) -> Result<(), Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    scan_text(path, &String::from_utf8_lossy(&bytes), secrets)
-}
-
-/// Fails (removing `path`) when `text`, which is or was in `path`, holds a known secret.
-pub(super) fn scan_text(path: &Path, text: &str, secrets: &SecretRegistry) -> Result<(), Error> {
-    if secrets.leaks_into(text) {
-        // Best effort: the error is what matters, and it names the file either way.
-        let _ = std::fs::remove_file(path);
-        return Err(Error::SecretLeak(path.display().to_string()));
-    }
-    Ok(())
+    delivered.finish()
 }

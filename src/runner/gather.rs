@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use reqwest::Method;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -16,7 +15,7 @@ use crate::model::WrittenRecord;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
 use crate::servicenow::roundtrip::{self, RoundTripInputs, RoundTripOutcome, WriteLog};
-use crate::servicenow::{Auth, Client, ClientError, TableQuery};
+use crate::servicenow::{Auth, Client, ClientError, Request, TableQuery};
 
 /// Fetches and memoises facts for one run.
 pub struct Gatherer {
@@ -91,17 +90,7 @@ impl Gatherer {
         match key {
             FactKey::Reachability => {
                 let url = self.client.url("api/now/table/sys_user?sysparm_limit=1")?;
-                let response = self
-                    .client
-                    .send(
-                        Method::GET,
-                        url,
-                        &Auth::None,
-                        "application/json",
-                        None,
-                        true,
-                    )
-                    .await?;
+                let response = self.client.send(Request::get(url, &Auth::None)).await?;
                 Ok(FactValue::Response(response))
             }
             FactKey::WhoAmI => self.who_am_i().await.map(FactValue::Identity),
@@ -118,12 +107,8 @@ impl Gatherer {
                 let response = self
                     .client
                     .send(
-                        Method::GET,
-                        url,
-                        &self.auth,
-                        "text/html,application/xml,text/xml,*/*",
-                        None,
-                        true,
+                        Request::get(url, &self.auth)
+                            .accept("text/html,application/xml,text/xml,*/*"),
                     )
                     .await?;
                 Ok(FactValue::Response(response))
@@ -160,10 +145,7 @@ impl Gatherer {
         }
         if identity.sys_id.is_empty() {
             let url = self.client.url("api/now/ui/user/current_user")?;
-            let response = self
-                .client
-                .send(Method::GET, url, &self.auth, "application/json", None, true)
-                .await?;
+            let response = self.client.send(Request::get(url, &self.auth)).await?;
             let result =
                 crate::servicenow::table::json_result(&response, "GET current_user", "sys_user")?;
             identity.sys_id = result
@@ -230,7 +212,7 @@ impl Gatherer {
             .append_pair("state", "snowdoctor-probe");
         let response = self
             .client
-            .send(Method::GET, url, &Auth::None, "text/html,*/*", None, true)
+            .send(Request::get(url, &Auth::None).accept("text/html,*/*"))
             .await?;
         Ok(FactValue::Response(response))
     }

@@ -49,7 +49,10 @@ pub(super) fn register_credential(secrets: &SecretRegistry, auth: &Auth) {
             secrets.register(password);
             let token = base64::engine::general_purpose::STANDARD
                 .encode(format!("{user}:{}", password.expose_secret()));
-            secrets.register(&SecretString::from(token));
+            secrets.register_as(
+                "the Basic credential (base64 of user:password)",
+                &SecretString::from(token),
+            );
         }
         Auth::Bearer(token) => secrets.register(token),
     }

@@ -80,14 +80,6 @@ fn is_loopback(host: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// `host[:port]`, for error messages.
-pub(super) fn host_of(url: &Url) -> String {
-    match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
-        None => url.host_str().unwrap_or("").to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

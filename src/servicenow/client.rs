@@ -4,21 +4,24 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::StatusCode;
 use reqwest::header;
-use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use url::Url;
 
 use super::auth::register_credential;
-use super::base_url::host_of;
+pub use super::budget::ResponseBudget;
 use super::error::ClientError;
+use super::host::host_of;
 use super::redact;
+use super::request::Request;
 use super::transcript::{Exchange, Transcript};
-use crate::secrets::SecretRegistry;
+use crate::secrets::{SecretRegistry, SecretString};
 
 // The client's vocabulary, reachable at `client::…` where callers have always found it.
 pub use super::auth::Auth;
 pub use super::base_url::validate_base_url;
+pub use super::request::Body;
 pub use super::response::{RawResponse, html_kind, looks_like_html, retry_after};
 
 /// Largest response body we read; a hostile server cannot make us buffer more.
@@ -42,6 +45,8 @@ pub struct ClientOptions {
     pub page_size: usize,
     pub secrets: SecretRegistry,
     pub transcript: Transcript,
+    /// The run's total of response bytes (shared by every clone of the options).
+    pub budget: ResponseBudget,
 }
 
 impl ClientOptions {
@@ -58,14 +63,9 @@ impl ClientOptions {
             page_size: 500,
             secrets: SecretRegistry::new(),
             transcript: Transcript::new(),
+            budget: ResponseBudget::from_env(),
         }
     }
-}
-
-/// A request body, sent as is; the transcript keeps a copy redacted by [`redact::body`].
-pub struct Body {
-    pub mime: &'static str,
-    pub text: String,
 }
 
 /// The validated client for one instance.
@@ -162,28 +162,33 @@ impl Client {
             })
     }
 
-    /// Sends one request, with retries when `idempotent`, and returns the raw response whatever its
-    /// status. Transport failures, timeouts and oversized bodies are errors.
-    pub async fn send(
+    /// Sends one request, with retries when it is idempotent, and returns the raw response whatever
+    /// its status. Transport failures, timeouts, oversized bodies and an exhausted response budget are
+    /// errors.
+    pub async fn send(&self, request: Request<'_>) -> Result<RawResponse, ClientError> {
+        self.send_minting(request)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// [`Client::send`] for a request marked [`Request::mints_tokens`]: also returns the tokens the
+    /// answer carried. The response itself already shows them as `[REDACTED]`: they were registered
+    /// as secrets the moment they arrived.
+    pub async fn send_minting(
         &self,
-        method: Method,
-        url: Url,
-        auth: &Auth,
-        accept: &str,
-        body: Option<Body>,
-        idempotent: bool,
-    ) -> Result<RawResponse, ClientError> {
+        request: Request<'_>,
+    ) -> Result<(RawResponse, Minted), ClientError> {
+        let idempotent = request.idempotent;
+        let url = request.url.clone();
         let mut attempt = 0;
         loop {
-            let result = self
-                .send_once(method.clone(), url.clone(), auth, accept, body.as_ref())
-                .await;
+            let result = self.send_once(&request).await;
             let retry_in = match &result {
                 Err(e) if idempotent && e.is_transient() => Some(backoff(attempt)),
-                Ok(r) if idempotent && r.status == 429 => {
+                Ok((r, _)) if idempotent && r.status == 429 => {
                     retry_after(&r.headers).filter(|d| *d <= MAX_RETRY_AFTER)
                 }
-                Ok(r) if idempotent && (500..600).contains(&r.status) && r.status != 501 => {
+                Ok((r, _)) if idempotent && (500..600).contains(&r.status) && r.status != 501 => {
                     Some(backoff(attempt))
                 }
                 _ => None,
@@ -199,32 +204,37 @@ impl Client {
         }
     }
 
-    async fn send_once(
-        &self,
-        method: Method,
-        url: Url,
-        auth: &Auth,
-        accept: &str,
-        body: Option<&Body>,
-    ) -> Result<RawResponse, ClientError> {
+    async fn send_once(&self, request: &Request<'_>) -> Result<(RawResponse, Minted), ClientError> {
+        let Request {
+            method,
+            url,
+            auth,
+            accept,
+            body,
+            mints_tokens,
+            ..
+        } = request;
+        let (method, url, auth, accept, body) =
+            (method.clone(), url.clone(), *auth, *accept, body.as_ref());
+        self.options.budget.check()?;
         // Every credential this client puts on the wire is registered before the request leaves, in
         // the form it travels (an `Auth` built without `Auth::basic` is covered here too).
         register_credential(&self.options.secrets, auth);
         let started = Instant::now();
         let started_at = chrono::Utc::now().to_rfc3339();
-        let mut request = self
+        let mut builder = self
             .http
             .request(method.clone(), url.clone())
             .header(header::ACCEPT, accept);
-        request = match auth {
-            Auth::None => request,
+        builder = match auth {
+            Auth::None => builder,
             Auth::Basic { user, password } => {
-                request.basic_auth(user, Some(password.expose_secret()))
+                builder.basic_auth(user, Some(password.expose_secret()))
             }
-            Auth::Bearer(token) => request.bearer_auth(token.expose_secret()),
+            Auth::Bearer(token) => builder.bearer_auth(token.expose_secret()),
         };
         if let Some(body) = body {
-            request = request
+            builder = builder
                 .header(header::CONTENT_TYPE, body.mime)
                 .body(body.text.clone());
         }
@@ -247,10 +257,10 @@ impl Client {
             error: None,
             duration_ms: 0,
         };
-        let result = self.receive(request, &url).await;
+        let result = self.receive(builder, &url, *mints_tokens).await;
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
-            Ok(response) => {
+            Ok((response, _)) => {
                 exchange.status = response.status;
                 exchange.status_text = StatusCode::from_u16(response.status)
                     .ok()
@@ -282,22 +292,11 @@ impl Client {
         &self,
         request: reqwest::RequestBuilder,
         url: &Url,
-    ) -> Result<RawResponse, ClientError> {
+        mints_tokens: bool,
+    ) -> Result<(RawResponse, Minted), ClientError> {
         let mut response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
-        // A hostile server may echo our credentials back in any header or body; everything the server
-        // says is cleaned of known secrets here, once, so no check, error, log or report can repeat them.
-        let headers = redact::headers(&self.options.secrets, response.headers());
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let location = headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|loc| url.join(loc).ok())
-            .map(|u| self.options.secrets.redact(&redact::url(u.as_str())));
+        let raw_headers = response.headers().clone();
         let mut bytes = Vec::new();
         loop {
             match response.chunk().await {
@@ -308,6 +307,7 @@ impl Client {
                             detail: format!("response body larger than {MAX_BODY_BYTES} bytes"),
                         });
                     }
+                    self.options.budget.spend(chunk.len())?;
                     bytes.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
@@ -325,17 +325,36 @@ impl Client {
                 }
             }
         }
-        Ok(RawResponse {
+        let text = String::from_utf8_lossy(&bytes);
+        let minted = if mints_tokens {
+            // A new token is a secret from the moment it arrives: registered before this response, or
+            // the same value repeated in a header, another field or a later body, is stored anywhere.
+            Minted::register(&self.options.secrets, &text)
+        } else {
+            Minted::default()
+        };
+        // A hostile server may echo our credentials back in any header or body; everything the server
+        // says is cleaned of known secrets here, once, so no check, error, log or report can repeat them.
+        let headers = redact::headers(&self.options.secrets, &raw_headers);
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let location = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|loc| url.join(loc).ok())
+            .map(|u| self.options.secrets.redact(&redact::url(u.as_str())));
+        let response = RawResponse {
             status,
             content_type,
             headers,
-            body: self
-                .options
-                .secrets
-                .redact(&String::from_utf8_lossy(&bytes)),
+            body: self.options.secrets.redact(&text),
             location,
             url: url.to_string(),
-        })
+        };
+        Ok((response, minted))
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ClientError {
@@ -362,6 +381,40 @@ impl Client {
             }
         } else {
             ClientError::Connect { host, detail }
+        }
+    }
+}
+
+/// The tokens a token-endpoint answer carried (any JSON object with `access_token`, `refresh_token`
+/// or `id_token` strings, whatever its status), each registered as a secret.
+#[derive(Debug, Default, Clone)]
+pub struct Minted {
+    pub access_token: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+}
+
+impl Minted {
+    fn register(secrets: &SecretRegistry, body: &str) -> Minted {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body)
+        else {
+            return Minted::default();
+        };
+        let token = |field: &str, label: &str| {
+            let value = map.get(field).and_then(serde_json::Value::as_str)?;
+            let secret = SecretString::from(value.to_string());
+            secrets.register_as(label, &secret);
+            Some(secret).filter(|_| !value.is_empty())
+        };
+        let _ = token("id_token", "the OpenID id token minted during the run");
+        Minted {
+            access_token: token(
+                "access_token",
+                "the OAuth access token minted during the run",
+            ),
+            refresh_token: token(
+                "refresh_token",
+                "the OAuth refresh token minted during the run",
+            ),
         }
     }
 }

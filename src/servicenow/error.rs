@@ -61,6 +61,11 @@ pub enum ClientError {
     Status { status: u16, what: String },
     #[error("interrupted")]
     Cancelled,
+    /// The run's response budget ([`super::budget::ResponseBudget`]) is spent.
+    #[error(
+        "the instance sent more than {limit_mb} MB in this run (the response budget); snowdoctor stopped reading to protect memory and the HAR: check that the URL is the instance and not a proxy or a misconfigured endpoint"
+    )]
+    BudgetExceeded { limit_mb: u64 },
 }
 
 fn html_message(kind: HtmlKind, title: &str) -> String {
@@ -92,11 +97,11 @@ impl ClientError {
     pub fn redirect(location: &str, base: &str) -> ClientError {
         let location = location.to_string();
         let base_host = match url::Url::parse(base) {
-            Ok(url) if url.has_host() => super::base_url::host_of(&url),
+            Ok(url) if url.has_host() => super::host::host_of(&url),
             _ => base.to_string(),
         };
         let same_host = match url::Url::parse(&location) {
-            Ok(url) => super::base_url::host_of(&url).eq_ignore_ascii_case(&base_host),
+            Ok(url) => super::host::host_of(&url).eq_ignore_ascii_case(&base_host),
             Err(_) => true,
         };
         if same_host {

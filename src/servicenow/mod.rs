@@ -3,11 +3,14 @@
 
 pub mod auth;
 pub mod base_url;
+pub mod budget;
 pub mod client;
 pub mod error;
+mod host;
 pub mod oauth;
 pub mod query;
 pub mod redact;
+pub mod request;
 pub mod response;
 pub mod roundtrip;
 pub mod row;
@@ -18,4 +21,5 @@ pub mod version;
 pub use client::{Auth, Body, Client, ClientOptions, RawResponse};
 pub use error::ClientError;
 pub use query::TableQuery;
+pub use request::Request;
 pub use row::Row;

@@ -7,12 +7,12 @@
 
 use std::time::Instant;
 
-use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::client::{Auth, Body, Client, html_kind};
 use super::error::ClientError;
+use super::request::Request;
 use super::table::json_result;
 use super::{Row, TableQuery};
 use crate::cli::Grant;
@@ -340,15 +340,8 @@ async fn request_token(
         .map_err(ConnectFailure::TokenRequest)?;
     let body = Body { mime: FORM, text };
     // Never retried: a failed password grant counts towards the user's lockout.
-    let response = client
-        .send(
-            Method::POST,
-            url,
-            &Auth::None,
-            "application/json",
-            Some(body),
-            false,
-        )
+    let (response, minted) = client
+        .send_minting(Request::post(url, &Auth::None, body).mints_tokens())
         .await
         .map_err(ConnectFailure::TokenRequest)?;
     if response.is_html() {
@@ -391,20 +384,13 @@ async fn request_token(
             "the 200 body is not a JSON object".into(),
         ));
     };
-    let access = text("access_token");
-    if access.is_empty() {
+    // The tokens come from the client, registered on arrival; the body shows them redacted.
+    let Some(access_token) = minted.access_token else {
         return Err(ConnectFailure::TokenMalformed(
             "no access_token in the 200 body".into(),
         ));
-    }
-    let access_token = SecretString::from(access);
-    client.secrets().register(&access_token);
-    let refresh_token = Some(text("refresh_token"))
-        .filter(|t| !t.is_empty())
-        .map(SecretString::from);
-    if let Some(refresh) = &refresh_token {
-        client.secrets().register(refresh);
-    }
+    };
+    let refresh_token = minted.refresh_token;
     let expires_in = parsed
         .as_ref()
         .and_then(|v| v.get("expires_in"))
@@ -462,9 +448,7 @@ pub async fn who_is(client: &Client, auth: &Auth) -> Result<ActingUser, ClientEr
         return Ok(acting_from_row(row));
     }
     let url = client.url("api/now/ui/user/current_user")?;
-    let response = client
-        .send(Method::GET, url, auth, "application/json", None, true)
-        .await?;
+    let response = client.send(Request::get(url, auth)).await?;
     let result = json_result(&response, "GET current_user", "sys_user")?;
     let field = |k: &str| {
         result

@@ -1,12 +1,12 @@
 //! The Table API over [`Client`]: paged reads with `sysparm_display_value=all`, single-record reads and
 //! writes, and the mapping of the platform's error envelope to [`ClientError`].
 
-use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::client::{Auth, Body, Client, RawResponse, html_kind, retry_after};
 use super::error::ClientError;
 use super::query::TableQuery;
+use super::request::Request;
 use super::row::Row;
 
 /// Hard stop on paging, whatever the server says about its total.
@@ -43,7 +43,7 @@ impl Client {
                 break;
             }
             let url = self.table_url(query, size, offset)?;
-            let response = self.send(Method::GET, url, auth, JSON, None, true).await?;
+            let response = self.send(Request::get(url, auth)).await?;
             let value = json_result(&response, &format!("GET {}", query.table), &query.table)?;
             total = response
                 .header("x-total-count")
@@ -82,7 +82,7 @@ impl Client {
         let url = self.url(&format!(
             "api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
         ))?;
-        let response = self.send(Method::GET, url, auth, JSON, None, true).await?;
+        let response = self.send(Request::get(url, auth)).await?;
         json_result(&response, &format!("GET {table}/{sys_id}"), table).map(Row::from_value)
     }
 
@@ -97,9 +97,7 @@ impl Client {
             "api/now/table/{table}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
         ))?;
         let body = json_body(fields);
-        let response = self
-            .send(Method::POST, url, auth, JSON, Some(body), false)
-            .await?;
+        let response = self.send(Request::post(url, auth, body)).await?;
         json_result(&response, &format!("POST {table}"), table).map(Row::from_value)
     }
 
@@ -115,14 +113,7 @@ impl Client {
             "api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
         ))?;
         let response = self
-            .send(
-                Method::PATCH,
-                url,
-                auth,
-                JSON,
-                Some(json_body(fields)),
-                true,
-            )
+            .send(Request::patch(url, auth, json_body(fields)))
             .await?;
         json_result(&response, &format!("PATCH {table}/{sys_id}"), table).map(Row::from_value)
     }
@@ -135,9 +126,7 @@ impl Client {
         sys_id: &str,
     ) -> Result<(), ClientError> {
         let url = self.url(&format!("api/now/table/{table}/{sys_id}"))?;
-        let response = self
-            .send(Method::DELETE, url, auth, JSON, None, true)
-            .await?;
+        let response = self.send(Request::delete(url, auth)).await?;
         match response.status {
             200 | 204 => Ok(()),
             _ => json_result(&response, &format!("DELETE {table}/{sys_id}"), table).map(|_| ()),

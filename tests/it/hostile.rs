@@ -11,6 +11,7 @@ use base64::Engine;
 use crate::hostile_server::{
     HostileServer, Reply, Request, UntrustedTlsServer, envelope, html, http, json,
 };
+use crate::support::canary::{self, Canary};
 use crate::support::{Finished, Report, snowdoctor};
 
 const PASSWORD: &str = "canary-pw-Hostile7q2";
@@ -498,27 +499,28 @@ const REFRESH_TOKEN: &str = "canary-rt-Hostile5m1";
 
 /// Every form a canary could take in output.
 fn canary_forms() -> Vec<String> {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("admin:{PASSWORD}"));
-    let mut forms = vec![basic.clone()];
-    for secret in [PASSWORD, CLIENT_SECRET, INTEGRATION_PASSWORD, REFRESH_TOKEN] {
-        forms.push(secret.to_string());
-        forms.push(base64::engine::general_purpose::STANDARD.encode(secret));
-    }
-    let encoded: Vec<String> = forms
-        .iter()
-        .map(|f| url::form_urlencoded::byte_serialize(f.as_bytes()).collect())
-        .collect();
-    forms.extend(encoded);
-    forms.push(basic.replace('/', "&#x2f;"));
-    forms.sort();
-    forms.dedup();
-    forms
+    canary::forms(&[
+        Canary {
+            user: Some("admin"),
+            secret: PASSWORD,
+        },
+        Canary {
+            user: Some("canary-client-id"),
+            secret: CLIENT_SECRET,
+        },
+        Canary {
+            user: None,
+            secret: INTEGRATION_PASSWORD,
+        },
+        Canary {
+            user: None,
+            secret: REFRESH_TOKEN,
+        },
+    ])
 }
 
 fn assert_clean(place: &str, text: &str) {
-    for form in canary_forms() {
-        assert!(!text.contains(&form), "{form:?} leaked into {place}");
-    }
+    canary::assert_clean(place, text, &canary_forms());
 }
 
 /// A server that echoes the Authorization header, the decoded password and the request body back in its

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::reports::redacted_settings;
+use crate::support::canary::{self, Canary};
 use crate::support::{Finished, snowdoctor};
 
 /// Formats written by file in these tests, with their file names.
@@ -100,21 +101,8 @@ fn report_render_reproduces_what_the_live_run_wrote() {
     }
 }
 
-/// Every form a secret could take in an output.
-fn forms(user: &str, secret: &str) -> Vec<String> {
-    use base64::Engine;
-    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-    vec![secret.to_string(), encoded, basic]
-}
-
 fn assert_clean(what: &str, text: &str, canaries: &[String]) {
-    for canary in canaries {
-        assert!(
-            !text.contains(canary.as_str()),
-            "a secret ({canary:.6}…) leaked into {what}"
-        );
-    }
+    canary::assert_clean(what, text, canaries);
 }
 
 #[test]
@@ -132,10 +120,15 @@ fn distinctive_secrets_never_appear_in_any_output_at_any_verbosity() {
             "Canary-Client-Secret-5521z",
         ),
     ];
-    let canaries: Vec<String> = secrets
-        .iter()
-        .flat_map(|(_, user, secret)| forms(user, secret))
-        .collect();
+    let canaries = canary::forms(
+        &secrets
+            .iter()
+            .map(|(_, user, secret)| Canary {
+                user: Some(user),
+                secret,
+            })
+            .collect::<Vec<_>>(),
+    );
     let env: Vec<(&str, &str)> = secrets
         .iter()
         .map(|(key, _, secret)| (*key, *secret))

@@ -1,4 +1,7 @@
-//! Shared test helpers: the real binary with a clean environment, and JSON-report assertions.
+//! Shared test helpers: the real binary with a clean environment, JSON-report assertions, and the
+//! secret canaries (`canary`).
+
+pub mod canary;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
