@@ -8,16 +8,20 @@ use crate::cli::{Cli, Command, ReportCommand};
 use crate::error::Result;
 use crate::exit;
 
+mod completions;
+mod config;
 mod demo;
 pub mod emulate;
 mod explain;
 mod list;
 mod logging;
+mod man;
 mod progress;
 pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
+pub mod term;
 
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
@@ -55,7 +59,18 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
         Command::Schema => schema::run(),
         Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+        Command::Config(args) => config::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man => man::run(),
     }
+}
+
+/// Writes `text` to stdout as it is.
+fn print_exact(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// Writes `text` to stdout with a final newline.
