@@ -20,7 +20,9 @@ use crate::servicenow::transcript::Exchange;
 
 mod demo;
 mod logging;
+mod profiles;
 mod progress;
+mod why;
 
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
@@ -87,6 +89,8 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+        Command::Why(args) => why::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
     }
 }
 
