@@ -119,7 +119,10 @@ impl KnownErrors {
                     format!("id {:?} must be kebab-case (a-z, 0-9, -)", error.id),
                 ));
             }
-            if entries.iter().any(|(e, _): &(KnownError, _)| e.id == error.id) {
+            if entries
+                .iter()
+                .any(|(e, _): &(KnownError, _)| e.id == error.id)
+            {
                 return Err(problem(line, format!("duplicate id {:?}", error.id)));
             }
             if error.patterns.is_empty() || error.examples.is_empty() {

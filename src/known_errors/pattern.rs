@@ -6,7 +6,9 @@
 use regex::Regex;
 
 /// Characters that quote a name; dropped so quoting never matters.
-const QUOTES: &[char] = &['\'', '"', '`', '‘', '’', '‚', '‛', '“', '”', '„', '´', '«', '»'];
+const QUOTES: &[char] = &[
+    '\'', '"', '`', '‘', '’', '‚', '‛', '“', '”', '„', '´', '«', '»',
+];
 
 /// Lower case, percent-escapes decoded (URLs pasted from a browser), quotes dropped, punctuation and
 /// whitespace runs as single spaces, trimmed.

@@ -118,7 +118,11 @@ fn every_entry_names_checks_and_a_profile_that_exist() {
             );
         }
         if !entry.checks.is_empty() {
-            assert!(entry.profile.is_some(), "{}: checks without a profile", entry.id);
+            assert!(
+                entry.profile.is_some(),
+                "{}: checks without a profile",
+                entry.id
+            );
         }
         assert!(entry.source.starts_with("https://"), "{}", entry.id);
     }
@@ -156,7 +160,10 @@ fn the_reference_strings_are_all_catalogued() {
         "Rate limit exceeded",
         "Read operation against 'oauth_entity' from scope 'x_mioms_m365ticket' has been refused due to the table's cross-scope access policy",
     ] {
-        assert!(!catalogue.lookup(text).is_empty(), "{text:?} is not catalogued");
+        assert!(
+            !catalogue.lookup(text).is_empty(),
+            "{text:?} is not catalogued"
+        );
     }
 }
 

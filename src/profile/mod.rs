@@ -10,8 +10,8 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 
 pub use model::{
-    AuthKind, Cloud, Direction, EndpointProbe, Lifecycle, RedirectUrl, ReleaseRange,
-    SourceRanges, TableRead, TokenPolicy, WriteKind, WritePath,
+    AuthKind, Cloud, Direction, EndpointProbe, Lifecycle, RedirectUrl, ReleaseRange, SourceRanges,
+    TableRead, TokenPolicy, WriteKind, WritePath,
 };
 
 use crate::config::line_of;
@@ -198,7 +198,10 @@ mod tests {
                 "file name = profile name"
             );
             assert!(!profile.sources.is_empty(), "{path} cites no source");
-            assert!(!profile.integration.is_empty(), "{path} names no integration");
+            assert!(
+                !profile.integration.is_empty(),
+                "{path} names no integration"
+            );
         }
         assert_eq!(Profile::builtin()[0].name, DEFAULT_PROFILE);
     }

@@ -16,7 +16,13 @@ const BUILTIN: [&str; 8] = [
 ];
 
 fn profiles(args: &[&str]) -> Finished {
-    Finished::from(snowdoctor().arg("profiles").args(args).output().expect("runs"))
+    Finished::from(
+        snowdoctor()
+            .arg("profiles")
+            .args(args)
+            .output()
+            .expect("runs"),
+    )
 }
 
 #[test]
@@ -38,7 +44,10 @@ fn profiles_lists_every_builtin_with_direction_and_writes() {
         .find(|p| p["name"] == "azure-monitor-itsmc")
         .expect("itsmc");
     assert_eq!(itsmc["write"]["kind"], "import_set");
-    assert_eq!(itsmc["write"]["staging_table"], "x_mioms_microsoft_oms_incident");
+    assert_eq!(
+        itsmc["write"]["staging_table"],
+        "x_mioms_microsoft_oms_incident"
+    );
     assert_eq!(itsmc["source_ranges"][0]["service_tags"][0], "ActionGroup");
     assert_eq!(itsmc["tokens"]["refresh_lifespan_min"], 7_776_000);
 }
@@ -55,7 +64,11 @@ fn show_prints_requirements_and_sources() {
         "kb_knowledge",
         "Sources:\n  https://learn.microsoft.com/",
     ] {
-        assert!(out.stdout.contains(needle), "{needle:?} missing:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(needle),
+            "{needle:?} missing:\n{}",
+            out.stdout
+        );
     }
     let out = profiles(&["show", "azure-pipelines-change"]);
     assert!(
@@ -65,7 +78,11 @@ fn show_prints_requirements_and_sources() {
         out.stdout
     );
     let out = profiles(&["show", "m365-security-center"]);
-    assert!(out.stdout.contains("status            retired — "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("status            retired — "),
+        "{}",
+        out.stdout
+    );
     let out = profiles(&["show", "no-such-profile"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("unknown profile"), "{}", out.stderr);
@@ -102,7 +119,10 @@ cidrs = ["203.0.113.0/24"]
     assert_eq!(out.code, 0, "{}", out.stderr);
     let value: Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(value["ticket_table"], "change_request");
-    assert_eq!(value["writes"], "change_request via import set x_acme_sync_import");
+    assert_eq!(
+        value["writes"],
+        "change_request via import set x_acme_sync_import"
+    );
     assert_eq!(value["source_ranges"][0]["cidrs"][0], "203.0.113.0/24");
     assert_eq!(value["source_ranges"][0]["cloud"], "public");
     let out = profiles(&["--config", &config]);

@@ -56,7 +56,8 @@ fn pasted_errors_resolve_to_cause_fix_and_confirming_run() {
         match command {
             Some(command) => assert!(out.stdout.contains(command), "{}", out.stdout),
             None => assert!(
-                out.stdout.contains("nothing on the ServiceNow side shows this"),
+                out.stdout
+                    .contains("nothing on the ServiceNow side shows this"),
                 "{}",
                 out.stdout
             ),
@@ -81,7 +82,12 @@ fn json_output_lists_matches_best_first() {
         matches[0]["confirm_command"],
         "snowdoctor run --profile copilot-servicenow-knowledge --only oauth-entity"
     );
-    assert!(matches[0]["source"].as_str().unwrap_or("").starts_with("https://"));
+    assert!(
+        matches[0]["source"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("https://")
+    );
     assert!(
         matches.iter().any(|m| m["id"] == "invalid-redirect-uri"),
         "the generic entry is listed after the specific one: {matches:?}"
@@ -97,14 +103,22 @@ fn text_on_stdin_is_read() {
         .expect("runs");
     let out = Finished::from(output);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("itsmc-no-connection-details"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("itsmc-no-connection-details"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn unknown_text_exits_1_and_says_so() {
     let out = why(&["The quick brown fox jumps over the lazy dog"]);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("No known error matches"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("No known error matches"),
+        "{}",
+        out.stdout
+    );
     let out = why(&["--format", "json", "nothing like an error"]);
     assert_eq!(out.code, 1);
     let value: Value = serde_json::from_str(&out.stdout).expect("JSON");
@@ -122,7 +136,11 @@ fn empty_text_is_a_usage_error_and_list_shows_the_catalogue() {
     assert_eq!(output.status.code(), Some(2));
     let out = why(&["--list"]);
     assert_eq!(out.code, 0);
-    for id in ["itsmc-ip-restricted", "cross-scope-access-refused", "copilot-sso-logout"] {
+    for id in [
+        "itsmc-ip-restricted",
+        "cross-scope-access-refused",
+        "copilot-sso-logout",
+    ] {
         assert!(out.stdout.contains(id), "{}", out.stdout);
     }
 }
