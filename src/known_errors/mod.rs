@@ -165,7 +165,7 @@ impl KnownErrors {
                 })
             })
             .collect();
-        matches.sort_by(|a, b| b.score.cmp(&a.score));
+        matches.sort_by_key(|m| std::cmp::Reverse(m.score));
         matches
     }
 }
