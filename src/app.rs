@@ -12,12 +12,13 @@ use crate::cli::{Cli, Command, OutputArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::model::{RunReport, Status, ToolInfo};
+use crate::model::{RunReport, Status, ToolInfo, WriteState};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Limits, Plan};
 use crate::servicenow::Client;
 use crate::servicenow::transcript::Exchange;
 
+mod cleanup;
 mod demo;
 mod logging;
 mod progress;
@@ -86,7 +87,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             print_stdout(&crate::report::json_schema());
             Ok(exit::OK)
         }
-        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+        Command::Cleanup(args) => cleanup::run(&args).await,
     }
 }
 
@@ -254,7 +255,11 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
         return exit::NOT_ASSESSED;
     }
     // A record the run could not remove is always a finding, whatever --fail-on says.
-    if report.writes.iter().any(|w| w.state == "leftover") {
+    if report
+        .writes
+        .iter()
+        .any(|w| w.state == WriteState::Leftover)
+    {
         return exit::FINDINGS;
     }
     crate::report::exit_code(report, output.fail_on)
