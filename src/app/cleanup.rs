@@ -16,7 +16,7 @@ use crate::servicenow::{Auth, Client};
 pub async fn run(args: &CleanupArgs) -> Result<u8> {
     let secrets = SecretRegistry::new();
     let file = config::config_file(args.config.as_deref())?;
-    let connection = config::connection(&args.connection, &file, &secrets)?;
+    let connection = config::connection(&args.connection.input(), &file, &secrets)?;
     let client = Client::new(connection.client_options(&secrets))
         .map_err(|e| Error::Usage(e.to_string()))?;
     for warning in client.warnings() {
