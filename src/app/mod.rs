@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command, ReportCommand};
 use crate::error::Result;
 use crate::exit;
 
+mod cleanup;
 mod demo;
 pub mod emulate;
 mod explain;
@@ -56,7 +57,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
         Command::Schema => schema::run(),
-        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+        Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Why(args) => why::run(&args),
         Command::Profiles(args) => profiles::run(&args),
     }
