@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command, ReportCommand};
 use crate::error::Result;
 use crate::exit;
 
+mod cleanup;
 mod completions;
 mod config;
 mod demo;
@@ -16,12 +17,14 @@ mod explain;
 mod list;
 mod logging;
 mod man;
+mod profiles;
 mod progress;
 pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
 pub mod term;
+mod why;
 
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
@@ -58,7 +61,9 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
         Command::Schema => schema::run(),
-        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+        Command::Cleanup(args) => cleanup::run(&args).await,
+        Command::Why(args) => why::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
         Command::Config(args) => config::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man => man::run(),
