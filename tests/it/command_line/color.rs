@@ -8,6 +8,9 @@ use crate::support::{Finished, snowdoctor};
 
 const ESC: &str = "\u{1b}[";
 
+/// Environment variables a case sets.
+type Env = &'static [(&'static str, &'static str)];
+
 /// A saved JSON report of the broken demo.
 fn saved_report(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("report.json");
@@ -27,7 +30,7 @@ fn colour_matrix_on_a_pipe() {
     let dir = tempfile::tempdir().expect("tempdir");
     let report = saved_report(dir.path());
     // (flag, environment, colour expected) — stdout is a pipe, so `auto` is off unless forced.
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    let cases: &[(&str, Env, bool)] = &[
         ("auto", &[], false),
         ("auto", &[("CLICOLOR_FORCE", "1")], true),
         ("auto", &[("CLICOLOR_FORCE", "0")], false),
@@ -83,7 +86,7 @@ fn auto_colours_a_terminal_unless_dumb_or_no_color() {
     let report = saved_report(dir.path());
     let binary = assert_cmd::cargo::cargo_bin("snowdoctor");
     let args = format!("report render --format terminal {}", report.display());
-    let cases: &[(&[(&str, &str)], bool)] = &[
+    let cases: &[(Env, bool)] = &[
         (&[], true),
         (&[("TERM", "dumb")], false),
         (&[("NO_COLOR", "1")], false),
