@@ -1,15 +1,22 @@
-//! Command-line types only (clap derive). Validation and defaults live in `config.rs`.
+//! Command-line types (clap derive) and their mapping onto the library's domain types: the library never
+//! sees clap. Validation and defaults live in `config.rs`; `src/app/` runs each subcommand.
 //!
 //! Secrets are never flags: they come from the environment, a file (`--*-file`) or a terminal prompt.
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{ConnectionInput, IntegrationInput, Selection};
+use crate::exit::FailOn;
+use crate::report::Format;
+use crate::servicenow::oauth::Grant;
 
 /// Tells why a ServiceNow instance will not work with the Microsoft 365 security center ticket
 /// connector, and proves that it does when it does.
 #[derive(Debug, Parser)]
-#[command(name = "snowdoctor", version, about, long_about = None)]
+#[command(name = "snowdoctor", version, about, long_about = None, infer_subcommands = false)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -36,10 +43,21 @@ pub enum Command {
     Schema,
     /// Find and remove round-trip records a previous run left behind (only snowdoctor's own).
     Cleanup(CleanupArgs),
+    /// Print the effective settings (flags, environment, config file) and where each came from.
+    Config(ConfigArgs),
+    /// Print a shell completion script, e.g. `snowdoctor completions bash > ~/.local/share/bash-completion/completions/snowdoctor`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `snowdoctor man > ~/.local/share/man/man1/snowdoctor.1`.
+    Man,
+    /// Explain a pasted error message: its likely cause, the fix, and the run that confirms it.
+    Why(WhyArgs),
+    /// List the integration profiles, or show one in full with its sources.
+    Profiles(ProfilesArgs),
 }
 
 /// Where the instance is and how to reach it.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
     /// Instance base URL, e.g. https://acme.service-now.com
     #[arg(long, env = "SNOWDOCTOR_INSTANCE", value_name = "URL")]
@@ -48,7 +66,7 @@ pub struct ConnectionArgs {
     #[arg(long, env = "SNOWDOCTOR_USER", value_name = "NAME")]
     pub user: Option<String>,
     /// Read the diagnosing account's password from this file (else SNOWDOCTOR_PASSWORD, else a prompt).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Credentials")]
     pub password_file: Option<PathBuf>,
     /// Trust only the CA certificates in this PEM file (instead of the system roots) for the instance's TLS.
     #[arg(long, value_name = "FILE")]
@@ -69,6 +87,7 @@ pub struct ConnectionArgs {
 
 /// Which checks run and how.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Selection")]
 pub struct SelectionArgs {
     /// Run only these checks (ids or areas, comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "ID|AREA")]
@@ -89,8 +108,9 @@ pub struct SelectionArgs {
 
 /// What the integration looks like on the instance.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Integration")]
 pub struct IntegrationArgs {
-    /// Profile name (built in: m365-security-center, generic-inbound-oauth) or one defined in --config.
+    /// Profile name (see `snowdoctor profiles`; default m365-security-center) or one defined in --config.
     #[arg(long, env = "SNOWDOCTOR_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
     /// A TOML file defining profiles and defaults.
@@ -100,7 +120,7 @@ pub struct IntegrationArgs {
     #[arg(long, env = "SNOWDOCTOR_INTEGRATION_USER", value_name = "NAME")]
     pub integration_user: Option<String>,
     /// Read the integration user's password from this file (else SNOWDOCTOR_INTEGRATION_PASSWORD).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Credentials")]
     pub integration_password_file: Option<PathBuf>,
     /// Name of the OAuth application registry entity (else found through the app).
     #[arg(long, env = "SNOWDOCTOR_OAUTH_ENTITY", value_name = "NAME")]
@@ -109,10 +129,10 @@ pub struct IntegrationArgs {
     #[arg(long, env = "SNOWDOCTOR_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
     /// Read the OAuth client secret from this file (else SNOWDOCTOR_CLIENT_SECRET).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Credentials")]
     pub client_secret_file: Option<PathBuf>,
     /// Read a refresh token from this file (else SNOWDOCTOR_REFRESH_TOKEN); enables the refresh grant.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Credentials")]
     pub refresh_token_file: Option<PathBuf>,
     /// OAuth grant for the connect.
     #[arg(long, value_enum, value_name = "GRANT")]
@@ -121,50 +141,44 @@ pub struct IntegrationArgs {
     #[arg(long = "expect-role", value_name = "ROLE")]
     pub expect_roles: Vec<String>,
     /// Table for the ticket round trip.
-    #[arg(long, value_name = "TABLE")]
+    #[arg(long, value_name = "TABLE", help_heading = "Round trip")]
     pub ticket_table: Option<String>,
     /// Close the round-trip ticket instead of failing when deletion is denied.
-    #[arg(long)]
+    #[arg(long, help_heading = "Round trip")]
     pub close_if_delete_denied: bool,
     /// Skip every write (the round trip) and say so.
-    #[arg(long)]
+    #[arg(long, help_heading = "Round trip")]
     pub read_only: bool,
     /// Azure ServiceTags JSON file for the IP allowlist check.
-    #[arg(long, env = "SNOWDOCTOR_SERVICE_TAGS", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "SNOWDOCTOR_SERVICE_TAGS",
+        value_name = "FILE",
+        help_heading = "IP allowlist"
+    )]
     pub service_tags: Option<PathBuf>,
     /// Restrict the Azure ranges to these service tags (repeatable; default every prefix in the file).
-    #[arg(long = "service-tag", value_name = "NAME")]
+    #[arg(
+        long = "service-tag",
+        value_name = "NAME",
+        help_heading = "IP allowlist"
+    )]
     pub service_tags_selected: Vec<String>,
     /// Also check these single addresses (e.g. the six Microsoft 365 support integration IPs).
-    #[arg(long = "service-ip", value_name = "ADDR")]
+    #[arg(
+        long = "service-ip",
+        value_name = "ADDR",
+        help_heading = "IP allowlist"
+    )]
     pub service_ips: Vec<String>,
     /// Write the minimal Allow rules that would admit every selected range, as CSV for ip_access.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "IP allowlist")]
     pub export_allow_rules: Option<PathBuf>,
-}
-
-/// The OAuth grant the connect uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Grant {
-    Password,
-    RefreshToken,
-    ClientCredentials,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
-pub enum Format {
-    Terminal,
-    Json,
-    Junit,
-    Sarif,
-    Md,
-    Html,
-    Har,
 }
 
 /// Where the results go.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Format written to stdout.
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
@@ -191,6 +205,22 @@ pub struct OutputArgs {
     /// Replace existing report, bundle, mapping and export files (a symlink is replaced, not followed).
     #[arg(long)]
     pub force: bool,
+    /// Print only the verdict line on stdout (reports, the bundle and the exit code are unchanged).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Colour in the terminal format: auto follows NO_COLOR, CLICOLOR_FORCE, TERM=dumb and whether
+    /// stdout is a terminal.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to colour the terminal output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 impl Default for OutputArgs {
@@ -204,17 +234,10 @@ impl Default for OutputArgs {
             verbose: 0,
             no_progress: false,
             force: false,
+            quiet: false,
+            color: ColorChoice::Auto,
         }
     }
-}
-
-/// The lowest status that makes the exit code 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Fail,
-    Warn,
-    Inconclusive,
-    Never,
 }
 
 #[derive(Debug, Args)]
@@ -325,8 +348,27 @@ pub enum ReportCommand {
 pub struct RenderArgs {
     /// A JSON report written by `--format json` or `--report json=PATH`.
     pub file: PathBuf,
+    /// Format to render (every format but har: a saved report has no HTTP transcript).
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
+    /// Colour in the terminal format (see `run --color`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub integration: IntegrationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -342,4 +384,117 @@ pub struct CleanupArgs {
     /// List what would be removed without removing it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The error text as shown by Azure, Microsoft 365 or ServiceNow (quote it, or pass - or nothing
+    /// to read it from stdin).
+    #[arg(value_name = "ERROR TEXT")]
+    pub text: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
+    pub format: WhyFormat,
+    /// List every known error instead.
+    #[arg(long, conflicts_with = "text")]
+    pub list: bool,
+}
+
+/// Output formats of `why`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: Option<ProfilesCommand>,
+    /// A TOML file whose `[profiles.NAME]` tables are listed too.
+    #[arg(long, env = "SNOWDOCTOR_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Show one profile in full: what it checks and where each requirement comes from.
+    Show {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// Domain enums with a `name()` and an `ALL` list become clap value enums here, not in the library.
+macro_rules! value_enum {
+    ($($ty:ty),*) => {$(
+        impl ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                <$ty>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(PossibleValue::new(self.name()))
+            }
+        }
+    )*};
+}
+
+value_enum!(Grant, Format, FailOn);
+
+impl ConnectionArgs {
+    /// What the flags and environment ask for, before the config file and validation.
+    pub fn input(&self) -> ConnectionInput {
+        ConnectionInput {
+            instance: self.instance.clone(),
+            user: self.user.clone(),
+            password_file: self.password_file.clone(),
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            allow_http: self.allow_http,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+impl IntegrationArgs {
+    /// What the flags and environment ask for, before the config file and validation.
+    pub fn input(&self) -> IntegrationInput {
+        IntegrationInput {
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            integration_user: self.integration_user.clone(),
+            integration_password_file: self.integration_password_file.clone(),
+            oauth_entity: self.oauth_entity.clone(),
+            client_id: self.client_id.clone(),
+            client_secret_file: self.client_secret_file.clone(),
+            refresh_token_file: self.refresh_token_file.clone(),
+            grant: self.grant,
+            expect_roles: self.expect_roles.clone(),
+            ticket_table: self.ticket_table.clone(),
+            close_if_delete_denied: self.close_if_delete_denied,
+            read_only: self.read_only,
+            service_tags: self.service_tags.clone(),
+            service_tags_selected: self.service_tags_selected.clone(),
+            service_ips: self.service_ips.clone(),
+            export_allow_rules: self.export_allow_rules.clone(),
+        }
+    }
+}
+
+impl SelectionArgs {
+    /// The checked selection (`--jobs 0` counts as 1, `--check-timeout 0` as one second).
+    pub fn selection(&self) -> Selection {
+        Selection::new(
+            self.only.clone(),
+            self.skip.clone(),
+            self.checks_dir.clone(),
+            self.jobs,
+            self.check_timeout,
+        )
+    }
 }

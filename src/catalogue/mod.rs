@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
 
-pub use manifest::{Assertion, Manifest, Probe, RowExpectation, TableProbe, parse as parse_manifest};
+pub use manifest::{
+    Assertion, Manifest, Probe, RowExpectation, TableProbe, parse as parse_manifest,
+};
 
 use crate::error::{Error, Result};
 

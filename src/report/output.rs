@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
-
 use super::deliver::Deliverable;
 use super::{Format, RenderInput, render};
 use crate::error::Error;
@@ -21,29 +19,21 @@ pub fn parse_report_arg(arg: &str) -> Result<(Format, PathBuf), Error> {
     let Some((name, path)) = arg.split_once('=') else {
         return Err(usage("no '=' between the format and the path".to_string()));
     };
-    let format = Format::from_str(name.trim(), true)
-        .map_err(|_| usage(format!("unknown format {:?}", name.trim())))?;
+    let format = Format::from_name(name.trim())
+        .ok_or_else(|| usage(format!("unknown format {:?}", name.trim())))?;
     if path.trim().is_empty() {
         return Err(usage("the path is empty".to_string()));
     }
     Ok((format, PathBuf::from(path)))
 }
 
-fn format_names() -> Vec<String> {
-    Format::value_variants()
-        .iter()
-        .filter_map(|f| f.to_possible_value())
-        .map(|v| v.get_name().to_string())
-        .collect()
+fn format_names() -> Vec<&'static str> {
+    Format::ALL.iter().map(|f| f.name()).collect()
 }
 
 /// How messages name a report file.
 pub fn report_name(format: Format, path: &Path) -> String {
-    let name = format
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default();
-    format!("the {name} report {}", path.display())
+    format!("the {} report {}", format.name(), path.display())
 }
 
 /// Renders and writes each target through the scanned, all-or-nothing delivery of
@@ -54,12 +44,13 @@ pub fn write_reports(
     targets: &[(Format, PathBuf)],
     secrets: &SecretRegistry,
 ) -> Result<Vec<PathBuf>, Error> {
+    let input = input.for_file();
     let mut items = Vec::with_capacity(targets.len());
     for (format, path) in targets {
         items.push(Deliverable::text(
             report_name(*format, path),
             Some(path.clone()),
-            render(*format, input)?,
+            render(*format, &input)?,
         ));
     }
     let delivered = super::deliver::prepare(items, secrets)?;

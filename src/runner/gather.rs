@@ -9,9 +9,9 @@ use tokio_util::task::TaskTracker;
 
 use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
 use crate::checks::oauth_connect;
-use crate::cli::Grant;
 use crate::config::{Credentials, Settings};
 use crate::model::WrittenRecord;
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
 use crate::servicenow::roundtrip::{self, RoundTripInputs, RoundTripOutcome, WriteLog};

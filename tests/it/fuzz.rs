@@ -119,5 +119,7 @@ fn manifest_seeds() -> Vec<String> {
 #[test]
 fn the_csv_seed_itself_is_read() {
     let rules = snowdoctor::azure::rules::rules_from_text(CSV_SEED).expect("valid CSV");
-    assert!(rules.filters(), "the deny rule with spaces is read");
+    let policy = rules.policy(snowdoctor::azure::rules::Direction::Inbound);
+    assert!(policy.filters(), "the deny rule with spaces is read");
+    assert!(policy.blocks("192.0.2.7".parse().expect("ip")));
 }

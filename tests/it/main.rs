@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod command_line;
 mod config_checks;
 mod diagnosis;
 mod emulator;
@@ -12,6 +13,7 @@ mod live_reports;
 mod local_input;
 mod mapping;
 mod output_paths;
+mod profiles;
 mod ranges_cli;
 mod reports;
 mod response_budget;
@@ -21,3 +23,4 @@ mod secret_scan;
 mod support;
 mod terminal_safety;
 mod version;
+mod why;

@@ -9,7 +9,9 @@ use crate::support::{Finished, snowdoctor};
 #[test]
 fn an_instance_sending_more_than_the_budget_is_stopped_with_a_clear_failure() {
     let filler = "x".repeat(300 * 1024);
-    let body = format!(r#"{{"result":[{{"sys_id":"6816f79cc0a8016401c5a33be04be441","user_name":"admin","note":"{filler}"}}]}}"#);
+    let body = format!(
+        r#"{{"result":[{{"sys_id":"6816f79cc0a8016401c5a33be04be441","user_name":"admin","note":"{filler}"}}]}}"#
+    );
     let server = HostileServer::start(move |_, _| json(200, &body));
     let dir = tempfile::tempdir().expect("tempdir");
     let har = dir.path().join("t.har");
@@ -25,12 +27,16 @@ fn an_instance_sending_more_than_the_budget_is_stopped_with_a_clear_failure() {
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     assert_ne!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("the instance sent more than 1 MB in this run"),
+        out.stdout
+            .contains("the instance sent more than 1 MB in this run"),
         "the failure names the budget:\n{}",
         out.stdout
     );
     let har_len = std::fs::metadata(&har).expect("har written").len();
     assert!(har_len < 3_000_000, "the HAR grew to {har_len} bytes");
     let requests = server.requests().len();
-    assert!(requests <= 16, "{requests} requests after the budget was spent");
+    assert!(
+        requests <= 16,
+        "{requests} requests after the budget was spent"
+    );
 }

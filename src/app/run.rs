@@ -1,18 +1,17 @@
-//! Command dispatch: turns a parsed command line into a run and an exit code. Everything printed to
-//! stdout is the requested output; logs and progress go to stderr.
+//! `snowdoctor run`: diagnoses an instance (configuration checks, the OAuth connect, the ticket round
+//! trip) and writes every requested output. `demo` reuses [`diagnose`] against its embedded emulator.
 
-use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::catalogue::Catalogue;
 use crate::checks::Context;
-use crate::cli::{Cli, Command, OutputArgs};
+use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exit;
-use crate::model::{RunReport, Status, ToolInfo};
+use crate::model::{RunReport, Status, ToolInfo, WriteState};
 use crate::report::deliver::Deliverable;
 use crate::report::targets::{OutputRequest, OutputTargets};
 use crate::runner::gather::Gatherer;
@@ -20,87 +19,14 @@ use crate::runner::{self, Limits, Plan};
 use crate::servicenow::Client;
 use crate::servicenow::transcript::Exchange;
 
-mod demo;
-mod logging;
-mod pipe;
-mod progress;
-
-/// Runs a command and returns its exit code.
-pub fn main(cli: Cli) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
-    match runtime.block_on(dispatch(cli)) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            error.exit_code()
-        }
-    }
-}
-
-async fn dispatch(cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::Run(args) => {
-            let config =
-                crate::config::run_config(&args.connection, &args.integration, &args.selection)?;
-            diagnose(config, &args.output, Vec::new()).await
-        }
-        Command::Demo(args) => demo::run(args).await,
-        Command::Emulate(args) => {
-            crate::emulator::serve_cli(&args)
-                .await
-                .map_err(|e| Error::Emulator(e.to_string()))?;
-            Ok(exit::OK)
-        }
-        Command::List(args) => {
-            let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
-            print_stdout(&crate::catalogue::describe::list(&catalogue, args.json));
-            Ok(exit::OK)
-        }
-        Command::Explain(args) => {
-            let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
-            let manifest = catalogue.get(&args.id).ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown check id {:?}; see `snowdoctor list`",
-                    args.id
-                ))
-            })?;
-            print_stdout(&crate::catalogue::describe::explain(manifest));
-            Ok(exit::OK)
-        }
-        Command::Ranges(args) => {
-            let mut stdout = pipe::QuietStdout::new();
-            crate::azure::ranges_command(&args, &mut stdout)
-        }
-        Command::Report(crate::cli::ReportCommand::Render(args)) => {
-            print_stdout(&crate::report::render_saved(&args.file, args.format)?);
-            Ok(exit::OK)
-        }
-        Command::Schema => {
-            print_stdout(&crate::report::json_schema());
-            Ok(exit::OK)
-        }
-        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
-    }
-}
-
-fn print_stdout(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = stdout.write_all(text.as_bytes());
-    if !text.ends_with('\n') {
-        let _ = stdout.write_all(b"\n");
-    }
-    let _ = stdout.flush();
+/// Runs `snowdoctor run`.
+pub async fn run(args: RunArgs) -> Result<u8> {
+    let config = crate::config::run_config(
+        &args.connection.input(),
+        &args.integration.input(),
+        args.selection.selection(),
+    )?;
+    diagnose(config, &args.output, Vec::new()).await
 }
 
 /// Runs a diagnosis and writes every requested output. `notes` are prepended to the report's notes.
@@ -109,7 +35,7 @@ pub async fn diagnose(
     output: &OutputArgs,
     mut notes: Vec<String>,
 ) -> Result<u8> {
-    let log = logging::init(output.verbose, config.secrets.clone());
+    let log = super::logging::init(output.verbose, config.secrets.clone());
     let catalogue = Catalogue::load(config.selection.checks_dir.as_deref())?;
     let plan = Plan::select(&catalogue, &config.selection.only, &config.selection.skip)?;
     if plan.selected_count() == 0 {
@@ -165,15 +91,15 @@ pub async fn diagnose(
         credentials,
         cancel.clone(),
     ));
-    let progress = progress::Progress::new(
+    let progress = super::progress::Progress::new(
         plan.selected_count(),
-        output.no_progress || output.verbose > 0,
+        output.no_progress || output.quiet || output.verbose > 0,
     );
     let started_at = chrono::Utc::now();
     let started = std::time::Instant::now();
     let limits = Limits {
         jobs: config.selection.jobs,
-        check_timeout: std::time::Duration::from_secs(config.selection.check_timeout.max(1)),
+        check_timeout: config.selection.check_timeout,
     };
     let ctx_for_export = ctx.clone();
     let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
@@ -203,9 +129,22 @@ pub async fn diagnose(
     let input = crate::report::RenderInput {
         report: &report,
         transcript: &exchanges,
-        color: color_enabled(),
+        color: super::term::stdout_color(output.color),
+        width: super::term::stdout_width(),
     };
-    let items = deliverables(&input, output, &targets, allow_rules, &log.contents())?;
+    let stdout_text = if output.quiet {
+        crate::report::verdict_line(&report, input.color)
+    } else {
+        crate::report::render(output.format, &input)?
+    };
+    let items = deliverables(
+        &input,
+        stdout_text,
+        &targets,
+        allow_rules,
+        &log.contents(),
+        output.pseudonymize,
+    )?;
     let delivered = match crate::report::deliver::prepare(items, &config.secrets) {
         Ok(delivered) => delivered,
         Err(error) => {
@@ -241,10 +180,11 @@ async fn export_allow_rules(ctx: &Context, gatherer: &Gatherer) -> Option<String
 /// each report file, the bundle and its mapping, and the exported allow rules.
 fn deliverables(
     input: &crate::report::RenderInput,
-    output: &OutputArgs,
+    stdout_text: String,
     targets: &OutputTargets,
     allow_rules: Option<String>,
     log: &str,
+    pseudonymize: bool,
 ) -> Result<Vec<Deliverable>> {
     use crate::report::targets::Destination;
     let mut items = Vec::new();
@@ -257,11 +197,12 @@ fn deliverables(
         items.push(Deliverable::text(
             "the standard output".into(),
             None,
-            crate::report::render(output.format, input)?,
+            stdout_text,
         ));
     }
+    let input = input.for_file();
     for (format, destination) in &targets.reports {
-        let text = crate::report::render(*format, input)?;
+        let text = crate::report::render(*format, &input)?;
         items.push(match destination {
             Destination::Stdout => Deliverable::text("the standard output".into(), None, text),
             Destination::File(path) => Deliverable::text(
@@ -274,9 +215,9 @@ fn deliverables(
     if let Some(path) = &targets.bundle {
         items.extend(crate::report::build_bundle(
             path,
-            input,
+            &input,
             log,
-            output.pseudonymize,
+            pseudonymize,
         )?);
     }
     if let (Some(destination), Some(csv)) = (&targets.allow_rules, allow_rules) {
@@ -298,7 +239,7 @@ fn withheld_exit(report: &RunReport, code: u8) -> u8 {
     let leftovers: Vec<_> = report
         .writes
         .iter()
-        .filter(|w| w.state == "leftover")
+        .filter(|w| w.state == WriteState::Leftover)
         .collect();
     for write in &leftovers {
         eprintln!(
@@ -319,10 +260,6 @@ fn withheld_exit(report: &RunReport, code: u8) -> u8 {
     }
 }
 
-fn color_enabled() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-}
-
 /// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.
 fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> u8 {
     let gate_failed = report
@@ -333,7 +270,11 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
         return exit::NOT_ASSESSED;
     }
     // A record the run could not remove is always a finding, whatever --fail-on says.
-    if report.writes.iter().any(|w| w.state == "leftover") {
+    if report
+        .writes
+        .iter()
+        .any(|w| w.state == WriteState::Leftover)
+    {
         return exit::FINDINGS;
     }
     crate::report::exit_code(report, output.fail_on)
