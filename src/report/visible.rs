@@ -17,11 +17,7 @@ pub fn report(report: &RunReport) -> RunReport {
 
 fn walk(value: &mut Value) {
     match value {
-        Value::String(s) => {
-            if s.chars().any(acts) {
-                *s = text(s);
-            }
-        }
+        Value::String(s) if s.chars().any(acts) => *s = text(s),
         Value::Array(items) => items.iter_mut().for_each(walk),
         Value::Object(map) => map.values_mut().for_each(walk),
         _ => {}

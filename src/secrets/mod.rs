@@ -154,28 +154,6 @@ impl SecretRegistry {
         out
     }
 
-    /// Replaces every known secret in every string (keys included) of a JSON value. Redacting the
-    /// decoded strings of a parsed document keeps it well-formed whatever the secret looks like.
-    pub fn redact_json(&self, value: &mut serde_json::Value) {
-        use serde_json::Value;
-        match value {
-            Value::String(s) => {
-                if self.leaks_into(s) {
-                    *s = self.redact(s);
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            Value::Object(map) => {
-                let taken = std::mem::take(map);
-                for (key, mut inner) in taken {
-                    self.redact_json(&mut inner);
-                    map.insert(self.redact(&key), inner);
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// True when `text` contains a known secret in any encoding.
     pub fn leaks_into(&self, text: &str) -> bool {
         self.entries
@@ -233,18 +211,6 @@ mod tests {
         assert_eq!(leaks.len(), 1);
         assert_eq!(leaks[0].label, "SNOWDOCTOR_PASSWORD");
         assert!(!leaks[0].is_short());
-    }
-
-    #[test]
-    fn redact_json_touches_strings_only() {
-        let registry = SecretRegistry::new();
-        registry.register(&SecretString::from("true".to_string()));
-        let mut value = serde_json::json!({"ok": true, "text": "it is true", "true": 1});
-        registry.redact_json(&mut value);
-        assert_eq!(
-            value,
-            serde_json::json!({"ok": true, "text": "it is [REDACTED]", "[REDACTED]": 1})
-        );
     }
 
     #[test]

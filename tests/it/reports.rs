@@ -564,6 +564,7 @@ fn write_reports_writes_every_target_and_removes_a_leaking_file() {
         color: false,
         width: report::FILE_WIDTH,
     };
+    std::fs::create_dir(dir.path().join("out")).expect("mkdir out");
     let targets: Vec<(Format, PathBuf)> = ALL_FORMATS
         .iter()
         .map(|f| (*f, dir.path().join("out").join(format!("report-{f:?}"))))
