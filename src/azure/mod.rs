@@ -4,6 +4,7 @@
 //! `ip_access` rows into a per-direction [`rules::Policy`] (blocked = Deny \ Allow), [`coverage`]
 //! judges each selected tag's prefixes against it and derives the minimal Allow rules, all on the
 //! sorted interval sets of [`intervals`]. [`command`] is the offline `snowdoctor ranges` command.
+//! [`snapshot`] holds the files shipped in the binary and resolves `--service-tags`.
 
 pub mod command;
 pub mod coverage;
@@ -11,6 +12,7 @@ pub mod intervals;
 pub mod reference_data;
 pub mod rules;
 pub mod service_tags;
+pub mod snapshot;
 
 #[cfg(test)]
 mod tests;
@@ -27,3 +29,4 @@ pub use coverage::{
 pub use intervals::{Count, Family, Interval, IntervalSet, IpSet};
 pub use rules::{Direction, Policy, Rule, RuleSet, rules_from_file, rules_from_rows};
 pub use service_tags::{ServiceTag, ServiceTagError, ServiceTagFile};
+pub use snapshot::{Origin, STALE_AFTER_DAYS, Snapshot, TagSource};

@@ -1,31 +1,32 @@
 //! The IP allowlist engine against Microsoft's real service-tag files, and the `ranges` command.
 //!
-//! The real files are resolved by `snowdoctor::azure::reference_data` (env `SNOWDOCTOR_AZURE_DATA`,
-//! default `../shared/data/azure`). A missing or different file fails these tests with a message;
-//! they never skip. Expected numbers come from the data card (`../shared/data/azure/README.md`) and
-//! microsoft-integration.md §3, §4.4 and §5.6, which were computed independently with Python.
+//! The real files are the snapshots embedded from `data/azure/` (see its SOURCE.md), verified by size
+//! and SHA-256 through `snowdoctor::azure::reference_data` before use (`SNOWDOCTOR_AZURE_DATA` may point
+//! at uncompressed copies instead; nothing outside the repository is needed). Expected numbers come from
+//! the shared data card and microsoft-integration.md §3, §4.4 and §5.6, computed independently with
+//! Python.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use snowdoctor::azure::reference_data::{self, ReferenceFile};
+use snowdoctor::azure::reference_data;
+use snowdoctor::azure::snapshot::{self, Snapshot};
 use snowdoctor::azure::{
     AddressStatus, Direction, IpSet, RuleSet, Selection, ServiceTagFile, address_status,
     allow_rules_csv, diagnose, ranges_command, rules_from_file,
 };
 use snowdoctor::cli::RangesArgs;
 
-fn load(file: ReferenceFile) -> ServiceTagFile {
-    let path = reference_data::locate(file).unwrap_or_else(|e| panic!("{e}"));
-    ServiceTagFile::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn load(file: &'static Snapshot) -> ServiceTagFile {
+    reference_data::load(file).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Parsed once: 4 MB in a debug build is worth sharing between tests.
 fn public() -> &'static ServiceTagFile {
     static FILE: OnceLock<ServiceTagFile> = OnceLock::new();
-    FILE.get_or_init(|| load(reference_data::PUBLIC_20251028))
+    FILE.get_or_init(|| load(&snapshot::PUBLIC))
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -98,35 +99,15 @@ fn reference_data_is_verified_before_use() {
         reference_data::sha256_hex(b"abc").expect("sha256"),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
-    let real = reference_data::PUBLIC_20251028;
-    reference_data::locate(real).unwrap_or_else(|e| panic!("{e}"));
-    let missing = ReferenceFile {
-        name: "ServiceTags_Public_19990101.json",
-        ..real
-    };
-    let err = reference_data::locate(missing).expect_err("no such file");
-    assert!(
-        err.contains("not found") && err.contains("SNOWDOCTOR_AZURE_DATA"),
-        "{err}"
-    );
-    let resized = ReferenceFile {
-        bytes: real.bytes + 1,
-        ..real
-    };
-    assert!(
-        reference_data::locate(resized)
-            .expect_err("size differs")
-            .contains("bytes")
-    );
-    let rehashed = ReferenceFile {
-        sha256: "00",
-        ..real
-    };
-    assert!(
-        reference_data::locate(rehashed)
-            .expect_err("hash differs")
-            .contains("SHA-256")
-    );
+    let real = &snapshot::PUBLIC;
+    let bytes = reference_data::bytes(real).unwrap_or_else(|e| panic!("{e}"));
+    reference_data::verify(real, &bytes, "embedded").unwrap_or_else(|e| panic!("{e}"));
+    let err = reference_data::verify(real, &bytes[1..], "shortened").expect_err("size differs");
+    assert!(err.contains("bytes") && err.contains(real.file_name), "{err}");
+    let mut changed = bytes.clone();
+    changed[100] ^= 1;
+    let err = reference_data::verify(real, &changed, "changed").expect_err("hash differs");
+    assert!(err.contains("SHA-256"), "{err}");
 }
 
 #[test]
@@ -320,14 +301,8 @@ fn no_rules_admit_everything() {
 #[test]
 fn government_and_china_files() {
     for (reference, cloud, change, prefixes, azurecloud) in [
-        (
-            reference_data::GOVERNMENT_20260720,
-            "AzureGovernment",
-            "402",
-            6_591,
-            605,
-        ),
-        (reference_data::CHINA_20260720, "China", "405", 4_390, 345),
+        (&snapshot::GOVERNMENT, "AzureGovernment", "402", 6_591, 605),
+        (&snapshot::CHINA, "China", "405", 4_390, 345),
     ] {
         let file = load(reference);
         assert_eq!(
@@ -345,7 +320,7 @@ fn government_and_china_files() {
 
 fn args(tags: PathBuf) -> RangesArgs {
     RangesArgs {
-        service_tags: tags,
+        service_tags: Some(tags),
         service_tags_selected: Vec::new(),
         rules: None,
         export_allow_rules: None,
@@ -368,8 +343,10 @@ fn sample_path() -> PathBuf {
 fn ranges_without_rules_prints_merged_ranges() {
     let (code, text) = run(&args(sample_path()));
     assert_eq!(code, 0);
-    assert!(text.contains("cloud Public, change number 12"), "{text}");
-    assert!(text.contains("date unknown"), "{text}");
+    assert!(
+        text.contains("ServiceTags_Sample.json (Public, undated, changeNumber 12)"),
+        "{text}"
+    );
     assert!(
         text.contains("Microsoft names no narrower service tag"),
         "{text}"
@@ -383,7 +360,7 @@ fn ranges_without_rules_prints_merged_ranges() {
     let (code, builtin) = run(&args(PathBuf::from(snowdoctor::azure::SAMPLE_SERVICE_TAGS)));
     assert_eq!(code, 0);
     assert!(
-        builtin.contains("cloud Public, change number 12"),
+        builtin.contains("the built-in sample builtin:sample (Public, undated)"),
         "{builtin}"
     );
 
@@ -494,10 +471,10 @@ fn ranges_input_errors_exit_2() {
 #[test]
 fn ranges_on_the_real_file_exports_azurecloud() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path =
-        reference_data::locate(reference_data::PUBLIC_20251028).unwrap_or_else(|e| panic!("{e}"));
     let export = dir.path().join("azurecloud.csv");
-    let mut a = args(path);
+    // no --service-tags: the embedded Public snapshot
+    let mut a = args(PathBuf::new());
+    a.service_tags = None;
     a.service_tags_selected = vec!["AzureCloud".into()];
     a.export_allow_rules = Some(export.clone());
     let (code, text) = run(&a);
