@@ -235,7 +235,7 @@ impl ServiceTagFile {
     pub fn provenance(&self) -> String {
         let date = self
             .date
-            .map_or_else(|| "undated".to_string(), |d| format!("of {d}"));
+            .map_or_else(|| "undated".to_string(), |d| d.to_string());
         let change = if self.change_number.is_empty() {
             "unknown".to_string()
         } else {
@@ -248,17 +248,17 @@ impl ServiceTagFile {
         };
         match &self.origin {
             Origin::Builtin(s) => format!(
-                "embedded {cloud} snapshot {BUILTIN}{} {date} (changeNumber {change})",
+                "embedded {cloud} snapshot {BUILTIN}{} of {date} (changeNumber {change})",
                 s.key
             ),
             Origin::Sample => format!(
-                "the built-in sample {BUILTIN}{SAMPLE_KEY} ({cloud}, {date}): a small illustrative file, not Microsoft's full list"
+                "built-in sample {BUILTIN}{SAMPLE_KEY} ({cloud}, {date}): a small illustrative file, not Microsoft's full list"
             ),
             Origin::File(path) => format!(
-                "{} ({cloud}, {date}, changeNumber {change})",
+                "file {} ({cloud}, {date}, changeNumber {change})",
                 path.display()
             ),
-            Origin::Text => format!("service-tag file ({cloud}, {date}, changeNumber {change})"),
+            Origin::Text => format!("given file ({cloud}, {date}, changeNumber {change})"),
         }
     }
 
