@@ -4,9 +4,40 @@
 pub const OK: u8 = 0;
 /// At least one finding at or above `--fail-on`.
 pub const FINDINGS: u8 = 1;
+/// `snowdoctor why`: no known error matches the text.
+pub const UNKNOWN_ERROR: u8 = 1;
 /// Usage or configuration error (bad flag, unknown check id, invalid manifest).
 pub const USAGE: u8 = 2;
 /// The instance could not be assessed (unreachable, authentication failed, blocked).
 pub const NOT_ASSESSED: u8 = 3;
 /// The selection left no check to run.
 pub const NO_CHECKS: u8 = 4;
+
+/// The lowest status that makes the exit code [`FINDINGS`] (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Fail,
+    Warn,
+    Inconclusive,
+    Never,
+}
+
+impl FailOn {
+    /// Every level, in the order help lists them.
+    pub const ALL: &'static [FailOn] = &[
+        FailOn::Fail,
+        FailOn::Warn,
+        FailOn::Inconclusive,
+        FailOn::Never,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Fail => "fail",
+            FailOn::Warn => "warn",
+            FailOn::Inconclusive => "inconclusive",
+            FailOn::Never => "never",
+        }
+    }
+}

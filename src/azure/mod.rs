@@ -3,10 +3,10 @@
 //! Flow: [`service_tags`] parses Microsoft's weekly JSON file, [`rules`] reads ServiceNow's
 //! `ip_access` rows into a per-direction [`rules::Policy`] (blocked = Deny \ Allow), [`coverage`]
 //! judges each selected tag's prefixes against it and derives the minimal Allow rules, all on the
-//! sorted interval sets of [`intervals`]. [`command`] is the offline `snowdoctor ranges` command.
+//! sorted interval sets of [`intervals`]. The offline `snowdoctor ranges` command is
+//! `src/app/ranges.rs`.
 //! [`snapshot`] holds the files shipped in the binary and resolves `--service-tags`.
 
-pub mod command;
 pub mod coverage;
 pub mod intervals;
 pub mod reference_data;
@@ -16,8 +16,6 @@ pub mod snapshot;
 
 #[cfg(test)]
 mod tests;
-
-pub use command::ranges_command;
 
 /// `--service-tags builtin:sample`: a small file in the real format, embedded for the demo.
 pub const SAMPLE_SERVICE_TAGS: &str = "builtin:sample";

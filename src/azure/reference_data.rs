@@ -37,7 +37,11 @@ pub fn bytes(snapshot: &'static Snapshot) -> Result<Vec<u8>, String> {
         }
         None => {
             let bytes = snapshot.bytes()?;
-            verify(snapshot, &bytes, &format!("embedded {}", snapshot.file_name))?;
+            verify(
+                snapshot,
+                &bytes,
+                &format!("embedded {}", snapshot.file_name),
+            )?;
             Ok(bytes)
         }
     }
@@ -47,7 +51,8 @@ pub fn bytes(snapshot: &'static Snapshot) -> Result<Vec<u8>, String> {
 pub fn load(snapshot: &'static Snapshot) -> Result<ServiceTagFile, String> {
     let bytes = bytes(snapshot)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| format!("{}: {e}", snapshot.file_name))?;
-    let mut file = ServiceTagFile::parse(text).map_err(|e| format!("{}: {e}", snapshot.file_name))?;
+    let mut file =
+        ServiceTagFile::parse(text).map_err(|e| format!("{}: {e}", snapshot.file_name))?;
     file.date = snapshot.date();
     file.origin = Origin::Builtin(snapshot);
     Ok(file)

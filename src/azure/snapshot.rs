@@ -215,7 +215,10 @@ pub struct Age {
 impl ServiceTagFile {
     /// Days since the file's date at `now`; `None` when undated.
     pub fn age(&self, now: DateTime<Utc>) -> Option<Age> {
-        let days = now.date_naive().signed_duration_since(self.date?).num_days();
+        let days = now
+            .date_naive()
+            .signed_duration_since(self.date?)
+            .num_days();
         Some(Age {
             days,
             stale: days > STALE_AFTER_DAYS,

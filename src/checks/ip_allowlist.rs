@@ -196,7 +196,8 @@ fn evaluate_coverage(
             outcome.remediation = Some(format!(
                 "Download the current \"Azure IP Ranges and Service Tags\" file from {} and rerun with --service-tags FILE: Microsoft republishes it weekly and your Deny rules may block ranges added since {}.",
                 file.download_page(),
-                file.date.map_or_else(|| "then".to_string(), |d| d.to_string())
+                file.date
+                    .map_or_else(|| "then".to_string(), |d| d.to_string())
             ));
         }
         return outcome;

@@ -12,10 +12,10 @@ use super::oauth_grant::{
     CC_ENABLED as PROP_CLIENT_CREDENTIALS, ROPC_DISABLED as PROP_ROPC_DISABLED,
 };
 use super::{Check, Context, Outcome, caller_lacks_admin};
-use crate::cli::Grant;
 use crate::config::Settings;
 use crate::model::Status;
 use crate::runner::facts::{FactKey, Facts};
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{ConnectFailure, ConnectOutcome, grant_type};
 use crate::servicenow::{ClientError, Row, TableQuery};
 

@@ -6,8 +6,8 @@
 use super::findings::Findings;
 use super::oauth_entity::{Selection, entities_query, select};
 use super::{Check, Context, Outcome};
-use crate::cli::Grant;
 use crate::runner::facts::{FactKey, Facts};
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::{Row, TableQuery};
 
 /// See the module docs.

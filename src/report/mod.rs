@@ -6,6 +6,7 @@
 //! removed if one shows up.
 
 mod bundle;
+mod format;
 mod har;
 mod html;
 mod json;
@@ -20,14 +21,13 @@ mod view;
 
 use std::path::Path;
 
-use crate::cli::FailOn;
-pub use crate::cli::Format;
 use crate::error::Error;
-use crate::exit;
+use crate::exit::{self, FailOn};
 use crate::model::{RunReport, Status};
 use crate::servicenow::transcript::Exchange;
 
 pub use bundle::{BundleSummary, write_bundle};
+pub use format::Format;
 pub use output::{parse_report_arg, write_reports};
 pub use pseudonymize::Pseudonymizer;
 pub use schema::json_schema;

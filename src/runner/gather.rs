@@ -10,9 +10,9 @@ use tokio_util::task::TaskTracker;
 
 use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
 use crate::checks::oauth_connect;
-use crate::cli::Grant;
 use crate::config::{Credentials, Settings};
 use crate::model::WrittenRecord;
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
 use crate::servicenow::roundtrip::{self, RoundTripInputs, RoundTripOutcome, WriteLog};
@@ -206,9 +206,7 @@ impl Gatherer {
     fn service_tags(&self) -> Fact {
         let source = crate::azure::TagSource::from_arg(self.settings.service_tags.as_deref())
             .map_err(|e| FactError::Input(e.to_string()))?;
-        let file = source
-            .load()
-            .map_err(|e| FactError::Input(e.to_string()))?;
+        let file = source.load().map_err(|e| FactError::Input(e.to_string()))?;
         Ok(FactValue::ServiceTags(Arc::new(file)))
     }
 

@@ -11,11 +11,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use snowdoctor::app::ranges::run as ranges_command;
 use snowdoctor::azure::reference_data;
 use snowdoctor::azure::snapshot::{self, Snapshot};
 use snowdoctor::azure::{
     AddressStatus, Direction, IpSet, RuleSet, Selection, ServiceTagFile, address_status,
-    allow_rules_csv, diagnose, ranges_command, rules_from_file,
+    allow_rules_csv, diagnose, rules_from_file,
 };
 use snowdoctor::cli::RangesArgs;
 
@@ -103,7 +104,10 @@ fn reference_data_is_verified_before_use() {
     let bytes = reference_data::bytes(real).unwrap_or_else(|e| panic!("{e}"));
     reference_data::verify(real, &bytes, "embedded").unwrap_or_else(|e| panic!("{e}"));
     let err = reference_data::verify(real, &bytes[1..], "shortened").expect_err("size differs");
-    assert!(err.contains("bytes") && err.contains(real.file_name), "{err}");
+    assert!(
+        err.contains("bytes") && err.contains(real.file_name),
+        "{err}"
+    );
     let mut changed = bytes.clone();
     changed[100] ^= 1;
     let err = reference_data::verify(real, &changed, "changed").expect_err("hash differs");
@@ -494,7 +498,8 @@ fn ranges_on_the_real_file_exports_azurecloud() {
 use crate::support::{EmulatorRun, Finished, snowdoctor};
 
 /// The embedded Public file's provenance as every report names it.
-const EMBEDDED_PUBLIC: &str = "embedded Public snapshot builtin:public of 2025-10-28 (changeNumber 375)";
+const EMBEDDED_PUBLIC: &str =
+    "embedded Public snapshot builtin:public of 2025-10-28 (changeNumber 375)";
 
 /// `snowdoctor run --only ip-allowlist --format json` against `scenario` at the fixed time `now`,
 /// writing the other report formats into `dir`.
@@ -520,14 +525,24 @@ fn run_at(scenario: &str, now: &str, extra: &[&str], dir: &Path) -> Finished {
 fn notes(report: &serde_json::Value) -> Vec<String> {
     report["notes"]
         .as_array()
-        .map(|n| n.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|n| {
+            n.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Every report format in `dir` contains `needle` (whitespace runs count as one space: the terminal
 /// report wraps).
 fn every_report_says(dir: &Path, needle: &str) {
-    for file in ["report.txt", "report.md", "report.html", "junit.xml", "report.sarif"] {
+    for file in [
+        "report.txt",
+        "report.md",
+        "report.html",
+        "junit.xml",
+        "report.sarif",
+    ] {
         let text = std::fs::read_to_string(dir.join(file)).expect(file);
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains(needle), "{file} lacks {needle:?}:\n{text}");
@@ -553,7 +568,11 @@ fn without_service_tags_a_run_judges_against_the_embedded_public_snapshot() {
         evidence.contains(EMBEDDED_PUBLIC) && evidence.contains("395 days old"),
         "{evidence}"
     );
-    assert!(report.remediation("ip-allowlist").contains("details.aspx?id=56519"));
+    assert!(
+        report
+            .remediation("ip-allowlist")
+            .contains("details.aspx?id=56519")
+    );
     // the report-level notice: stale, with the download link and the flag that replaces it
     let notes = notes(&report.0);
     let notice = notes
@@ -568,7 +587,10 @@ fn without_service_tags_a_run_judges_against_the_embedded_public_snapshot() {
             && notice.contains("--service-tags FILE"),
         "{notice}"
     );
-    every_report_says(dir.path(), "builtin:public of 2025-10-28 (changeNumber 375)");
+    every_report_says(
+        dir.path(),
+        "builtin:public of 2025-10-28 (changeNumber 375)",
+    );
     every_report_says(dir.path(), "395 days old");
 }
 
@@ -623,7 +645,12 @@ fn a_stale_file_warns_only_where_its_age_matters() {
 
     // stale, but nothing is filtered: the ranges do not matter, the check passes; the notice still warns
     let nofilter = tempfile::tempdir().expect("tempdir");
-    let out = run_at("ip-no-filtering", "2026-12-01T00:00:00Z", &[], nofilter.path());
+    let out = run_at(
+        "ip-no-filtering",
+        "2026-12-01T00:00:00Z",
+        &[],
+        nofilter.path(),
+    );
     let report = out.report();
     report.assert_status("ip-allowlist", "pass");
     assert!(
@@ -649,7 +676,12 @@ fn a_misspelt_builtin_or_a_bad_clock_is_a_usage_error() {
             .output()
             .expect("runs"),
     );
-    assert_eq!(out.code, i32::from(snowdoctor::exit::USAGE), "{}", out.stderr);
+    assert_eq!(
+        out.code,
+        i32::from(snowdoctor::exit::USAGE),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("builtin:gov"), "{}", out.stderr);
     let out = Finished::from(
         snowdoctor()
@@ -658,7 +690,12 @@ fn a_misspelt_builtin_or_a_bad_clock_is_a_usage_error() {
             .output()
             .expect("runs"),
     );
-    assert_eq!(out.code, i32::from(snowdoctor::exit::USAGE), "{}", out.stderr);
+    assert_eq!(
+        out.code,
+        i32::from(snowdoctor::exit::USAGE),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("SNOWDOCTOR_NOW"), "{}", out.stderr);
 }
 

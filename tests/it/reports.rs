@@ -5,9 +5,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use snowdoctor::cli::{FailOn, Format};
+use snowdoctor::exit::FailOn;
 use snowdoctor::model::{RunReport, Status};
-use snowdoctor::report::{self, RenderInput};
+use snowdoctor::report::{self, Format, RenderInput};
 use snowdoctor::secrets::{SecretRegistry, SecretString};
 use snowdoctor::servicenow::transcript::Exchange;
 

@@ -175,7 +175,11 @@ fn date_from_name_and_age_warning() {
     };
     let age = file.age(soon).expect("dated");
     assert_eq!((age.days, age.stale), (13, false));
-    assert!(!file.notice(soon).starts_with("warning"), "{}", file.notice(soon));
+    assert!(
+        !file.notice(soon).starts_with("warning"),
+        "{}",
+        file.notice(soon)
+    );
     // the threshold: 60 days is still fresh, 61 is stale
     assert!(!file.age(at(2025, 12, 27)).expect("dated").stale);
     assert!(file.age(at(2025, 12, 28)).expect("dated").stale);

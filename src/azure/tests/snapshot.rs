@@ -89,12 +89,18 @@ fn provenance_and_notice_name_the_snapshot_and_its_age() {
         file.provenance(),
         "embedded China snapshot builtin:china of 2026-07-20 (changeNumber 405)"
     );
-    let fresh = Utc.with_ymd_and_hms(2026, 9, 18, 0, 0, 0).single().expect("t");
+    let fresh = Utc
+        .with_ymd_and_hms(2026, 9, 18, 0, 0, 0)
+        .single()
+        .expect("t");
     assert_eq!(
         file.notice(fresh),
         "Azure IP ranges from the embedded China snapshot builtin:china of 2026-07-20 (changeNumber 405), 60 days old at run time"
     );
-    let stale = Utc.with_ymd_and_hms(2026, 9, 19, 0, 0, 0).single().expect("t");
+    let stale = Utc
+        .with_ymd_and_hms(2026, 9, 19, 0, 0, 0)
+        .single()
+        .expect("t");
     let notice = file.notice(stale);
     assert!(
         notice.starts_with("warning: ")

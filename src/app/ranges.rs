@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use super::coverage::{
+use crate::azure::coverage::{
     AddressStatus, Coverage, Selection, address_status, allow_rules_csv, diagnose,
 };
-use super::intervals::IpSet;
-use super::rules::{Direction, Policy, RuleSet, rules_from_file};
-use super::service_tags::{ServiceTag, ServiceTagFile};
-use super::snapshot::TagSource;
+use crate::azure::intervals::IpSet;
+use crate::azure::rules::{Direction, Policy, RuleSet, rules_from_file};
+use crate::azure::service_tags::{ServiceTag, ServiceTagFile};
+use crate::azure::snapshot::TagSource;
 use crate::cli::RangesArgs;
 use crate::error::Error;
 use crate::exit;
@@ -24,7 +24,7 @@ const INLINE_REPAIR: usize = 10;
 /// Runs `ranges`: 0 when everything selected is admitted (or no rules were given), 1 when something
 /// is blocked (a range or a `--service-ip`), 2 on input errors (also returned as `Err`, whose
 /// `exit_code()` is 2).
-pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn run(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
     let addresses = parse_addresses(&args.service_ips)?;
     let now = crate::clock::now()?;
     // without --service-tags: the embedded Public snapshot
@@ -222,7 +222,7 @@ fn selection_note(tags: &[&ServiceTag], args: &RangesArgs) -> String {
 
 /// `builtin:public`, `builtin:sample` or the path given.
 fn source_name(file: &ServiceTagFile) -> String {
-    use super::snapshot::{BUILTIN, Origin, SAMPLE_KEY};
+    use crate::azure::snapshot::{BUILTIN, Origin, SAMPLE_KEY};
     match &file.origin {
         Origin::Builtin(s) => format!("{BUILTIN}{}", s.key),
         Origin::Sample => format!("{BUILTIN}{SAMPLE_KEY}"),
