@@ -11,6 +11,15 @@ use crate::config::{self, ConfigFile, DEFAULT_PROFILE, Origin};
 use crate::error::Result;
 use crate::exit;
 
+/// A connection option: its name (also its clap id), its environment variable, the value given on the
+/// command line or in the environment, and the default shown when nothing sets it.
+type Given = (
+    &'static str,
+    &'static str,
+    Option<String>,
+    Option<&'static str>,
+);
+
 /// One line of the output.
 struct Line {
     key: &'static str,
@@ -79,29 +88,15 @@ pub fn run(args: &ConfigArgs) -> Result<u8> {
 
     let from_file = file.connection_for(Some(&profile_value));
     let connection = &args.connection;
-    let given: [(
-        &'static str,
-        &str,
-        &'static str,
-        Option<String>,
-        Option<&str>,
-    ); 8] = [
+    let given: [Given; 8] = [
         (
-            "instance",
             "instance",
             "SNOWDOCTOR_INSTANCE",
             connection.instance.clone(),
             None,
         ),
+        ("user", "SNOWDOCTOR_USER", connection.user.clone(), None),
         (
-            "user",
-            "user",
-            "SNOWDOCTOR_USER",
-            connection.user.clone(),
-            None,
-        ),
-        (
-            "password_file",
             "password_file",
             "",
             path_text(&connection.password_file),
@@ -109,13 +104,11 @@ pub fn run(args: &ConfigArgs) -> Result<u8> {
         ),
         (
             "ca_cert",
-            "ca_cert",
             "",
             path_text(&connection.ca_cert),
             Some("system roots"),
         ),
         (
-            "insecure",
             "insecure",
             "",
             connection.insecure.then(|| "true".into()),
@@ -123,13 +116,11 @@ pub fn run(args: &ConfigArgs) -> Result<u8> {
         ),
         (
             "allow_http",
-            "allow_http",
             "",
             connection.allow_http.then(|| "true".into()),
             Some("false"),
         ),
         (
-            "connect_timeout",
             "connect_timeout",
             "",
             connection.connect_timeout.map(|n| n.to_string()),
@@ -137,18 +128,17 @@ pub fn run(args: &ConfigArgs) -> Result<u8> {
         ),
         (
             "request_timeout",
-            "request_timeout",
             "",
             connection.request_timeout.map(|n| n.to_string()),
             Some("30"),
         ),
     ];
-    for (key, id, env, value, default) in given {
+    for (key, env, value, default) in given {
         let line = match value {
             Some(value) => Line {
                 key,
                 value,
-                origin: source(id, env).unwrap_or_else(|| Origin::Flag.to_string()),
+                origin: source(key, env).unwrap_or_else(|| Origin::Flag.to_string()),
             },
             None => match from_file.iter().find(|(k, _, _)| *k == key) {
                 Some((_, value, origin)) => Line {
