@@ -430,7 +430,8 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
             let mut known: Vec<String> = Profile::builtin().into_iter().map(|p| p.name).collect();
             known.extend(file.profiles.keys().cloned());
             Error::Usage(format!(
-                "unknown profile {name:?}; known profiles: {}",
+                "unknown profile {name:?}{}; known profiles: {}",
+                crate::suggest::hint(&name, known.iter().map(String::as_str)),
                 known.join(", ")
             ))
         })
