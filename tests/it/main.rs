@@ -9,6 +9,8 @@ mod hostile_server;
 mod ip_allowlist;
 mod live_reports;
 mod mapping;
+mod own_records;
+mod proxy;
 mod ranges_cli;
 mod reports;
 mod round_trip;
