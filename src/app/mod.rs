@@ -14,11 +14,13 @@ pub mod emulate;
 mod explain;
 mod list;
 mod logging;
+mod profiles;
 mod progress;
 pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
+mod why;
 
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
@@ -56,6 +58,8 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
         Command::Schema => schema::run(),
         Command::Cleanup(args) => cleanup::run(&args).await,
+        Command::Why(args) => why::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
     }
 }
 
