@@ -456,6 +456,12 @@ pub fn integration_settings(
     if let Some(table) = &args.ticket_table {
         profile.ticket_table = table.clone();
     }
+    // The round trip writes to this table: a name that is not one never reaches a request.
+    crate::servicenow::path::check_table_name(&profile.ticket_table).map_err(|reason| {
+        Error::Usage(format!(
+            "the ticket table (--ticket-table, or the profile's ticket_table): {reason}"
+        ))
+    })?;
     let integration_password = read_secret(
         &SecretSource {
             what: "integration user's password",
