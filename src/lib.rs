@@ -26,3 +26,4 @@ pub mod report;
 pub mod runner;
 pub mod secrets;
 pub mod servicenow;
+pub mod suggest;
