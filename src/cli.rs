@@ -77,12 +77,12 @@ pub struct ConnectionArgs {
     /// Allow http:// to a host that is not loopback. Dangerous: credentials travel in clear.
     #[arg(long)]
     pub allow_http: bool,
-    /// Connect timeout, seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
-    pub connect_timeout: u64,
-    /// Per-request timeout, seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub request_timeout: u64,
+    /// Connect timeout, seconds [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Per-request timeout, seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout: Option<u64>,
 }
 
 /// Which checks run and how.
@@ -149,7 +149,8 @@ pub struct IntegrationArgs {
     /// Skip every write (the round trip) and say so.
     #[arg(long, help_heading = "Round trip")]
     pub read_only: bool,
-    /// Azure ServiceTags JSON file for the IP allowlist check.
+    /// Azure ServiceTags JSON file for the IP allowlist check, or builtin:public (the default, an
+    /// embedded dated snapshot), builtin:gov, builtin:china, builtin:sample.
     #[arg(
         long,
         env = "SNOWDOCTOR_SERVICE_TAGS",
@@ -317,9 +318,11 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct RangesArgs {
-    /// Azure ServiceTags JSON file (Public, Government, China, or the Discovery API shape).
+    /// Azure ServiceTags JSON file (Public, Government, China, or the Discovery API shape), or
+    /// builtin:public (the default, an embedded dated snapshot), builtin:gov, builtin:china,
+    /// builtin:sample.
     #[arg(long, value_name = "FILE")]
-    pub service_tags: PathBuf,
+    pub service_tags: Option<PathBuf>,
     /// Restrict to these service tags (repeatable).
     #[arg(long = "service-tag", value_name = "NAME")]
     pub service_tags_selected: Vec<String>,
@@ -455,6 +458,7 @@ impl ConnectionArgs {
             ca_cert: self.ca_cert.clone(),
             insecure: self.insecure,
             allow_http: self.allow_http,
+            profile: None,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
         }
@@ -482,6 +486,7 @@ impl IntegrationArgs {
             service_tags_selected: self.service_tags_selected.clone(),
             service_ips: self.service_ips.clone(),
             export_allow_rules: self.export_allow_rules.clone(),
+            prompt: true,
         }
     }
 }

@@ -66,6 +66,13 @@ pub enum ClientError {
         "the instance sent more than {limit_mb} MB in this run (the response budget); snowdoctor stopped reading to protect memory and the HAR: check that the URL is the instance and not a proxy or a misconfigured endpoint"
     )]
     BudgetExceeded { limit_mb: u64 },
+    /// A table name or record id that may not become part of a request's path.
+    #[error("refused to address {what} {value:?}: {reason}")]
+    NotAddressable {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 fn html_message(kind: HtmlKind, title: &str) -> String {

@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 mod host;
 pub mod oauth;
+pub mod path;
 pub mod query;
 pub mod redact;
 pub mod request;

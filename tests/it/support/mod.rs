@@ -14,7 +14,7 @@ use snowdoctor::emulator::{Emulator, EmulatorOptions};
 pub fn snowdoctor() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("snowdoctor").expect("binary built");
     for (key, _) in std::env::vars() {
-        if key.starts_with("SNOWDOCTOR_") && key != "SNOWDOCTOR_AZURE_DATA" {
+        if key.starts_with("SNOWDOCTOR_") {
             cmd.env_remove(key);
         }
     }
@@ -22,7 +22,12 @@ pub fn snowdoctor() -> assert_cmd::Command {
     cmd.env("NO_COLOR", "1")
         .env_remove("SNOWDOCTOR_LOG")
         .env_remove("COLUMNS")
-        .env_remove("CLICOLOR_FORCE");
+        .env_remove("CLICOLOR_FORCE")
+        // No user config file: discovery must not find the developer's own.
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/no-user-config"),
+        );
     cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }
