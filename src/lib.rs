@@ -18,6 +18,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod model;
 pub mod report;
 pub mod runner;

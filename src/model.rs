@@ -217,6 +217,9 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// Instance base URL (host only, no credentials).
     pub instance: String,
+    /// The target's name when the run is one of a fleet (`run --targets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Profile name (`m365-security-center` by default).
     pub profile: String,
     /// The diagnosing account's user name.

@@ -11,6 +11,7 @@ use crate::exit;
 mod demo;
 pub mod emulate;
 mod explain;
+mod fleet;
 mod list;
 mod logging;
 mod progress;
@@ -53,7 +54,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             ranges::run(&args, &mut stdout)
         }
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(&args),
         Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
     }
 }
