@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON report schema. Bump the minor for additive changes, the major for breaking ones.
-pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1";
 
 /// The functional area a check belongs to; `--only`/`--skip` accept these names.
 #[derive(
