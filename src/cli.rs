@@ -43,6 +43,10 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Find and remove round-trip records a previous run left behind (only snowdoctor's own).
     Cleanup(CleanupArgs),
+    /// Explain a pasted error message: its likely cause, the fix, and the run that confirms it.
+    Why(WhyArgs),
+    /// List the integration profiles, or show one in full with its sources.
+    Profiles(ProfilesArgs),
 }
 
 /// Where the instance is and how to reach it.
@@ -97,7 +101,7 @@ pub struct SelectionArgs {
 /// What the integration looks like on the instance.
 #[derive(Debug, Args, Clone, Default)]
 pub struct IntegrationArgs {
-    /// Profile name (built in: m365-security-center, generic-inbound-oauth) or one defined in --config.
+    /// Profile name (see `snowdoctor profiles`; default m365-security-center) or one defined in --config.
     #[arg(long, env = "SNOWDOCTOR_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
     /// A TOML file defining profiles and defaults.
@@ -339,6 +343,48 @@ pub struct CleanupArgs {
     /// List what would be removed without removing it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The error text as shown by Azure, Microsoft 365 or ServiceNow (quote it, or pass - or nothing
+    /// to read it from stdin).
+    #[arg(value_name = "ERROR TEXT")]
+    pub text: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
+    pub format: WhyFormat,
+    /// List every known error instead.
+    #[arg(long, conflicts_with = "text")]
+    pub list: bool,
+}
+
+/// Output formats of `why`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: Option<ProfilesCommand>,
+    /// A TOML file whose `[profiles.NAME]` tables are listed too.
+    #[arg(long, env = "SNOWDOCTOR_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Show one profile in full: what it checks and where each requirement comes from.
+    Show {
+        /// Profile name.
+        name: String,
+    },
 }
 
 /// Domain enums with a `name()` and an `ALL` list become clap value enums here, not in the library.

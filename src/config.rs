@@ -16,78 +16,8 @@ use crate::error::{Error, Result};
 use crate::secrets::SecretRegistry;
 use crate::servicenow::ClientOptions;
 use crate::servicenow::oauth::Grant;
-use crate::servicenow::roundtrip::mapping::MappingOverrides;
 
-/// The default profile: the Microsoft 365 security center ticket connector.
-pub const DEFAULT_PROFILE: &str = "m365-security-center";
-
-/// What the integration looks like on the instance. Checks read everything integration-specific from
-/// here, so another inbound-OAuth integration needs only a profile, not code.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// Application scope of the store app (`x_mioms_m365ticket`); empty when no app is required.
-    #[serde(default)]
-    pub app_scope: String,
-    /// Display name of the app, for messages.
-    #[serde(default)]
-    pub app_name: String,
-    /// Name of the OAuth application registry entity; found through the app when absent.
-    #[serde(default)]
-    pub oauth_entity: Option<String>,
-    /// The integration user; found through the app's roles when absent.
-    #[serde(default)]
-    pub integration_user: Option<String>,
-    /// Roles the integration user must hold; empty means "at least one role of the app's scope".
-    #[serde(default)]
-    pub expected_roles: Vec<String>,
-    /// Table of the ticket round trip.
-    #[serde(default = "default_ticket_table")]
-    pub ticket_table: String,
-    /// Columns of the round trip's seven data fields (`[profiles.NAME.field_mapping]`); absent keys keep
-    /// the defaults of `FieldMapping::for_table`.
-    #[serde(default)]
-    pub field_mapping: MappingOverrides,
-}
-
-fn default_ticket_table() -> String {
-    "incident".into()
-}
-
-impl Profile {
-    /// The built-in profiles.
-    pub fn builtin() -> Vec<Profile> {
-        vec![
-            Profile {
-                name: DEFAULT_PROFILE.into(),
-                description: "Microsoft 365 security center ↔ ServiceNow ticket connector".into(),
-                app_scope: "x_mioms_m365ticket".into(),
-                app_name: "Microsoft 365 Ticketing Connector App".into(),
-                oauth_entity: None,
-                integration_user: None,
-                expected_roles: Vec::new(),
-                ticket_table: default_ticket_table(),
-                field_mapping: MappingOverrides::default(),
-            },
-            Profile {
-                name: "generic-inbound-oauth".into(),
-                description: "Any integration that calls the instance with an inbound OAuth client"
-                    .into(),
-                app_scope: String::new(),
-                app_name: String::new(),
-                oauth_entity: None,
-                integration_user: None,
-                expected_roles: Vec::new(),
-                ticket_table: default_ticket_table(),
-                field_mapping: MappingOverrides::default(),
-            },
-        ]
-    }
-}
+pub use crate::profile::{DEFAULT_PROFILE, Profile};
 
 /// The optional TOML config file (`--config`).
 #[derive(Debug, Default, Deserialize)]
@@ -314,7 +244,12 @@ pub struct SecretSource<'a> {
 
 impl<'a> SecretSource<'a> {
     /// A source reading `named` when it is given (then it must be set), else `default`.
-    fn env_or(what: &'a str, file: Option<&'a Path>, named: Option<&'a str>, default: &'a str) -> Self {
+    fn env_or(
+        what: &'a str,
+        file: Option<&'a Path>,
+        named: Option<&'a str>,
+        default: &'a str,
+    ) -> Self {
         SecretSource {
             what,
             file,
@@ -371,6 +306,7 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
     if let Some(profile) = file.profiles.get(&name) {
         let mut profile = profile.clone();
         profile.name = name;
+        profile.settle();
         return Ok(profile);
     }
     Profile::builtin()

@@ -4,6 +4,8 @@
 pub const OK: u8 = 0;
 /// At least one finding at or above `--fail-on`.
 pub const FINDINGS: u8 = 1;
+/// `snowdoctor why`: no known error matches the text.
+pub const UNKNOWN_ERROR: u8 = 1;
 /// Usage or configuration error (bad flag, unknown check id, invalid manifest).
 pub const USAGE: u8 = 2;
 /// The instance could not be assessed (unreachable, authentication failed, blocked).
@@ -52,5 +54,8 @@ pub fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
         USAGE => 4,
         _ => 5,
     };
-    codes.into_iter().max_by_key(|&code| rank(code)).unwrap_or(OK)
+    codes
+        .into_iter()
+        .max_by_key(|&code| rank(code))
+        .unwrap_or(OK)
 }

@@ -8,17 +8,20 @@ use crate::cli::{Cli, Command, ReportCommand};
 use crate::error::Result;
 use crate::exit;
 
+mod cleanup;
 mod demo;
 pub mod emulate;
 mod explain;
 mod fleet;
 mod list;
 mod logging;
+mod profiles;
 mod progress;
 pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
+mod why;
 
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
@@ -55,7 +58,9 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
         Command::Schema(args) => schema::run(&args),
-        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
+        Command::Cleanup(args) => cleanup::run(&args).await,
+        Command::Why(args) => why::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit::{self, FailOn};
-use crate::model::{RunReport, Status, ToolInfo};
+use crate::model::{RunReport, Status, ToolInfo, WriteState};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Events, Limits, Plan};
 use crate::servicenow::Client;
@@ -227,7 +227,11 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, fail_on: FailOn) -> u8 {
         return exit::NOT_ASSESSED;
     }
     // A record the run could not remove is always a finding, whatever --fail-on says.
-    if report.writes.iter().any(|w| w.state == "leftover") {
+    if report
+        .writes
+        .iter()
+        .any(|w| w.state == WriteState::Leftover)
+    {
         return exit::FINDINGS;
     }
     crate::report::exit_code(report, fail_on)

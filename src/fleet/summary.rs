@@ -65,12 +65,18 @@ impl TargetSummary {
             root_causes: report.verdict.root_causes.clone(),
             duration_ms: report.duration_ms,
             exit_code,
-        error: None,
+            error: None,
         }
     }
 
     /// The line of a target that could not run.
-    pub fn failed(name: &str, instance: &str, error: String, exit_code: u8, duration_ms: u64) -> TargetSummary {
+    pub fn failed(
+        name: &str,
+        instance: &str,
+        error: String,
+        exit_code: u8,
+        duration_ms: u64,
+    ) -> TargetSummary {
         TargetSummary {
             name: name.to_string(),
             instance: instance.to_string(),

@@ -221,6 +221,12 @@ mod tests {
         let secret = load_text(&t("a", "hunter2 with spaces")).expect_err("a secret is refused");
         assert!(!secret.to_string().contains("hunter2"), "{secret}");
         assert!(load_text("").is_err(), "no target");
-        assert!(load_text("[[target]]\nname = \"a\"\ninstance = \"x\"\nuser = \"u\"\npassword = \"s\"\n").is_err(), "unknown field");
+        assert!(
+            load_text(
+                "[[target]]\nname = \"a\"\ninstance = \"x\"\nuser = \"u\"\npassword = \"s\"\n"
+            )
+            .is_err(),
+            "unknown field"
+        );
     }
 }

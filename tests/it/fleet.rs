@@ -26,7 +26,10 @@ fn target(name: &str, run: &EmulatorRun, prefix: &str) -> String {
 fn secrets(run: &EmulatorRun, prefix: &str) -> Vec<(String, String)> {
     let creds = run.emulator.credentials();
     vec![
-        (format!("{prefix}_PASSWORD"), creds.password.expose_secret().to_string()),
+        (
+            format!("{prefix}_PASSWORD"),
+            creds.password.expose_secret().to_string(),
+        ),
         (
             format!("{prefix}_INTEGRATION_PASSWORD"),
             creds.integration_password.expose_secret().to_string(),
@@ -172,7 +175,10 @@ fn mixed_fleet_reports_every_target_and_exits_with_the_worst() {
         .expect("schema");
     let schema: Value = serde_json::from_slice(&schema_out.stdout).expect("schema JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&fleet).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&fleet)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
 
     // No secret of any target in any output.
@@ -205,7 +211,11 @@ fn unset_secret_variable_is_that_targets_usage_error_and_the_others_still_run() 
         &secrets(&healthy, "FIRST"),
         &["--format", "junit", "--parallel-targets", "1"],
     );
-    assert_eq!(finished.code, 2, "a usage error is the worst: {}", finished.stderr);
+    assert_eq!(
+        finished.code, 2,
+        "a usage error is the worst: {}",
+        finished.stderr
+    );
     assert!(
         finished
             .stderr
@@ -224,7 +234,10 @@ fn unset_secret_variable_is_that_targets_usage_error_and_the_others_still_run() 
         .and_then(|s| s.split("</testsuite>").next())
         .expect("first suite");
     assert!(first.contains("connectivity::"), "{first}");
-    assert!(!first.contains("<failure") && !first.contains("<error"), "{first}");
+    assert!(
+        !first.contains("<failure") && !first.contains("<error"),
+        "{first}"
+    );
 }
 
 #[test]
@@ -248,10 +261,23 @@ fn terminal_output_is_a_summary_table_then_each_target() {
     let out = &finished.stdout;
     let table_end = out.find("══ alpha").expect("alpha section");
     let table = &out[..table_end];
-    for column in ["target", "verdict", "root cause", "duration", "alpha", "beta"] {
-        assert!(table.contains(column), "{column} not in the summary:\n{table}");
+    for column in [
+        "target",
+        "verdict",
+        "root cause",
+        "duration",
+        "alpha",
+        "beta",
+    ] {
+        assert!(
+            table.contains(column),
+            "{column} not in the summary:\n{table}"
+        );
     }
-    assert!(out.find("══ beta").is_some_and(|beta| beta > table_end), "{out}");
+    assert!(
+        out.find("══ beta").is_some_and(|beta| beta > table_end),
+        "{out}"
+    );
     // --read-only applies to every target: nothing was written anywhere.
     assert!(healthy.emulator.audit_log().is_empty());
     assert!(locked.emulator.audit_log().is_empty());
@@ -265,11 +291,18 @@ fn the_example_targets_file_is_valid_and_one_instance_flags_are_refused() {
     assert!(finished.stderr.contains("--bundle"), "{}", finished.stderr);
     let finished = run_fleet(&example, &[], &["--format", "html"]);
     assert_eq!(finished.code, 2);
-    assert!(finished.stderr.contains("--report-dir"), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("--report-dir"),
+        "{}",
+        finished.stderr
+    );
     // Parsed and valid: without the variables, every target is a usage error of its own.
     let finished = run_fleet(&example, &[], &["--format", "json"]);
     assert_eq!(finished.code, 2, "{}", finished.stderr);
     let fleet: Value = serde_json::from_str(&finished.stdout).expect("fleet JSON");
-    assert_eq!(fleet["summary"]["targets"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        fleet["summary"]["targets"].as_array().map(Vec::len),
+        Some(3)
+    );
     assert_eq!(fleet["runs"].as_array().map(Vec::len), Some(0));
 }
