@@ -11,7 +11,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::run::{Diagnosis, Shared, cancel_on_ctrl_c, color_enabled, execute};
+use super::run::{Diagnosis, Shared, cancel_on_ctrl_c, execute};
 use crate::catalogue::Catalogue;
 use crate::cli::RunArgs;
 use crate::config::{self, ConfigFile, ConnectionInput, IntegrationInput, Selection};
@@ -136,13 +136,28 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
             summaries,
         ),
     };
-    let stdout_text = crate::report::render_fleet(stdout_format, &fleet, color_enabled())?;
+    let stdout_text = if output.quiet {
+        // One verdict line per target, as `run --quiet` prints one.
+        fleet
+            .summary
+            .targets
+            .iter()
+            .map(|t| format!("{}: {} — {}\n", t.name, t.verdict_word(), t.headline))
+            .collect()
+    } else {
+        crate::report::render_fleet(
+            stdout_format,
+            &fleet,
+            super::term::stdout_color(output.color),
+            super::term::stdout_width(),
+        )?
+    };
     if secrets.leaks_into(&stdout_text) {
         return Err(Error::SecretLeak("the standard output".into()));
     }
     super::print_stdout(&stdout_text);
     for (format, path) in &reports {
-        let text = crate::report::render_fleet(*format, &fleet, false)?;
+        let text = crate::report::render_fleet(*format, &fleet, false, crate::report::FILE_WIDTH)?;
         if secrets.leaks_into(&text) {
             return Err(Error::SecretLeak(path.display().to_string()));
         }
@@ -159,6 +174,7 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
                     report,
                     transcript,
                     color: false,
+                    width: crate::report::FILE_WIDTH,
                 },
             })
             .collect();

@@ -3,7 +3,6 @@
 //! reuses [`diagnose`] against its embedded emulator, and `run --targets` (`fleet.rs`) calls [`execute`]
 //! once per target.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -67,7 +66,7 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
     let ctrl_c = cancel_on_ctrl_c(&cancel);
     let progress = super::progress::Progress::new(
         plan.selected_count(),
-        output.no_progress || output.verbose > 0,
+        output.no_progress || output.quiet || output.verbose > 0,
     );
     let shared = Shared {
         catalogue,
@@ -81,9 +80,14 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
     let input = crate::report::RenderInput {
         report: &diagnosis.report,
         transcript: &diagnosis.transcript,
-        color: color_enabled(),
+        color: super::term::stdout_color(output.color),
+        width: super::term::stdout_width(),
     };
-    let stdout_text = crate::report::render(output.format, &input)?;
+    let stdout_text = if output.quiet {
+        crate::report::verdict_line(&diagnosis.report, input.color)
+    } else {
+        crate::report::render(output.format, &input)?
+    };
     if config.secrets.leaks_into(&stdout_text) {
         return Err(Error::SecretLeak("the standard output".into()));
     }
@@ -211,10 +215,6 @@ async fn export_allow_rules(
             Ok(())
         }
     }
-}
-
-pub fn color_enabled() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
 /// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.

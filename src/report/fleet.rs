@@ -23,9 +23,14 @@ pub struct TargetRun<'a> {
 }
 
 /// Renders the fleet as one document; formats outside [`FLEET_FORMATS`] are a usage error.
-pub fn render_fleet(format: Format, fleet: &FleetReport, color: bool) -> Result<String, Error> {
+pub fn render_fleet(
+    format: Format,
+    fleet: &FleetReport,
+    color: bool,
+    width: usize,
+) -> Result<String, Error> {
     match format {
-        Format::Terminal => Ok(terminal_text(fleet, color)),
+        Format::Terminal => Ok(terminal_text(fleet, color, width)),
         Format::Json => {
             let mut text = serde_json::to_string_pretty(fleet)
                 .map_err(|e| Error::Report(format!("cannot serialise the fleet report: {e}")))?;
@@ -54,12 +59,12 @@ fn summary_rows(fleet: &FleetReport) -> impl Iterator<Item = [String; 4]> + '_ {
 
 const COLUMNS: [&str; 4] = ["target", "verdict", "root cause", "duration"];
 
-fn terminal_text(fleet: &FleetReport, color: bool) -> String {
+fn terminal_text(fleet: &FleetReport, color: bool, width: usize) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(100)
+        .set_width(u16::try_from(width).unwrap_or(u16::MAX))
         .set_header(COLUMNS.map(Cell::new));
     for row in summary_rows(fleet) {
         table.add_row(row.map(Cell::new));
@@ -74,7 +79,7 @@ fn terminal_text(fleet: &FleetReport, color: bool) -> String {
     for target in &summary.targets {
         out.push_str(&format!("\n══ {} — {} ══\n", target.name, target.instance));
         match run_of(fleet, target) {
-            Some(report) => out.push_str(&terminal::render(report, color)),
+            Some(report) => out.push_str(&terminal::render(report, color, width)),
             None => out.push_str(&format!(
                 "not diagnosed: {}\n",
                 target.error.as_deref().unwrap_or("")
@@ -180,7 +185,7 @@ pub fn write_report_dir(
     }
     for (format, name) in [(Format::Json, "fleet.json"), (Format::Junit, "junit.xml")] {
         let path = dir.join(name);
-        let text = render_fleet(format, fleet, false)?;
+        let text = render_fleet(format, fleet, false, super::FILE_WIDTH)?;
         if secrets.leaks_into(&text) {
             return Err(Error::SecretLeak(path.display().to_string()));
         }
@@ -210,7 +215,7 @@ mod tests {
             runs: Vec::new(),
             summary: crate::fleet::FleetSummary::new("now".into(), 0, Vec::new()),
         };
-        let error = render_fleet(Format::Html, &fleet, false).expect_err("html is per target");
+        let error = render_fleet(Format::Html, &fleet, false, 100).expect_err("html is per target");
         assert!(error.to_string().contains("--report-dir"));
     }
 }
