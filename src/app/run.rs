@@ -1,5 +1,7 @@
 //! `snowdoctor run`: diagnoses an instance (configuration checks, the OAuth connect, the ticket round
-//! trip) and writes every requested output. `demo` reuses [`diagnose`] against its embedded emulator.
+//! trip) and writes every requested output. [`execute`] is the one path every diagnosis takes: `demo`
+//! reuses [`diagnose`] against its embedded emulator, and `run --targets` (`fleet.rs`) calls [`execute`]
+//! once per target.
 
 use std::sync::Arc;
 
@@ -10,17 +12,20 @@ use crate::checks::Context;
 use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::error::Result;
-use crate::exit;
+use crate::exit::{self, FailOn};
 use crate::model::{RunReport, Status, ToolInfo, WriteState};
 use crate::report::deliver::Deliverable;
 use crate::report::targets::{OutputRequest, OutputTargets};
 use crate::runner::gather::Gatherer;
-use crate::runner::{self, Limits, Plan};
+use crate::runner::{self, Events, Limits, Plan};
 use crate::servicenow::Client;
 use crate::servicenow::transcript::Exchange;
 
 /// Runs `snowdoctor run`.
 pub async fn run(args: RunArgs) -> Result<u8> {
+    if let Some(path) = &args.fleet.targets {
+        return super::fleet::run(path, &args).await;
+    }
     let config = crate::config::run_config(
         &args.connection.input(),
         &args.integration.input(),
@@ -29,12 +34,26 @@ pub async fn run(args: RunArgs) -> Result<u8> {
     diagnose(config, &args.output, Vec::new()).await
 }
 
+/// What every diagnosis of a command shares: the checks and how findings map to the exit code.
+pub struct Shared {
+    pub catalogue: Catalogue,
+    pub plan: Plan,
+    pub fail_on: FailOn,
+}
+
+/// A finished diagnosis, nothing printed yet.
+pub struct Diagnosis {
+    pub report: RunReport,
+    /// Every HTTP exchange, redacted.
+    pub transcript: Vec<Exchange>,
+    /// What `snowdoctor run` exits with for this report.
+    pub exit_code: u8,
+    /// With `--export-allow-rules`: the minimal Allow rules as CSV, not yet written.
+    pub allow_rules: Option<String>,
+}
+
 /// Runs a diagnosis and writes every requested output. `notes` are prepended to the report's notes.
-pub async fn diagnose(
-    config: RunConfig,
-    output: &OutputArgs,
-    mut notes: Vec<String>,
-) -> Result<u8> {
+pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>) -> Result<u8> {
     let log = super::logging::init(output.verbose, config.secrets.clone());
     let catalogue = Catalogue::load(config.selection.checks_dir.as_deref())?;
     let plan = Plan::select(&catalogue, &config.selection.only, &config.selection.skip)?;
@@ -51,9 +70,79 @@ pub async fn diagnose(
         allow_rules: config.settings.export_allow_rules.as_deref(),
         force: output.force,
     })?;
+    let cancel = CancellationToken::new();
+    let ctrl_c = cancel_on_ctrl_c(&cancel);
+    let progress = super::progress::Progress::new(
+        plan.selected_count(),
+        output.no_progress || output.quiet || output.verbose > 0,
+    );
+    let shared = Shared {
+        catalogue,
+        plan,
+        fail_on: output.fail_on,
+    };
+    let diagnosis = execute(&config, &shared, notes, cancel, progress.clone(), "").await;
+    progress.finish();
+    ctrl_c.abort();
+    let diagnosis = diagnosis?;
+    let input = crate::report::RenderInput {
+        report: &diagnosis.report,
+        transcript: &diagnosis.transcript,
+        color: super::term::stdout_color(output.color),
+        width: super::term::stdout_width(),
+    };
+    let stdout_text = if output.quiet {
+        crate::report::verdict_line(&diagnosis.report, input.color)
+    } else {
+        crate::report::render(output.format, &input)?
+    };
+    let items = deliverables(
+        &input,
+        stdout_text,
+        &targets,
+        diagnosis.allow_rules.clone(),
+        &log.contents(),
+        output.pseudonymize,
+    )?;
+    let delivered = match crate::report::deliver::prepare(items, &config.secrets) {
+        Ok(delivered) => delivered,
+        Err(error) => {
+            // Withheld outputs must not hide a record left on the instance.
+            eprintln!("error: {error}");
+            return Ok(withheld_exit(&diagnosis.report, error.exit_code()));
+        }
+    };
+    for warning in &delivered.warnings {
+        eprintln!("warning: {warning}");
+    }
+    delivered.finish()?;
+    Ok(diagnosis.exit_code)
+}
+
+/// Cancels `cancel` on Ctrl-C; the run then finishes its cleanup. Abort the handle when the run ends.
+pub fn cancel_on_ctrl_c(cancel: &CancellationToken) -> tokio::task::JoinHandle<()> {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing cleanup before exiting…");
+            cancel.cancel();
+        }
+    })
+}
+
+/// Diagnoses the instance of `config`: gathers, evaluates, settles the round trip's writes and builds
+/// the report. Prints only the client's warnings on stderr, after `label` (a fleet target's name).
+pub async fn execute(
+    config: &RunConfig,
+    shared: &Shared,
+    mut notes: Vec<String>,
+    cancel: CancellationToken,
+    events: Arc<dyn Events>,
+    label: &str,
+) -> Result<Diagnosis> {
     let client = Client::new(config.connection.client_options(&config.secrets))?;
     for warning in client.warnings() {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {label}{warning}");
         notes.push(warning.clone());
     }
     if config.settings.read_only {
@@ -62,16 +151,6 @@ pub async fn diagnose(
                 .into(),
         );
     }
-    let cancel = CancellationToken::new();
-    let ctrl_c = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing cleanup before exiting…");
-                cancel.cancel();
-            }
-        })
-    };
     let transcript = client.transcript().clone();
     let user = config.connection.user.clone();
     let ctx = Arc::new(Context {
@@ -89,12 +168,8 @@ pub async fn diagnose(
         user.clone(),
         config.settings.clone(),
         credentials,
-        cancel.clone(),
+        cancel,
     ));
-    let progress = super::progress::Progress::new(
-        plan.selected_count(),
-        output.no_progress || output.quiet || output.verbose > 0,
-    );
     let started_at = chrono::Utc::now();
     let started = std::time::Instant::now();
     let limits = Limits {
@@ -102,12 +177,10 @@ pub async fn diagnose(
         check_timeout: config.selection.check_timeout,
     };
     let ctx_for_export = ctx.clone();
-    let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
+    let results = runner::run(&shared.plan, ctx, gatherer.clone(), limits, events).await;
     // A round trip whose check timed out is still cleaning up: its writes belong in the report.
     gatherer.settle().await;
-    progress.finish();
-    ctrl_c.abort();
-    let allow_rules = match &targets.allow_rules {
+    let allow_rules = match &config.settings.export_allow_rules {
         Some(_) => export_allow_rules(&ctx_for_export, &gatherer).await,
         None => None,
     };
@@ -121,6 +194,7 @@ pub async fn diagnose(
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: started.elapsed().as_millis() as u64,
         instance: client.base_url(),
+        target: None,
         profile: config.settings.profile.name.clone(),
         user,
         verdict,
@@ -128,39 +202,13 @@ pub async fn diagnose(
         writes: gatherer.written_records(),
         notes,
     };
-    let exchanges: Vec<Exchange> = transcript.snapshot();
-    let input = crate::report::RenderInput {
-        report: &report,
-        transcript: &exchanges,
-        color: super::term::stdout_color(output.color),
-        width: super::term::stdout_width(),
-    };
-    let stdout_text = if output.quiet {
-        crate::report::verdict_line(&report, input.color)
-    } else {
-        crate::report::render(output.format, &input)?
-    };
-    let items = deliverables(
-        &input,
-        stdout_text,
-        &targets,
+    let exit_code = exit_code(&report, &shared.catalogue, shared.fail_on);
+    Ok(Diagnosis {
+        report,
+        transcript: transcript.snapshot(),
+        exit_code,
         allow_rules,
-        &log.contents(),
-        output.pseudonymize,
-    )?;
-    let delivered = match crate::report::deliver::prepare(items, &config.secrets) {
-        Ok(delivered) => delivered,
-        Err(error) => {
-            // Withheld outputs must not hide a record left on the instance.
-            eprintln!("error: {error}");
-            return Ok(withheld_exit(&report, error.exit_code()));
-        }
-    };
-    for warning in &delivered.warnings {
-        eprintln!("warning: {warning}");
-    }
-    delivered.finish()?;
-    Ok(exit_code(&report, &catalogue, output))
+    })
 }
 
 /// The report-level line naming the Azure ranges `ip-allowlist` judged and their age (a `warning:`
@@ -293,7 +341,7 @@ fn withheld_exit(report: &RunReport, code: u8) -> u8 {
 }
 
 /// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.
-fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> u8 {
+fn exit_code(report: &RunReport, catalogue: &Catalogue, fail_on: FailOn) -> u8 {
     let gate_failed = report
         .checks
         .iter()
@@ -309,5 +357,5 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
     {
         return exit::FINDINGS;
     }
-    crate::report::exit_code(report, output.fail_on)
+    crate::report::exit_code(report, fail_on)
 }

@@ -7,6 +7,7 @@
 
 mod bundle;
 pub mod deliver;
+mod fleet;
 mod format;
 mod har;
 mod html;
@@ -31,10 +32,11 @@ use crate::model::{RunReport, Status};
 use crate::servicenow::transcript::Exchange;
 
 pub use bundle::{BundleSummary, build as build_bundle, mapping_path, write_bundle};
+pub use fleet::{FLEET_FORMATS, TargetRun, render_fleet, write_report_dir};
 pub use format::Format;
 pub use output::{parse_report_arg, report_name, write_reports};
 pub use pseudonymize::Pseudonymizer;
-pub use schema::json_schema;
+pub use schema::{fleet_json_schema, json_schema};
 
 /// Width of the terminal format in a file (and on stdout when it is not a terminal).
 pub const FILE_WIDTH: usize = 100;
