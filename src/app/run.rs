@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
-
+use super::signals::{Signal, Signals};
 use crate::catalogue::Catalogue;
 use crate::checks::Context;
 use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::model::{RunReport, Status, ToolInfo, WriteState};
+use crate::model::{RunReport, Status, ToolInfo, Verdict, WriteState, WrittenRecord};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Limits, Plan};
 use crate::servicenow::Client;
+use crate::servicenow::roundtrip::cleanup::CLEANUP_BUDGET;
 use crate::servicenow::transcript::Exchange;
 
 /// Runs `snowdoctor run`.
@@ -45,8 +45,11 @@ pub async fn diagnose(
         .iter()
         .map(|arg| crate::report::parse_report_arg(arg))
         .collect::<Result<Vec<_>>>()?;
+    let signals = Signals::install(CLEANUP_BUDGET)
+        .map_err(|e| Error::Usage(format!("cannot listen for SIGINT/SIGTERM/SIGHUP: {e}")))?;
     let client = Client::new(config.connection.client_options(&config.secrets))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .with_stop(signals.stop(), signals.force());
     for warning in client.warnings() {
         eprintln!("warning: {warning}");
         notes.push(warning.clone());
@@ -57,16 +60,7 @@ pub async fn diagnose(
                 .into(),
         );
     }
-    let cancel = CancellationToken::new();
-    let ctrl_c = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing cleanup before exiting…");
-                cancel.cancel();
-            }
-        })
-    };
+    let cancel = signals.stop();
     let transcript = client.transcript().clone();
     let user = config.connection.user.clone();
     let ctx = Arc::new(Context {
@@ -97,15 +91,38 @@ pub async fn diagnose(
         check_timeout: config.selection.check_timeout,
     };
     let ctx_for_export = ctx.clone();
-    let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
-    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
-    gatherer.settle().await;
+    let force = signals.force();
+    let gathered = async {
+        let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
+        // A round trip whose check timed out is still cleaning up: its writes belong in the report.
+        gatherer.settle().await;
+        results
+    };
+    let results = tokio::select! {
+        results = gathered => results,
+        // The second signal: no report, only what is left behind.
+        () = force.cancelled() => {
+            progress.finish();
+            name_leftovers(&gatherer.written_records());
+            return Ok(signals.received().map_or(exit::INTERRUPTED, Signal::exit_code));
+        }
+    };
     progress.finish();
-    ctrl_c.abort();
-    if let Some(path) = &config.settings.export_allow_rules {
+    let interrupted = signals.received();
+    if let (Some(path), None) = (&config.settings.export_allow_rules, interrupted) {
         export_allow_rules(path, &ctx_for_export, &gatherer).await?;
     }
-    let verdict = runner::verdict(&results);
+    let verdict = match interrupted {
+        Some(signal) => Verdict {
+            status: Status::Interrupted,
+            headline: format!(
+                "INTERRUPTED by {}: the run stopped before its checks finished",
+                signal.name()
+            ),
+            root_causes: Vec::new(),
+        },
+        None => runner::verdict(&results),
+    };
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
         tool: ToolInfo::current(),
@@ -145,7 +162,27 @@ pub async fn diagnose(
             &config.secrets,
         )?;
     }
+    if let Some(signal) = interrupted {
+        name_leftovers(&report.writes);
+        return Ok(signal.exit_code());
+    }
     Ok(exit_code(&report, &catalogue, output))
+}
+
+/// After a signal, stderr names every record left on the instance, whatever else was (not) written.
+fn name_leftovers(writes: &[WrittenRecord]) {
+    for write in writes.iter().filter(|w| w.state == WriteState::Leftover) {
+        eprintln!(
+            "left behind: {} {} (sys_id {}); remove it with `snowdoctor cleanup`",
+            write.table,
+            if write.number.is_empty() {
+                "-"
+            } else {
+                &write.number
+            },
+            write.sys_id
+        );
+    }
 }
 
 /// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
