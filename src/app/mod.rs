@@ -25,6 +25,7 @@ pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
+mod signals;
 pub mod term;
 mod why;
 

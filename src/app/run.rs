@@ -5,20 +5,21 @@
 
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
+use super::signals::Signals;
 
 use crate::catalogue::Catalogue;
 use crate::checks::Context;
 use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exit::{self, FailOn};
-use crate::model::{RunReport, Status, ToolInfo, WriteState};
+use crate::model::{RunReport, Status, ToolInfo, Verdict, WriteState, WrittenRecord};
 use crate::report::deliver::Deliverable;
 use crate::report::targets::{OutputRequest, OutputTargets};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Events, Limits, Plan};
 use crate::servicenow::Client;
+use crate::servicenow::roundtrip::cleanup::CLEANUP_BUDGET;
 use crate::servicenow::transcript::Exchange;
 
 /// Runs `snowdoctor run`.
@@ -70,8 +71,7 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
         allow_rules: config.settings.export_allow_rules.as_deref(),
         force: output.force,
     })?;
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel_on_ctrl_c(&cancel);
+    let signals = install_signals()?;
     let progress = super::progress::Progress::new(
         plan.selected_count(),
         output.no_progress || output.quiet || output.verbose > 0,
@@ -81,9 +81,8 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
         plan,
         fail_on: output.fail_on,
     };
-    let diagnosis = execute(&config, &shared, notes, cancel, progress.clone(), "").await;
+    let diagnosis = execute(&config, &shared, notes, &signals, progress.clone(), "").await;
     progress.finish();
-    ctrl_c.abort();
     let diagnosis = diagnosis?;
     let input = crate::report::RenderInput {
         report: &diagnosis.report,
@@ -116,18 +115,16 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
         eprintln!("warning: {warning}");
     }
     delivered.finish()?;
+    if signals.received().is_some() {
+        name_leftovers(&diagnosis.report.writes);
+    }
     Ok(diagnosis.exit_code)
 }
 
-/// Cancels `cancel` on Ctrl-C; the run then finishes its cleanup. Abort the handle when the run ends.
-pub fn cancel_on_ctrl_c(cancel: &CancellationToken) -> tokio::task::JoinHandle<()> {
-    let cancel = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing cleanup before exiting…");
-            cancel.cancel();
-        }
-    })
+/// Listens for SIGINT, SIGTERM and SIGHUP for the rest of the command (see `signals.rs`).
+pub fn install_signals() -> Result<Signals> {
+    Signals::install(CLEANUP_BUDGET)
+        .map_err(|e| Error::Usage(format!("cannot listen for SIGINT/SIGTERM/SIGHUP: {e}")))
 }
 
 /// Diagnoses the instance of `config`: gathers, evaluates, settles the round trip's writes and builds
@@ -136,11 +133,12 @@ pub async fn execute(
     config: &RunConfig,
     shared: &Shared,
     mut notes: Vec<String>,
-    cancel: CancellationToken,
+    signals: &Signals,
     events: Arc<dyn Events>,
     label: &str,
 ) -> Result<Diagnosis> {
-    let client = Client::new(config.connection.client_options(&config.secrets))?;
+    let client = Client::new(config.connection.client_options(&config.secrets))?
+        .with_stop(signals.stop(), signals.force());
     for warning in client.warnings() {
         eprintln!("warning: {label}{warning}");
         notes.push(warning.clone());
@@ -168,7 +166,7 @@ pub async fn execute(
         user.clone(),
         config.settings.clone(),
         credentials,
-        cancel,
+        signals.stop(),
     ));
     let started_at = chrono::Utc::now();
     let started = std::time::Instant::now();
@@ -177,17 +175,41 @@ pub async fn execute(
         check_timeout: config.selection.check_timeout,
     };
     let ctx_for_export = ctx.clone();
-    let results = runner::run(&shared.plan, ctx, gatherer.clone(), limits, events).await;
-    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
-    gatherer.settle().await;
-    let allow_rules = match &config.settings.export_allow_rules {
-        Some(_) => export_allow_rules(&ctx_for_export, &gatherer).await,
-        None => None,
+    let force = signals.force();
+    let gathered = async {
+        let results = runner::run(&shared.plan, ctx, gatherer.clone(), limits, events).await;
+        // A round trip whose check timed out is still cleaning up: its writes belong in the report.
+        gatherer.settle().await;
+        results
+    };
+    let results = tokio::select! {
+        results = gathered => results,
+        // The second signal ends the process now: no report, only the records left behind.
+        () = force.cancelled() => {
+            name_leftovers(&gatherer.written_records());
+            let code = signals.received().map_or(exit::INTERRUPTED, |s| s.exit_code());
+            std::process::exit(i32::from(code));
+        }
+    };
+    let interrupted = signals.received();
+    let allow_rules = match (&config.settings.export_allow_rules, interrupted) {
+        (Some(_), None) => export_allow_rules(&ctx_for_export, &gatherer).await,
+        _ => None,
     };
     if let Some(note) = service_tags_notice(&results, &ctx_for_export, &gatherer).await {
         notes.push(note);
     }
-    let verdict = runner::verdict(&results);
+    let verdict = match interrupted {
+        Some(signal) => Verdict {
+            status: Status::Interrupted,
+            headline: format!(
+                "INTERRUPTED by {}: the run stopped before its checks finished",
+                signal.name()
+            ),
+            root_causes: Vec::new(),
+        },
+        None => runner::verdict(&results),
+    };
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
         tool: ToolInfo::current(),
@@ -202,7 +224,10 @@ pub async fn execute(
         writes: gatherer.written_records(),
         notes,
     };
-    let exit_code = exit_code(&report, &shared.catalogue, shared.fail_on);
+    let exit_code = match interrupted {
+        Some(signal) => signal.exit_code(),
+        None => exit_code(&report, &shared.catalogue, shared.fail_on),
+    };
     Ok(Diagnosis {
         report,
         transcript: transcript.snapshot(),
@@ -211,6 +236,21 @@ pub async fn execute(
     })
 }
 
+/// After a signal, stderr names every record left on the instance, whatever else was (not) written.
+fn name_leftovers(writes: &[WrittenRecord]) {
+    for write in writes.iter().filter(|w| w.state == WriteState::Leftover) {
+        eprintln!(
+            "left behind: {} {} (sys_id {}); remove it with `snowdoctor cleanup`",
+            write.table,
+            if write.number.is_empty() {
+                "-"
+            } else {
+                &write.number
+            },
+            write.sys_id
+        );
+    }
+}
 /// The report-level line naming the Azure ranges `ip-allowlist` judged and their age (a `warning:`
 /// when stale), so every format shows which snapshot a verdict rests on. `None` when the check did not
 /// run or had no file.

@@ -23,6 +23,7 @@ mod response_budget;
 mod round_trip;
 mod secret_encodings;
 mod secret_scan;
+mod signals;
 mod support;
 mod terminal_safety;
 mod version;
