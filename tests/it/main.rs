@@ -6,6 +6,7 @@ mod emulator;
 mod engine;
 mod hostile;
 mod hostile_server;
+mod integrations;
 mod ip_allowlist;
 mod live_reports;
 mod mapping;
