@@ -9,6 +9,7 @@ mod fleet;
 mod fuzz;
 mod hostile;
 mod hostile_server;
+mod integrations;
 mod ip_allowlist;
 mod live_reports;
 mod local_input;
