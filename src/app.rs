@@ -12,7 +12,7 @@ use crate::cli::{Cli, Command, OutputArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::model::{RunReport, Status, ToolInfo};
+use crate::model::{RunReport, ToolInfo};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Limits, Plan};
 use crate::servicenow::Client;
@@ -178,7 +178,7 @@ pub async fn diagnose(
     if let Some(path) = &config.settings.export_allow_rules {
         export_allow_rules(path, &ctx_for_export, &gatherer).await?;
     }
-    let verdict = runner::verdict(&results);
+    let verdict = runner::verdict(&results, &plan);
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
         tool: ToolInfo::current(),
@@ -213,7 +213,7 @@ pub async fn diagnose(
             &config.secrets,
         )?;
     }
-    Ok(exit_code(&report, &catalogue, output))
+    Ok(exit::exit_code(&report, output.fail_on.into()))
 }
 
 /// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
@@ -242,20 +242,4 @@ async fn export_allow_rules(
 
 fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-}
-
-/// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.
-fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> u8 {
-    let gate_failed = report
-        .checks
-        .iter()
-        .any(|c| c.status == Status::Fail && catalogue.get(&c.id).is_some_and(|m| m.gate));
-    if gate_failed {
-        return exit::NOT_ASSESSED;
-    }
-    // A record the run could not remove is always a finding, whatever --fail-on says.
-    if report.writes.iter().any(|w| w.state == "leftover") {
-        return exit::FINDINGS;
-    }
-    crate::report::exit_code(report, output.fail_on)
 }

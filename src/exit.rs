@@ -10,3 +10,51 @@ pub const USAGE: u8 = 2;
 pub const NOT_ASSESSED: u8 = 3;
 /// The selection left no check to run.
 pub const NO_CHECKS: u8 = 4;
+
+use crate::model::{RunReport, Status};
+
+/// Which statuses make a finished run exit [`FINDINGS`]: a domain type (the command line maps its
+/// `--fail-on` flag onto it). Ordered from strictest to most lenient: an undecided check is not a
+/// pass, so by default it fails the gate like a failure does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// Failures, undecided checks and warnings.
+    Warn,
+    /// Failures and undecided checks (the default): a gate passes only on what was proven.
+    #[default]
+    Inconclusive,
+    /// Failures only: the lenient opt-out.
+    Fail,
+    /// Never exit 1 for a finding (a record left behind still does).
+    Never,
+}
+
+impl FailOn {
+    /// True when a check with `status` makes the run exit [`FINDINGS`].
+    pub fn counts(self, status: Status) -> bool {
+        match self {
+            FailOn::Never => false,
+            FailOn::Fail => status == Status::Fail,
+            FailOn::Inconclusive => matches!(status, Status::Fail | Status::Inconclusive),
+            FailOn::Warn => matches!(status, Status::Fail | Status::Inconclusive | Status::Warn),
+        }
+    }
+}
+
+/// The exit policy, in one place: [`NOT_ASSESSED`] when the verdict is `not_assessed`; [`FINDINGS`]
+/// when a record the run wrote was left behind (whatever `fail_on` says) or a check's status counts
+/// under `fail_on`; else [`OK`]. Blocked checks never count on their own: the check that blocked them
+/// does.
+pub fn exit_code(report: &RunReport, fail_on: FailOn) -> u8 {
+    if report.verdict.status == Status::NotAssessed {
+        return NOT_ASSESSED;
+    }
+    if report.writes.iter().any(|w| w.state == "leftover") {
+        return FINDINGS;
+    }
+    if report.checks.iter().any(|c| fail_on.counts(c.status)) {
+        FINDINGS
+    } else {
+        OK
+    }
+}

@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod connector;
 pub mod emulator;
 pub mod error;
 pub mod exit;

@@ -103,6 +103,9 @@ pub enum Status {
     Blocked,
     /// Deselected, or not applicable to this run.
     Skipped,
+    /// Verdict only: the instance could not be assessed (unreachable, or the diagnosing account
+    /// could not sign in), so no check's status says anything about the integration.
+    NotAssessed,
 }
 
 impl Status {
@@ -115,6 +118,7 @@ impl Status {
             Status::Inconclusive => "inconclusive",
             Status::Blocked => "blocked",
             Status::Skipped => "skipped",
+            Status::NotAssessed => "not_assessed",
         }
     }
 }
@@ -177,7 +181,12 @@ pub struct CheckResult {
     /// Timed sub-steps, for the connect and the round trip.
     #[serde(default)]
     pub steps: Vec<Step>,
-    /// True when this failure is a root cause: its own prerequisites passed.
+    /// Checks whose findings explain this result (e.g. the connect refused because `oauth-entity`
+    /// found the entity inactive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explained_by: Vec<String>,
+    /// True when this failure is a root cause: its own prerequisites passed and no failing check
+    /// explains it.
     #[serde(default)]
     pub root_cause: bool,
     pub duration_ms: u64,
@@ -188,7 +197,8 @@ pub struct CheckResult {
 /// The overall answer of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Verdict {
-    /// `pass`, `warn`, `fail` or `inconclusive`.
+    /// `pass`, `warn`, `fail`, `inconclusive`, or `not_assessed` when a gate check (connectivity, the
+    /// diagnosing account) failed or could not decide.
     pub status: Status,
     /// One line for humans.
     pub headline: String,

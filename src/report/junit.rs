@@ -1,6 +1,6 @@
 //! JUnit XML for CI: one test suite per area, one test case per check named `<area>::<id> — <title>`
 //! (stable across runs, so CI history lines up). Fail is a failure carrying the summary and the fix,
-//! inconclusive an error, skipped and blocked are skipped with the reason; warnings pass with the warning
+//! inconclusive an error, the gate check that left the instance not assessed an error, skipped and blocked are skipped with the reason; warnings pass with the warning
 //! in `system-out`.
 
 use std::time::Duration;
@@ -42,18 +42,21 @@ pub fn case_name(check: &CheckResult) -> String {
 fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
     let status = match check.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
-        Status::Fail | Status::Inconclusive => {
-            let kind = if check.status == Status::Fail {
-                NonSuccessKind::Failure
-            } else {
-                NonSuccessKind::Error
+        Status::Fail | Status::Inconclusive | Status::NotAssessed => {
+            // A gate check that stopped the assessment is an error of the run, not a finding.
+            let not_assessed = report.verdict.status == Status::NotAssessed
+                && report.verdict.root_causes.contains(&check.id);
+            let (kind, word) = match check.status {
+                _ if not_assessed => (NonSuccessKind::Error, Status::NotAssessed),
+                Status::Fail => (NonSuccessKind::Failure, Status::Fail),
+                other => (NonSuccessKind::Error, other),
             };
             let mut status = TestCaseStatus::non_success(kind);
             status
                 .set_message(check.summary.as_str())
                 .set_type(format!(
                     "{} ({})",
-                    check.status,
+                    word,
                     view::severity_word(check.severity)
                 ))
                 .set_description(details(check));

@@ -58,6 +58,7 @@ fn status_color(status: Status) -> Color {
         Status::Warn => Color::Yellow,
         Status::Fail => Color::Red,
         Status::Inconclusive => Color::Magenta,
+        Status::NotAssessed => Color::Red,
         Status::Blocked | Status::Skipped => Color::BrightBlack,
     }
 }
@@ -102,29 +103,23 @@ fn verdict(out: &mut String, p: &Painter, report: &RunReport) {
     out.push('\n');
 }
 
+/// Several root causes are listed by id (the headline names the first; each one's finding and fix
+/// print once, under Problems).
 fn root_causes(out: &mut String, p: &Painter, report: &RunReport) {
     let causes = view::root_causes(report);
-    if causes.is_empty() {
+    if causes.len() < 2 {
         return;
     }
-    let heading = if causes.len() == 1 {
-        "Root cause"
-    } else {
-        "Root causes"
-    };
-    out.push_str(&p.paint(heading, Color::Red, true));
+    out.push_str(&p.paint("Root causes", Color::Red, true));
     out.push('\n');
     for (n, check) in causes.iter().enumerate() {
-        let text = format!("{} — {}", check.id, check.summary);
+        let text = format!("{} — {}", check.id, check.title);
         let block = wrap(&text, &format!("{}. ", n + 1), "   ");
         out.push_str(&emph(
             &block,
             &check.id,
             &p.paint(&check.id, Color::White, true),
         ));
-        if let Some(fix) = &check.remediation {
-            out.push_str(&fix_lines(p, fix, "   "));
-        }
     }
     out.push('\n');
 }
@@ -156,6 +151,7 @@ fn checks_table(report: &RunReport, p: &Painter) -> String {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(WIDTH)
         .set_header(vec!["Status", "Check", "Summary", "Time"]);
+    let not_assessed = report.verdict.status == Status::NotAssessed;
     for (area, checks) in view::by_area(report) {
         table.add_row(vec![
             Cell::new(""),
@@ -164,6 +160,10 @@ fn checks_table(report: &RunReport, p: &Painter) -> String {
             Cell::new(""),
         ]);
         for check in checks {
+            // Not assessed: the rows that could not run say nothing; one line below counts them.
+            if not_assessed && check.status == Status::Blocked {
+                continue;
+            }
             let summary = match view::blocked_reason(report, check) {
                 Some(reason) => format!("{reason}. {}", check.summary),
                 None => check.summary.clone(),
@@ -175,6 +175,19 @@ fn checks_table(report: &RunReport, p: &Painter) -> String {
                 Cell::new(view::duration(check.duration_ms)),
             ]);
         }
+    }
+    let not_run = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Blocked)
+        .count();
+    if not_assessed && not_run > 0 {
+        table.add_row(vec![
+            Cell::new(p.status(Status::Blocked)),
+            Cell::new(format!("{not_run} checks")),
+            Cell::new("not run: the instance could not be assessed (see above)"),
+            Cell::new(""),
+        ]);
     }
     table.to_string()
 }

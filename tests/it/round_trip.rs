@@ -324,9 +324,13 @@ fn ticket_problems_are_diagnosed_with_their_cause() {
     let summary = report.summary("ticket-round-trip");
     assert!(summary.contains("HTTP 403"), "{summary}");
     assert!(
-        summary.contains("lacks the role to create tickets on incident"),
+        summary.contains("an ACL denied the integration user's insert on incident"),
         "{summary}"
     );
+    // The fix names the roles the user already holds instead of suggesting them.
+    let fix = report.remediation("ticket-round-trip");
+    assert!(fix.contains("already holds itil"), "{fix}");
+    assert!(!fix.contains("Give the integration user"), "{fix}");
     assert!(lab.marked().is_empty());
 
     let lab = Lab::start("field-not-round-trip");
@@ -729,6 +733,7 @@ fn refresh_token_for(lab: &Lab, user: &str, password: &str) -> String {
         client_secret: Some(creds.client_secret.clone()),
         refresh_token: None,
         expected_user: Some(user.into()),
+        withheld: None,
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let outcome = runtime.block_on(connect(&client, &inputs));
