@@ -7,7 +7,9 @@
 use super::findings::{Findings, may_lack_admin, shown};
 use super::{Check, Context, Outcome};
 use crate::config::Profile;
-use crate::connector::user::{USER_FIELDS, discovery_query, holders, named, role_name, roles_query, user_query};
+use crate::connector::user::{
+    USER_FIELDS, discovery_query, holders, named, role_name, roles_query, user_query,
+};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::Row;
 

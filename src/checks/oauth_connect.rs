@@ -167,7 +167,12 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
 }
 
 /// A working connect is the ground truth: a configuration finding it contradicts is reported as such.
-fn contradictions(ctx: &Context, facts: &Facts, connect: &ConnectOutcome, mut outcome: Outcome) -> Outcome {
+fn contradictions(
+    ctx: &Context,
+    facts: &Facts,
+    connect: &ConnectOutcome,
+    mut outcome: Outcome,
+) -> Outcome {
     for cause in causes::configuration_causes(ctx, facts, connect)
         .into_iter()
         .filter(|c| c.likelihood == Likelihood::High)
@@ -254,7 +259,7 @@ fn refused(
         .map(|c| c.fix.clone())
         .collect();
     // The test's own grant being switched off says nothing about the connector (authorization code).
-    if top.is_some_and(|c| matches!(c.key, "ropc-disabled" | "cc-disabled")) {
+    if top.is_some_and(|c| matches!(c.key, "ropc-disabled" | "cc-disabled" | "entity-no-user")) {
         outcome.status = Status::Inconclusive;
         outcome.summary = format!(
             "the connection could not be proven with this grant: {} (the connector itself uses the authorization-code grant)",

@@ -7,7 +7,9 @@ use super::findings::Findings;
 use super::{Check, Context, Outcome};
 use crate::cli::Grant;
 use crate::connector::entity::{Selection, entities_query, select};
-use crate::connector::grant::{CC_ENABLED, GRANT_OFF_FIX, ROPC_DISABLED, properties_query, property};
+use crate::connector::grant::{
+    CC_ENABLED, GRANT_OFF_FIX, ROPC_DISABLED, properties_query, property,
+};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::Row;
 
@@ -131,7 +133,13 @@ mod tests {
         // A hardening setting the connector (authorization code) does not need: never a failure.
         let outcome = eval(Grant::Password, vec![on], "");
         assert_eq!(outcome.status, Status::Inconclusive);
-        assert!(outcome.remediation.as_deref().unwrap_or_default().contains("Keep the setting"));
+        assert!(
+            outcome
+                .remediation
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Keep the setting")
+        );
         assert!(
             outcome
                 .remediation

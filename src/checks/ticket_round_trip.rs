@@ -57,7 +57,12 @@ fn roles_key(ctx: &Context) -> Option<FactKey> {
 fn held_roles(ctx: &Context, facts: &Facts) -> Option<Vec<String>> {
     let profile = &ctx.settings.profile;
     let mut roles: Vec<String> = match named(profile) {
-        Some(name) => facts.rows(&roles_query(name)).ok()?.iter().map(role_name).collect(),
+        Some(name) => facts
+            .rows(&roles_query(name))
+            .ok()?
+            .iter()
+            .map(role_name)
+            .collect(),
         None => {
             let rows = facts.rows(&discovery_query(&profile.app_scope)).ok()?;
             holders(rows).into_values().next()?.1
@@ -341,7 +346,11 @@ mod tests {
         t.notes.push("priority customised".into());
         let out = judge(&t);
         assert_eq!(out.status, Status::Pass, "a note never changes a status");
-        assert!(out.evidence.iter().any(|e| e.value == "priority customised"));
+        assert!(
+            out.evidence
+                .iter()
+                .any(|e| e.value == "priority customised")
+        );
 
         let mut t = trip(vec![record(deleted())]);
         t.interrupted = Some("read back".into());
@@ -352,7 +361,11 @@ mod tests {
         let mut t = trip(vec![record(Disposition::Closed)]);
         t.delete_denied = true;
         let out = judge(&t);
-        assert_eq!(out.status, Status::Pass, "who removed the test ticket is bookkeeping");
+        assert_eq!(
+            out.status,
+            Status::Pass,
+            "who removed the test ticket is bookkeeping"
+        );
         assert!(out.summary.contains("closed"));
 
         // A round trip that never started has a fix about its missing token, not about roles.
@@ -361,7 +374,10 @@ mod tests {
         let out = judge(&t);
         assert_eq!(out.status, Status::Inconclusive);
         let fix = out.remediation.unwrap_or_default();
-        assert!(fix.contains("oauth-connect") && !fix.contains("role"), "{fix}");
+        assert!(
+            fix.contains("oauth-connect") && !fix.contains("role"),
+            "{fix}"
+        );
     }
 
     #[test]
@@ -375,7 +391,9 @@ mod tests {
             retry_after: None,
         });
         let held = ["itil".to_string()];
-        let fix = judge_with_roles(&t, Some(&held)).remediation.unwrap_or_default();
+        let fix = judge_with_roles(&t, Some(&held))
+            .remediation
+            .unwrap_or_default();
         assert!(fix.contains("already holds itil"), "{fix}");
         let fix = judge(&t).remediation.unwrap_or_default();
         assert!(fix.contains("Give the integration user"), "{fix}");

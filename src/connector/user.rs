@@ -96,4 +96,3 @@ pub fn holders(rows: &[Row]) -> BTreeMap<String, (Row, Vec<String>)> {
 pub fn discovered(rows: &[Row]) -> Option<Row> {
     holders(rows).into_values().next().map(|(user, _)| user)
 }
-

@@ -83,7 +83,12 @@ pub fn status_mark(status: Status) -> &'static str {
 /// `blocked by oauth-entity (blocked), integration-user (fail)`: each blocker with its own status.
 /// `None` when the summary already names every blocker (so a row never says it twice).
 pub fn blocked_reason(report: &RunReport, check: &CheckResult) -> Option<String> {
-    if check.blocked_by.is_empty() || check.blocked_by.iter().all(|id| check.summary.contains(id.as_str())) {
+    if check.blocked_by.is_empty()
+        || check
+            .blocked_by
+            .iter()
+            .all(|id| check.summary.contains(id.as_str()))
+    {
         return None;
     }
     let blockers: Vec<String> = check

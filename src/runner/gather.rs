@@ -13,7 +13,9 @@ use crate::cli::Grant;
 use crate::config::{Credentials, Settings};
 use crate::connector::entity::{client_id_for, connector_entity, entities_query};
 use crate::connector::grant::{lockout_query, lockout_risk, lockout_threshold};
-use crate::connector::user::{application_user_query, discovered, discovery_query, named, user_query};
+use crate::connector::user::{
+    application_user_query, discovered, discovery_query, named, user_query,
+};
 use crate::model::WrittenRecord;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
@@ -305,12 +307,10 @@ impl Gatherer {
         let (integration_user, user_row) = self.integration_user().await;
         let withheld = match (settings.grant, &user_row) {
             (Grant::Password, Some(user)) => {
-                let threshold = self
-                    .rows_of(lockout_query())
-                    .await
-                    .map_or(crate::connector::grant::DEFAULT_MAX_UNLOCK_ATTEMPTS, |rows| {
-                        lockout_threshold(&rows)
-                    });
+                let threshold = self.rows_of(lockout_query()).await.map_or(
+                    crate::connector::grant::DEFAULT_MAX_UNLOCK_ATTEMPTS,
+                    |rows| lockout_threshold(&rows),
+                );
                 lockout_risk(user, threshold)
             }
             _ => None,

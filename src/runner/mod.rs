@@ -332,16 +332,15 @@ fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
 /// what was not proven and what would prove it; then the warnings, by name. The headline always
 /// names the check it is about.
 pub fn verdict(results: &[CheckResult], plan: &Plan) -> Verdict {
-    let gate = |r: &CheckResult| {
-        plan.entries
-            .iter()
-            .any(|(m, _)| m.id == r.id && m.gate)
-    };
+    let gate = |r: &CheckResult| plan.entries.iter().any(|(m, _)| m.id == r.id && m.gate);
     if let Some(stop) = results
         .iter()
         .find(|r| gate(r) && matches!(r.status, Status::Fail | Status::Inconclusive))
     {
-        let not_run = results.iter().filter(|r| r.status == Status::Blocked).count();
+        let not_run = results
+            .iter()
+            .filter(|r| r.status == Status::Blocked)
+            .count();
         return Verdict {
             status: Status::NotAssessed,
             headline: format!(
@@ -353,14 +352,27 @@ pub fn verdict(results: &[CheckResult], plan: &Plan) -> Verdict {
     }
     let mut roots: Vec<&CheckResult> = results.iter().filter(|r| r.root_cause).collect();
     roots.sort_by_key(|r| std::cmp::Reverse(r.severity));
-    let with = |s: Status| results.iter().filter(move |r| r.status == s).collect::<Vec<_>>();
+    let with = |s: Status| {
+        results
+            .iter()
+            .filter(move |r| r.status == s)
+            .collect::<Vec<_>>()
+    };
     let (status, headline) = if let Some(first) = roots.first() {
         (
             Status::Fail,
-            format!("NOT READY: {} — {}{}", first.id, first.summary, more(&roots, "root cause")),
+            format!(
+                "NOT READY: {} — {}{}",
+                first.id,
+                first.summary,
+                more(&roots, "root cause")
+            ),
         )
     } else if let Some(first) = with(Status::Fail).first() {
-        (Status::Fail, format!("NOT READY: {} — {}", first.id, first.summary))
+        (
+            Status::Fail,
+            format!("NOT READY: {} — {}", first.id, first.summary),
+        )
     } else if !with(Status::Inconclusive).is_empty() {
         (Status::Inconclusive, undecided(&with(Status::Inconclusive)))
     } else if let Some(first) = with(Status::Warn).first() {
@@ -394,7 +406,11 @@ fn more(list: &[&CheckResult], what: &str) -> String {
             " (and {} more {what}{}: {})",
             n - 1,
             if n > 2 { "s" } else { "" },
-            list[1..].iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+            list[1..]
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -408,8 +424,15 @@ fn undecided(list: &[&CheckResult]) -> String {
     let same_fix = list.iter().all(|r| fix(r) == fix(first));
     let how = first_sentence(&fix(first));
     match list.len() {
-        1 => format!("UNDECIDED: {} not proven — {}. To prove it: {how}", first.id, first.summary.trim_end_matches('.')),
-        n if same_fix => format!("UNDECIDED: {n} checks not proven ({}). To prove them: {how}", ids.join(", ")),
+        1 => format!(
+            "UNDECIDED: {} not proven — {}. To prove it: {how}",
+            first.id,
+            first.summary.trim_end_matches('.')
+        ),
+        n if same_fix => format!(
+            "UNDECIDED: {n} checks not proven ({}). To prove them: {how}",
+            ids.join(", ")
+        ),
         n => format!(
             "UNDECIDED: {n} checks not proven ({}); {} — {}. To prove it: {how}",
             ids.join(", "),

@@ -8,7 +8,8 @@ use super::Context;
 use crate::cli::Grant;
 use crate::connector::entity::{connector_entity, entities_query};
 use crate::connector::grant::{
-    CC_ENABLED, GRANT_OFF_FIX, OAUTH_ACTIVE, ROPC_DISABLED, oauth_active_query, properties_query, property as row_of,
+    CC_ENABLED, GRANT_OFF_FIX, OAUTH_ACTIVE, ROPC_DISABLED, oauth_active_query, properties_query,
+    property as row_of,
 };
 use crate::connector::user::{discovered, discovery_query, named, user_query};
 use crate::runner::facts::Facts;
@@ -62,7 +63,11 @@ fn property(facts: &Facts, name: &str) -> Result<Option<String>, ()> {
 /// The user the token is for, as the configuration knows it: the entity's application user (client
 /// credentials), else the named integration user, else the one found through the app's roles.
 /// `Err(name)` when a named user has no record.
-fn token_user(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Result<Option<Row>, String> {
+fn token_user(
+    ctx: &Context,
+    facts: &Facts,
+    connect: &ConnectOutcome,
+) -> Result<Option<Row>, String> {
     if connect.grant == Grant::ClientCredentials {
         return Ok(connect.application_user.clone());
     }
@@ -86,7 +91,7 @@ fn token_user(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Result<
 pub fn reported_by(key: &str) -> Option<&'static str> {
     match key {
         "oauth-inactive" => Some("oauth-platform"),
-        "ropc-disabled" | "cc-disabled" => Some("oauth-grant"),
+        "ropc-disabled" | "cc-disabled" | "entity-no-user" => Some("oauth-grant"),
         k if k.starts_with("entity-") => Some("oauth-entity"),
         k if k.starts_with("user-") => Some("integration-user"),
         _ => None,
@@ -121,7 +126,11 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
     // The entity.
     let grant = connect.grant;
     if let Ok(rows) = facts.rows(&entities_query()) {
-        match connector_entity(ctx.settings.client_id.as_deref(), &ctx.settings.profile, rows) {
+        match connector_entity(
+            ctx.settings.client_id.as_deref(),
+            &ctx.settings.profile,
+            rows,
+        ) {
             Ok(entity) => {
                 entity_causes(entity, &mut add);
                 if grant == Grant::ClientCredentials && entity.text("user").is_empty() {
@@ -239,7 +248,6 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
     causes
 }
 
-
 type Add<'a> = dyn FnMut(Likelihood, &'static str, String, String, &str) + 'a;
 
 fn entity_causes(entity: &Row, add: &mut Add) {
@@ -318,4 +326,3 @@ fn user_causes(user: &Row, grant: Grant, add: &mut Add) {
         );
     }
 }
-

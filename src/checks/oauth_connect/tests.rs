@@ -7,11 +7,14 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::*;
-use crate::connector::grant::{CC_ENABLED as PROP_CLIENT_CREDENTIALS, OAUTH_ACTIVE as PROP_OAUTH_ACTIVE, ROPC_DISABLED as PROP_ROPC_DISABLED};
-use crate::servicenow::Row;
+use crate::connector::grant::{
+    CC_ENABLED as PROP_CLIENT_CREDENTIALS, OAUTH_ACTIVE as PROP_OAUTH_ACTIVE,
+    ROPC_DISABLED as PROP_ROPC_DISABLED,
+};
 use crate::model::Step;
 use crate::runner::facts::{Fact, FactValue, Identity};
 use crate::servicenow::RawResponse;
+use crate::servicenow::Row;
 use crate::servicenow::oauth::{ActingUser, IssuedToken, MissingInput};
 use crate::servicenow::table::TableRows;
 

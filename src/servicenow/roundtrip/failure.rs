@@ -59,9 +59,9 @@ pub fn describe(step_name: &str, error: &ClientError, table: &str) -> StepFailur
         _ => None,
     };
     let cause = match (step_name, error) {
-        (STEP_CREATE, ClientError::Forbidden { .. }) => format!(
-            "an ACL denied the integration user's insert on {table}"
-        ),
+        (STEP_CREATE, ClientError::Forbidden { .. }) => {
+            format!("an ACL denied the integration user's insert on {table}")
+        }
         (STEP_UPDATE | STEP_CLOSE, ClientError::Forbidden { .. }) => format!(
             "the integration user may not update tickets on {table} (an ACL or data policy denied the update)"
         ),
