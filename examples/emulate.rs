@@ -13,11 +13,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    match snowdoctor::emulator::serve_cli(&args.emulate).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    match snowdoctor::app::emulate::run(&args.emulate).await {
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::ExitCode::from(2)
+            std::process::ExitCode::from(e.exit_code())
         }
     }
 }

@@ -1,10 +1,17 @@
-//! Command-line types only (clap derive). Validation and defaults live in `config.rs`.
+//! Command-line types (clap derive) and their mapping onto the library's domain types: the library never
+//! sees clap. Validation and defaults live in `config.rs`; `src/app/` runs each subcommand.
 //!
 //! Secrets are never flags: they come from the environment, a file (`--*-file`) or a terminal prompt.
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{ConnectionInput, IntegrationInput, Selection};
+use crate::exit::FailOn;
+use crate::report::Format;
+use crate::servicenow::oauth::Grant;
 
 /// Tells why a ServiceNow instance will not work with the Microsoft 365 security center ticket
 /// connector, and proves that it does when it does.
@@ -36,6 +43,10 @@ pub enum Command {
     Schema,
     /// Find and remove round-trip records a previous run left behind (only snowdoctor's own).
     Cleanup(CleanupArgs),
+    /// Explain a pasted error message: its likely cause, the fix, and the run that confirms it.
+    Why(WhyArgs),
+    /// List the integration profiles, or show one in full with its sources.
+    Profiles(ProfilesArgs),
 }
 
 /// Where the instance is and how to reach it.
@@ -90,7 +101,7 @@ pub struct SelectionArgs {
 /// What the integration looks like on the instance.
 #[derive(Debug, Args, Clone, Default)]
 pub struct IntegrationArgs {
-    /// Profile name (built in: m365-security-center, generic-inbound-oauth) or one defined in --config.
+    /// Profile name (see `snowdoctor profiles`; default m365-security-center) or one defined in --config.
     #[arg(long, env = "SNOWDOCTOR_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
     /// A TOML file defining profiles and defaults.
@@ -143,26 +154,6 @@ pub struct IntegrationArgs {
     pub export_allow_rules: Option<PathBuf>,
 }
 
-/// The OAuth grant the connect uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Grant {
-    Password,
-    RefreshToken,
-    ClientCredentials,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
-pub enum Format {
-    Terminal,
-    Json,
-    Junit,
-    Sarif,
-    Md,
-    Html,
-    Har,
-}
-
 /// Where the results go.
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
@@ -200,26 +191,6 @@ impl Default for OutputArgs {
             fail_on: FailOn::Inconclusive,
             verbose: 0,
             no_progress: false,
-        }
-    }
-}
-
-/// `--fail-on`: which statuses make the exit code 1 (mapped onto [`crate::exit::FailOn`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Fail,
-    Warn,
-    Inconclusive,
-    Never,
-}
-
-impl From<FailOn> for crate::exit::FailOn {
-    fn from(flag: FailOn) -> Self {
-        match flag {
-            FailOn::Fail => crate::exit::FailOn::Fail,
-            FailOn::Warn => crate::exit::FailOn::Warn,
-            FailOn::Inconclusive => crate::exit::FailOn::Inconclusive,
-            FailOn::Never => crate::exit::FailOn::Never,
         }
     }
 }
@@ -349,4 +320,117 @@ pub struct CleanupArgs {
     /// List what would be removed without removing it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The error text as shown by Azure, Microsoft 365 or ServiceNow (quote it, or pass - or nothing
+    /// to read it from stdin).
+    #[arg(value_name = "ERROR TEXT")]
+    pub text: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
+    pub format: WhyFormat,
+    /// List every known error instead.
+    #[arg(long, conflicts_with = "text")]
+    pub list: bool,
+}
+
+/// Output formats of `why`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: Option<ProfilesCommand>,
+    /// A TOML file whose `[profiles.NAME]` tables are listed too.
+    #[arg(long, env = "SNOWDOCTOR_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Show one profile in full: what it checks and where each requirement comes from.
+    Show {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// Domain enums with a `name()` and an `ALL` list become clap value enums here, not in the library.
+macro_rules! value_enum {
+    ($($ty:ty),*) => {$(
+        impl ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                <$ty>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(PossibleValue::new(self.name()))
+            }
+        }
+    )*};
+}
+
+value_enum!(Grant, Format, FailOn);
+
+impl ConnectionArgs {
+    /// What the flags and environment ask for, before the config file and validation.
+    pub fn input(&self) -> ConnectionInput {
+        ConnectionInput {
+            instance: self.instance.clone(),
+            user: self.user.clone(),
+            password_file: self.password_file.clone(),
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            allow_http: self.allow_http,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+impl IntegrationArgs {
+    /// What the flags and environment ask for, before the config file and validation.
+    pub fn input(&self) -> IntegrationInput {
+        IntegrationInput {
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            integration_user: self.integration_user.clone(),
+            integration_password_file: self.integration_password_file.clone(),
+            oauth_entity: self.oauth_entity.clone(),
+            client_id: self.client_id.clone(),
+            client_secret_file: self.client_secret_file.clone(),
+            refresh_token_file: self.refresh_token_file.clone(),
+            grant: self.grant,
+            expect_roles: self.expect_roles.clone(),
+            ticket_table: self.ticket_table.clone(),
+            close_if_delete_denied: self.close_if_delete_denied,
+            read_only: self.read_only,
+            service_tags: self.service_tags.clone(),
+            service_tags_selected: self.service_tags_selected.clone(),
+            service_ips: self.service_ips.clone(),
+            export_allow_rules: self.export_allow_rules.clone(),
+        }
+    }
+}
+
+impl SelectionArgs {
+    /// The checked selection (`--jobs 0` counts as 1, `--check-timeout 0` as one second).
+    pub fn selection(&self) -> Selection {
+        Selection::new(
+            self.only.clone(),
+            self.skip.clone(),
+            self.checks_dir.clone(),
+            self.jobs,
+            self.check_timeout,
+        )
+    }
 }

@@ -5,88 +5,19 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::net::IpAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::cli::{ConnectionArgs, Grant, IntegrationArgs, SelectionArgs};
 use crate::error::{Error, Result};
 use crate::secrets::SecretRegistry;
 use crate::servicenow::ClientOptions;
-use crate::servicenow::roundtrip::mapping::MappingOverrides;
+use crate::servicenow::oauth::Grant;
 
-/// The default profile: the Microsoft 365 security center ticket connector.
-pub const DEFAULT_PROFILE: &str = "m365-security-center";
-
-/// What the integration looks like on the instance. Checks read everything integration-specific from
-/// here, so another inbound-OAuth integration needs only a profile, not code.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// Application scope of the store app (`x_mioms_m365ticket`); empty when no app is required.
-    #[serde(default)]
-    pub app_scope: String,
-    /// Display name of the app, for messages.
-    #[serde(default)]
-    pub app_name: String,
-    /// Name of the OAuth application registry entity; found through the app when absent.
-    #[serde(default)]
-    pub oauth_entity: Option<String>,
-    /// The integration user; found through the app's roles when absent.
-    #[serde(default)]
-    pub integration_user: Option<String>,
-    /// Roles the integration user must hold; empty means "at least one role of the app's scope".
-    #[serde(default)]
-    pub expected_roles: Vec<String>,
-    /// Table of the ticket round trip.
-    #[serde(default = "default_ticket_table")]
-    pub ticket_table: String,
-    /// Columns of the round trip's seven data fields (`[profiles.NAME.field_mapping]`); absent keys keep
-    /// the defaults of `FieldMapping::for_table`.
-    #[serde(default)]
-    pub field_mapping: MappingOverrides,
-}
-
-fn default_ticket_table() -> String {
-    "incident".into()
-}
-
-impl Profile {
-    /// The built-in profiles.
-    pub fn builtin() -> Vec<Profile> {
-        vec![
-            Profile {
-                name: DEFAULT_PROFILE.into(),
-                description: "Microsoft 365 security center ↔ ServiceNow ticket connector".into(),
-                app_scope: "x_mioms_m365ticket".into(),
-                app_name: "Microsoft 365 Ticketing Connector App".into(),
-                oauth_entity: None,
-                integration_user: None,
-                expected_roles: Vec::new(),
-                ticket_table: default_ticket_table(),
-                field_mapping: MappingOverrides::default(),
-            },
-            Profile {
-                name: "generic-inbound-oauth".into(),
-                description: "Any integration that calls the instance with an inbound OAuth client"
-                    .into(),
-                app_scope: String::new(),
-                app_name: String::new(),
-                oauth_entity: None,
-                integration_user: None,
-                expected_roles: Vec::new(),
-                ticket_table: default_ticket_table(),
-                field_mapping: MappingOverrides::default(),
-            },
-        ]
-    }
-}
+pub use crate::profile::{DEFAULT_PROFILE, Profile};
 
 /// The optional TOML config file (`--config`).
 #[derive(Debug, Default, Deserialize)]
@@ -202,6 +133,79 @@ impl Connection {
     }
 }
 
+/// Where the instance is and how to reach it, as asked for (flags and environment), before the config
+/// file fills the gaps and [`connection`] validates it.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionInput {
+    pub instance: Option<String>,
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub insecure: bool,
+    pub allow_http: bool,
+    /// Seconds; 0 counts as 1.
+    pub connect_timeout: u64,
+    /// Seconds; 0 counts as 1.
+    pub request_timeout: u64,
+}
+
+/// What the integration looks like, as asked for; [`integration_settings`] validates it.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationInput {
+    pub profile: Option<String>,
+    /// The config file (`--config`).
+    pub config: Option<PathBuf>,
+    pub integration_user: Option<String>,
+    pub integration_password_file: Option<PathBuf>,
+    pub oauth_entity: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub refresh_token_file: Option<PathBuf>,
+    pub grant: Option<Grant>,
+    pub expect_roles: Vec<String>,
+    pub ticket_table: Option<String>,
+    pub close_if_delete_denied: bool,
+    pub read_only: bool,
+    pub service_tags: Option<PathBuf>,
+    pub service_tags_selected: Vec<String>,
+    pub service_ips: Vec<String>,
+    pub export_allow_rules: Option<PathBuf>,
+}
+
+/// Which checks run and how, checked once: at least one job, a timeout of at least a second.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Check ids or areas to run (empty: every check).
+    pub only: Vec<String>,
+    /// Check ids or areas to skip.
+    pub skip: Vec<String>,
+    /// Extra or overriding check manifests.
+    pub checks_dir: Option<PathBuf>,
+    /// How many checks may run at once.
+    pub jobs: NonZeroUsize,
+    /// How long one check may take.
+    pub check_timeout: Duration,
+}
+
+impl Selection {
+    /// A selection from raw values: `jobs` 0 counts as 1, `check_timeout_secs` 0 as 1 second.
+    pub fn new(
+        only: Vec<String>,
+        skip: Vec<String>,
+        checks_dir: Option<PathBuf>,
+        jobs: usize,
+        check_timeout_secs: u64,
+    ) -> Selection {
+        Selection {
+            only,
+            skip,
+            checks_dir,
+            jobs: NonZeroUsize::new(jobs).unwrap_or(NonZeroUsize::MIN),
+            check_timeout: Duration::from_secs(check_timeout_secs.max(1)),
+        }
+    }
+}
+
 /// A validated run configuration.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -209,7 +213,7 @@ pub struct RunConfig {
     pub settings: Settings,
     /// The integration's secrets; the diagnosing account's password is `connection.password`.
     pub credentials: Credentials,
-    pub selection: SelectionArgs,
+    pub selection: Selection,
     pub secrets: SecretRegistry,
 }
 
@@ -261,6 +265,7 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
     if let Some(profile) = file.profiles.get(&name) {
         let mut profile = profile.clone();
         profile.name = name;
+        profile.settle();
         return Ok(profile);
     }
     Profile::builtin()
@@ -278,7 +283,7 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
 
 /// Builds the integration settings and reads the integration secrets.
 pub fn integration_settings(
-    args: &IntegrationArgs,
+    args: &IntegrationInput,
     file: &ConfigFile,
     registry: &SecretRegistry,
 ) -> Result<(Settings, Credentials)> {
@@ -373,7 +378,7 @@ pub fn config_file(path: Option<&Path>) -> Result<ConfigFile> {
 /// Validates where the instance is and how to reach it (flags and environment, else the config file's
 /// `[defaults]`), and reads the account's password (SNOWDOCTOR_PASSWORD, `--password-file`, a prompt).
 pub fn connection(
-    args: &ConnectionArgs,
+    args: &ConnectionInput,
     file: &ConfigFile,
     secrets: &SecretRegistry,
 ) -> Result<Connection> {
@@ -426,9 +431,9 @@ pub fn connection(
 
 /// Validates the `run` command's inputs.
 pub fn run_config(
-    connection_args: &ConnectionArgs,
-    integration: &IntegrationArgs,
-    selection: &SelectionArgs,
+    connection_args: &ConnectionInput,
+    integration: &IntegrationInput,
+    selection: Selection,
 ) -> Result<RunConfig> {
     let secrets = SecretRegistry::new();
     let file = config_file(integration.config.as_deref())?;
@@ -438,7 +443,7 @@ pub fn run_config(
         connection,
         settings,
         credentials,
-        selection: selection.clone(),
+        selection,
         secrets,
     })
 }

@@ -4,6 +4,8 @@
 pub const OK: u8 = 0;
 /// At least one finding at or above `--fail-on`.
 pub const FINDINGS: u8 = 1;
+/// `snowdoctor why`: no known error matches the text.
+pub const UNKNOWN_ERROR: u8 = 1;
 /// Usage or configuration error (bad flag, unknown check id, invalid manifest).
 pub const USAGE: u8 = 2;
 /// The instance could not be assessed (unreachable, authentication failed, blocked).
@@ -11,25 +13,42 @@ pub const NOT_ASSESSED: u8 = 3;
 /// The selection left no check to run.
 pub const NO_CHECKS: u8 = 4;
 
-use crate::model::{RunReport, Status};
+use crate::model::{RunReport, Status, WriteState};
 
-/// Which statuses make a finished run exit [`FINDINGS`]: a domain type (the command line maps its
-/// `--fail-on` flag onto it). Ordered from strictest to most lenient: an undecided check is not a
-/// pass, so by default it fails the gate like a failure does.
+/// Which statuses make a finished run exit [`FINDINGS`] (`--fail-on`). Strictest first: an undecided
+/// check is not a pass, so by default ([`FailOn::Inconclusive`]) it fails the gate like a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailOn {
+    /// Failures only: the lenient opt-out.
+    Fail,
     /// Failures, undecided checks and warnings.
     Warn,
     /// Failures and undecided checks (the default): a gate passes only on what was proven.
     #[default]
     Inconclusive,
-    /// Failures only: the lenient opt-out.
-    Fail,
     /// Never exit 1 for a finding (a record left behind still does).
     Never,
 }
 
 impl FailOn {
+    /// Every level, in the order help lists them.
+    pub const ALL: &'static [FailOn] = &[
+        FailOn::Fail,
+        FailOn::Warn,
+        FailOn::Inconclusive,
+        FailOn::Never,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Fail => "fail",
+            FailOn::Warn => "warn",
+            FailOn::Inconclusive => "inconclusive",
+            FailOn::Never => "never",
+        }
+    }
+
     /// True when a check with `status` makes the run exit [`FINDINGS`].
     pub fn counts(self, status: Status) -> bool {
         match self {
@@ -49,7 +68,11 @@ pub fn exit_code(report: &RunReport, fail_on: FailOn) -> u8 {
     if report.verdict.status == Status::NotAssessed {
         return NOT_ASSESSED;
     }
-    if report.writes.iter().any(|w| w.state == "leftover") {
+    if report
+        .writes
+        .iter()
+        .any(|w| w.state == WriteState::Leftover)
+    {
         return FINDINGS;
     }
     if report.checks.iter().any(|c| fail_on.counts(c.status)) {

@@ -2,7 +2,8 @@
 //! (store app scope `x_mioms_m365ticket`) and proves the connection with a real OAuth connect and a
 //! ticket round trip.
 //!
-//! The binary is a thin shell over this library. Data flows one way: `config` validates the inputs once,
+//! The binary is a thin shell over this library. `cli` (clap) and `app` (one file per subcommand, the only
+//! code that prints) are the edge; below them nothing sees clap. Data flows one way: `config` validates the inputs once,
 //! `catalogue` loads the check manifests, `runner` plans the checks and gathers the facts they need through
 //! `servicenow` (the only code that talks HTTP to an instance), the checks in `checks` evaluate those facts
 //! purely, and `report` renders the resulting [`model::RunReport`]. `emulator` is a local ServiceNow that
@@ -18,7 +19,9 @@ pub mod connector;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod known_errors;
 pub mod model;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod secrets;

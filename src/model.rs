@@ -214,7 +214,36 @@ pub struct WrittenRecord {
     #[serde(default)]
     pub number: String,
     /// `deleted`, `closed`, or `leftover` when cleanup failed.
-    pub state: String,
+    pub state: WriteState,
+}
+
+/// What became of a record the run wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteState {
+    /// Removed, and (unless the record says otherwise) confirmed gone.
+    Deleted,
+    /// Deletion was denied; the record was closed instead (`--close-if-delete-denied`).
+    Closed,
+    /// Still on the instance: `snowdoctor cleanup` removes it.
+    Leftover,
+}
+
+impl WriteState {
+    /// The report's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteState::Deleted => "deleted",
+            WriteState::Closed => "closed",
+            WriteState::Leftover => "leftover",
+        }
+    }
+}
+
+impl std::fmt::Display for WriteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Everything a run found: the input of every report format.

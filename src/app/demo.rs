@@ -2,8 +2,8 @@
 //! Secrets given through the usual environment variables replace the emulator's own (canary tests use
 //! this to prove that no secret leaks into any output).
 
-use crate::cli::{DemoArgs, IntegrationArgs};
-use crate::config::{self, Connection, RunConfig};
+use crate::cli::DemoArgs;
+use crate::config::{self, Connection, IntegrationInput, RunConfig};
 use crate::emulator::{Emulator, EmulatorOptions, SecretOverrides};
 use crate::error::{Error, Result};
 use crate::secrets::SecretRegistry;
@@ -43,7 +43,7 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     ] {
         secrets.register(secret);
     }
-    let mut integration: IntegrationArgs = args.integration.clone();
+    let mut integration: IntegrationInput = args.integration.input();
     integration
         .integration_user
         .get_or_insert(credentials.integration_user.clone());
@@ -81,14 +81,14 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         connection,
         settings,
         credentials: run_credentials,
-        selection: args.selection.clone(),
+        selection: args.selection.selection(),
         secrets,
     };
     let notes = vec![format!(
         "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
         args.scenario
     )];
-    let code = super::diagnose(config, &args.output, notes).await;
+    let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
 }

@@ -3,9 +3,9 @@
 //! Flow: [`service_tags`] parses Microsoft's weekly JSON file, [`rules`] reads ServiceNow's
 //! `ip_access` rows into a per-direction [`rules::Policy`] (blocked = Deny \ Allow), [`coverage`]
 //! judges each selected tag's prefixes against it and derives the minimal Allow rules, all on the
-//! sorted interval sets of [`intervals`]. [`command`] is the offline `snowdoctor ranges` command.
+//! sorted interval sets of [`intervals`]. The offline `snowdoctor ranges` command is
+//! `src/app/ranges.rs`.
 
-pub mod command;
 pub mod coverage;
 pub mod intervals;
 pub mod reference_data;
@@ -14,8 +14,6 @@ pub mod service_tags;
 
 #[cfg(test)]
 mod tests;
-
-pub use command::ranges_command;
 
 /// `--service-tags builtin:sample`: a small file in the real format, embedded for the demo.
 pub const SAMPLE_SERVICE_TAGS: &str = "builtin:sample";

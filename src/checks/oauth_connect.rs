@@ -13,13 +13,13 @@ pub use causes::{Cause, Likelihood, rank_causes};
 
 use super::findings::may_lack_admin;
 use super::{Check, Context, Outcome};
-use crate::cli::Grant;
 use crate::connector::entity::entities_query;
 use crate::connector::grant::{lockout_query, oauth_active_query, properties_query};
 use crate::connector::user::{discovery_query, user_query};
 use crate::model::Status;
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::ClientError;
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{ConnectFailure, ConnectOutcome, grant_type};
 
 /// See the module docs.

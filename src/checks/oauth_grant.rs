@@ -5,13 +5,13 @@
 
 use super::findings::Findings;
 use super::{Check, Context, Outcome};
-use crate::cli::Grant;
 use crate::connector::entity::{Selection, entities_query, select};
 use crate::connector::grant::{
     CC_ENABLED, GRANT_OFF_FIX, ROPC_DISABLED, properties_query, property,
 };
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::Row;
+use crate::servicenow::oauth::Grant;
 
 /// See the module docs.
 pub struct OauthGrant;

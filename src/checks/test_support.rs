@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use super::Context;
-use crate::cli::Grant;
 use crate::config::{Profile, Settings};
 use crate::runner::facts::{Fact, FactError, FactKey, FactValue, Identity};
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::table::TableRows;
 use crate::servicenow::{ClientError, Row};
 

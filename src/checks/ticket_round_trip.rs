@@ -262,7 +262,7 @@ fn mismatch_remedy(trip: &RoundTripOutcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::servicenow::roundtrip::mapping::Mismatch;
+    use crate::servicenow::roundtrip::verify::Mismatch;
     use crate::servicenow::roundtrip::{StepFailure, TrackedRecord};
 
     fn record(disposition: Disposition) -> TrackedRecord {

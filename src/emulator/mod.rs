@@ -11,7 +11,6 @@
     reason = "handlers return the ready-made error Response; boxing it buys nothing"
 )]
 mod auth;
-mod cli;
 #[expect(
     clippy::result_large_err,
     reason = "handlers return the ready-made error Response; boxing it buys nothing"
@@ -47,8 +46,6 @@ use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
-
-pub use cli::serve_cli;
 
 use state::{ActiveFault, App, Build, RateState, Shared, lock};
 use store::{Store, text};

@@ -165,7 +165,7 @@ fn footer(out: &mut String, report: &RunReport) {
                 cell(&write.table),
                 cell(&write.number),
                 code(&write.sys_id),
-                cell(&write.state)
+                cell(write.state.as_str())
             ));
         }
         out.push('\n');

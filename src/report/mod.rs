@@ -6,6 +6,7 @@
 //! removed if one shows up.
 
 mod bundle;
+mod format;
 mod har;
 mod html;
 mod json;
@@ -20,12 +21,12 @@ mod view;
 
 use std::path::Path;
 
-pub use crate::cli::Format;
 use crate::error::Error;
 use crate::model::RunReport;
 use crate::servicenow::transcript::Exchange;
 
 pub use bundle::{BundleSummary, write_bundle};
+pub use format::Format;
 pub use output::{parse_report_arg, write_reports};
 pub use pseudonymize::Pseudonymizer;
 pub use schema::json_schema;

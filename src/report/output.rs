@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
-
 use super::{Format, RenderInput, render};
 use crate::error::Error;
 use crate::secrets::SecretRegistry;
@@ -20,20 +18,16 @@ pub fn parse_report_arg(arg: &str) -> Result<(Format, PathBuf), Error> {
     let Some((name, path)) = arg.split_once('=') else {
         return Err(usage("no '=' between the format and the path".to_string()));
     };
-    let format = Format::from_str(name.trim(), true)
-        .map_err(|_| usage(format!("unknown format {:?}", name.trim())))?;
+    let format = Format::from_name(name.trim())
+        .ok_or_else(|| usage(format!("unknown format {:?}", name.trim())))?;
     if path.trim().is_empty() {
         return Err(usage("the path is empty".to_string()));
     }
     Ok((format, PathBuf::from(path)))
 }
 
-fn format_names() -> Vec<String> {
-    Format::value_variants()
-        .iter()
-        .filter_map(|f| f.to_possible_value())
-        .map(|v| v.get_name().to_string())
-        .collect()
+fn format_names() -> Vec<&'static str> {
+    Format::ALL.iter().map(|f| f.name()).collect()
 }
 
 /// Renders and writes each target (creating missing parent directories), then re-reads every written

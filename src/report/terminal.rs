@@ -8,7 +8,7 @@ use colored::Color;
 use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::view;
-use crate::model::{CheckResult, RunReport, Status};
+use crate::model::{CheckResult, RunReport, Status, WriteState};
 
 /// Fits a 100-column terminal.
 const WIDTH: u16 = 100;
@@ -304,12 +304,13 @@ fn footer(out: &mut String, p: &Painter, report: &RunReport) {
         out.push_str(&p.paint("Records written to the instance", Color::White, true));
         out.push('\n');
         for write in &report.writes {
-            let state = if write.state == "leftover" {
-                p.paint(&write.state, Color::Red, true)
+            let leftover = write.state == WriteState::Leftover;
+            let state = if leftover {
+                p.paint(write.state.as_str(), Color::Red, true)
             } else {
-                write.state.clone()
+                write.state.to_string()
             };
-            let hint = if write.state == "leftover" {
+            let hint = if leftover {
                 " (remove it with `snowdoctor cleanup`)"
             } else {
                 ""

@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
-use crate::cli::Grant;
 use crate::config::{Credentials, Settings};
 use crate::connector::entity::{client_id_for, connector_entity, entities_query};
 use crate::connector::grant::{lockout_query, lockout_risk, lockout_threshold};
@@ -17,6 +16,7 @@ use crate::connector::user::{
     application_user_query, discovered, discovery_query, named, user_query,
 };
 use crate::model::WrittenRecord;
+use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
 use crate::servicenow::roundtrip::{self, RoundTripInputs, RoundTripOutcome, WriteLog};

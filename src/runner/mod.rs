@@ -86,7 +86,7 @@ impl Plan {
 /// Run-wide limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub jobs: usize,
+    pub jobs: std::num::NonZeroUsize,
     pub check_timeout: Duration,
 }
 
@@ -98,7 +98,7 @@ pub async fn run(
     limits: Limits,
     events: Arc<dyn Events>,
 ) -> Vec<CheckResult> {
-    let semaphore = Arc::new(Semaphore::new(limits.jobs.max(1)));
+    let semaphore = Arc::new(Semaphore::new(limits.jobs.get()));
     let mut results: HashMap<String, CheckResult> = HashMap::new();
     for (manifest, run) in &plan.entries {
         if !run {

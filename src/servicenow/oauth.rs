@@ -15,10 +15,35 @@ use super::client::{Auth, Body, Client, html_kind};
 use super::error::ClientError;
 use super::table::json_result;
 use super::{Row, TableQuery};
-use crate::cli::Grant;
 use crate::model::{Status, Step};
 
 const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The OAuth grant the connect uses (`--grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    Password,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl Grant {
+    /// Every grant, in the order help lists them.
+    pub const ALL: &'static [Grant] = &[
+        Grant::Password,
+        Grant::RefreshToken,
+        Grant::ClientCredentials,
+    ];
+
+    /// The name used on the command line and in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::Password => "password",
+            Grant::RefreshToken => "refresh-token",
+            Grant::ClientCredentials => "client-credentials",
+        }
+    }
+}
 
 /// Step names, shared with the check and the tests.
 pub const STEP_TOKEN: &str = "token request";

@@ -13,12 +13,15 @@
 //! followed by a search for this run's marker, so even that record is found and removed.
 
 pub mod cleanup;
-pub mod command;
 pub mod failure;
 pub mod mapping;
+pub mod marker;
 pub mod outcome;
+pub mod priority;
 pub mod steps;
 mod sweep;
+pub mod ticket;
+pub mod verify;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -26,7 +29,6 @@ use tokio_util::task::TaskTracker;
 use super::{Auth, Client};
 use mapping::FieldMapping;
 
-pub use command::cleanup_command;
 pub use failure::{StepFailure, describe};
 pub use outcome::{Disposition, RoundTripOutcome, TrackedRecord, WriteLog};
 pub use steps::run;

@@ -10,10 +10,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use snowdoctor::app::ranges::run as ranges_command;
 use snowdoctor::azure::reference_data::{self, ReferenceFile};
 use snowdoctor::azure::{
     AddressStatus, Direction, IpSet, RuleSet, Selection, ServiceTagFile, address_status,
-    allow_rules_csv, diagnose, ranges_command, rules_from_file,
+    allow_rules_csv, diagnose, rules_from_file,
 };
 use snowdoctor::cli::RangesArgs;
 

@@ -5,10 +5,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use snowdoctor::cli::Format;
 use snowdoctor::exit::{self, FailOn};
 use snowdoctor::model::{RunReport, Status};
-use snowdoctor::report::{self, RenderInput};
+use snowdoctor::report::{self, Format, RenderInput};
 use snowdoctor::secrets::{SecretRegistry, SecretString};
 use snowdoctor::servicenow::transcript::Exchange;
 

@@ -746,7 +746,7 @@ fn refresh_token_for(lab: &Lab, user: &str, password: &str) -> String {
     options.ca_cert_pem = lab.emu.ca_pem().map(String::into_bytes);
     let client = Client::new(options).expect("client");
     let inputs = ConnectInputs {
-        grant: snowdoctor::cli::Grant::Password,
+        grant: snowdoctor::servicenow::oauth::Grant::Password,
         client_id: Some(creds.client_id.clone()),
         client_id_source: "test".into(),
         integration_user: Some(user.into()),

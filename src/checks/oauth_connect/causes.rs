@@ -5,7 +5,6 @@
 
 use super::super::findings::may_lack_admin;
 use super::Context;
-use crate::cli::Grant;
 use crate::connector::entity::{connector_entity, entities_query};
 use crate::connector::grant::{
     CC_ENABLED, GRANT_OFF_FIX, OAUTH_ACTIVE, ROPC_DISABLED, oauth_active_query, properties_query,
@@ -15,6 +14,7 @@ use crate::connector::user::{discovered, discovery_query, named, user_query};
 use crate::runner::facts::Facts;
 use crate::servicenow::Row;
 use crate::servicenow::oauth::ConnectOutcome;
+use crate::servicenow::oauth::Grant;
 
 /// How strongly the configuration points at a cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

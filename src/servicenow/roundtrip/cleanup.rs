@@ -1,6 +1,6 @@
 //! Removing round-trip records: bounded retries of transient errors, a fallback account, closing as a
 //! last resort when asked, and finding records by marker. The round trip ([`super::sweep`]) and
-//! `snowdoctor cleanup` ([`super::command`]) both remove records through here.
+//! `snowdoctor cleanup` (`src/app/cleanup.rs`) both remove records through here.
 //!
 //! Nothing here deletes a row without first checking, on the client side, that it carries a
 //! snowdoctor marker: ServiceNow silently ignores invalid parts of an encoded query (a table without
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::mapping::Marker;
+use super::marker::{Marker, carries_any_marker};
 use crate::servicenow::{Auth, Client, ClientError, Row, TableQuery};
 
 /// Attempts per account; the client adds its own retries of transient errors on each.
@@ -161,9 +161,22 @@ pub async fn find_marked(
     }))
 }
 
+/// Every record carrying some snowdoctor run's marker (what `snowdoctor cleanup` lists).
+pub async fn find_any_marked(
+    client: &Client,
+    auth: &Auth,
+    table: &str,
+) -> std::result::Result<Vec<Row>, ClientError> {
+    let queries = [
+        "short_descriptionLIKE[snowdoctor:".to_string(),
+        "correlation_idSTARTSWITHsnowdoctor-".to_string(),
+    ];
+    search(client, auth, table, &queries, carries_any_marker).await
+}
+
 /// Runs each query, keeps the rows `keep` accepts, deduplicated by sys_id. A table without
 /// `correlation_id` answers the second query with every row; `keep` throws those away.
-pub(super) async fn search(
+async fn search(
     client: &Client,
     auth: &Auth,
     table: &str,

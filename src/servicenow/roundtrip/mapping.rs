@@ -1,105 +1,18 @@
-//! The round-trip ticket: the connector's seven data-exchange fields, how they map onto the ticket
-//! table's columns, the run marker every record carries, and the read-back verification.
+//! How the connector's seven data fields map onto the ticket table's columns, and the record the round
+//! trip creates from them.
 //!
 //! Microsoft never documented its column mapping (microsoft-integration.md §2.4), so the mapping is data:
 //! [`FieldMapping`] with the suggested defaults, one column per data field; several data fields may share
 //! a text column (the default puts four of them in `description`). A profile may move any of them with
 //! `[profiles.NAME.field_mapping]` ([`MappingOverrides`], validated when the config file is read).
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::servicenow::Row;
-
-/// ServiceNow's date-time format; the Table API stores and returns it in UTC.
-pub const DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
-
-/// The unique marker of one run: `[snowdoctor:<uuid>]` in text fields, `snowdoctor-<uuid>` as
-/// correlation id. Cleanup finds records by it and touches nothing without it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
-    pub id: uuid::Uuid,
-}
-
-impl Marker {
-    /// A fresh marker.
-    pub fn new() -> Marker {
-        Marker {
-            id: uuid::Uuid::new_v4(),
-        }
-    }
-
-    /// `[snowdoctor:<uuid>]`.
-    pub fn tag(&self) -> String {
-        format!("[snowdoctor:{}]", self.id)
-    }
-
-    /// `snowdoctor-<uuid>`.
-    pub fn correlation_id(&self) -> String {
-        format!("snowdoctor-{}", self.id)
-    }
-
-    /// True when the row carries this run's marker.
-    pub fn is_on(&self, row: &Row) -> bool {
-        row.text("short_description").contains(&self.tag())
-            || row.text("description").contains(&self.tag())
-            || row.text("correlation_id") == self.correlation_id()
-    }
-}
-
-impl Default for Marker {
-    fn default() -> Self {
-        Marker::new()
-    }
-}
-
-/// True when a row carries some snowdoctor run's marker (a well-formed uuid, not just the prefix).
-pub fn carries_any_marker(row: &Row) -> bool {
-    let tagged = |text: &str| {
-        text.match_indices("[snowdoctor:").any(|(at, prefix)| {
-            let rest = &text[at + prefix.len()..];
-            rest.get(..36)
-                .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok() && rest[36..].starts_with(']'))
-        })
-    };
-    let correlated = row
-        .text("correlation_id")
-        .strip_prefix("snowdoctor-")
-        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
-    tagged(row.text("short_description")) || correlated
-}
-
-/// The seven fields Microsoft sent per ticket (microsoft-integration.md §2.4), with test values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TicketData {
-    pub initiating_user: String,
-    pub task_name: String,
-    pub task_description: String,
-    /// 1 (critical) … 5 (planning).
-    pub priority: u8,
-    pub due: DateTime<Utc>,
-    pub recommendation_source: String,
-    pub recommendation_category: String,
-}
-
-impl TicketData {
-    /// The test ticket: moderate priority, due a week from `now` (whole seconds, UTC).
-    pub fn sample(now: DateTime<Utc>) -> TicketData {
-        let due = DateTime::from_timestamp(now.timestamp() + 7 * 86_400, 0).unwrap_or(now);
-        TicketData {
-            initiating_user: "snowdoctor-round-trip".into(),
-            task_name: "snowdoctor connectivity test".into(),
-            task_description:
-                "Test ticket created by snowdoctor to prove the connector's round trip; it is deleted automatically."
-                    .into(),
-            priority: 3,
-            due,
-            recommendation_source: "Microsoft recommendation".into(),
-            recommendation_category: "Identity".into(),
-        }
-    }
-}
+use super::marker::Marker;
+use super::priority::impact_urgency;
+use super::ticket::{DATE_TIME, TicketData};
+use super::verify::{Expected, Rule};
 
 /// Where the priority goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,170 +355,13 @@ impl FieldMapping {
     }
 }
 
-/// The (impact, urgency) pair that gives a priority in the ITIL default matrix.
-pub fn impact_urgency(priority: u8) -> (u8, u8) {
-    match priority {
-        0 | 1 => (1, 1),
-        2 => (1, 2),
-        3 => (2, 2),
-        4 => (2, 3),
-        _ => (3, 3),
-    }
-}
-
-/// The ITIL default Priority Lookup Rules: 1/1→1 … 3/3→5 (servicenow-platform.md §10.9a).
-pub fn itil_priority(impact: u8, urgency: u8) -> u8 {
-    (impact.clamp(1, 3) + urgency.clamp(1, 3)).saturating_sub(1)
-}
-
-/// How a column is verified on read-back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rule {
-    Exact,
-    /// Exact when the table has the column; a table without it simply drops it.
-    ExactIfPresent,
-    /// `YYYY-MM-DD HH:MM:SS` in UTC, exactly.
-    DateTimeUtc,
-    /// Set by the platform from impact and urgency.
-    DerivedPriority {
-        impact: u8,
-        urgency: u8,
-    },
-}
-
-/// What one column must read back as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expected {
-    pub field: String,
-    pub sent: String,
-    pub rule: Rule,
-    /// The data fields (keys of `field_mapping`) this column carries; empty for the marker's columns.
-    pub carries: Vec<&'static str>,
-}
-
-impl Expected {
-    fn exact(field: &str, sent: &str, carries: &[&'static str]) -> Expected {
-        Expected {
-            field: field.to_string(),
-            sent: sent.to_string(),
-            rule: Rule::Exact,
-            carries: carries.to_vec(),
-        }
-    }
-
-    /// Why the column did not read back as sent, given what the instance returned.
-    fn cause(&self, stored: Option<&str>) -> String {
-        let column = &self.field;
-        let mapped = if self.carries.is_empty() {
-            String::new()
-        } else {
-            format!(" ({} → {column})", self.carries.join(", "))
-        };
-        match stored {
-            None => format!(
-                "{column} is not in the read-back{mapped}: the table has no column {column} (or a field ACL hides it); map the field to an existing column in the profile's field_mapping"
-            ),
-            Some(text) if text.trim().is_empty() => format!(
-                "{column} came back empty{mapped}: the column does not keep what is written (a read-only, calculated or journal column, a field ACL, or a business rule that clears it)"
-            ),
-            Some(_) => {
-                format!("a business rule or data policy on the table rewrites {column}{mapped}")
-            }
-        }
-    }
-}
-
-/// A column that did not round-trip.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
-    pub field: String,
-    pub sent: String,
-    pub stored: String,
-    /// Why it probably changed.
-    pub cause: String,
-}
-
-/// The read-back verdict: hard mismatches, and notes that are not failures.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Verification {
-    pub mismatches: Vec<Mismatch>,
-    pub notes: Vec<String>,
-}
-
-/// Compares a read-back record with what was sent.
-pub fn verify(row: &Row, expected: &[Expected]) -> Verification {
-    let mut out = Verification::default();
-    for e in expected {
-        let stored = row.value(&e.field);
-        let stored_text = normalise(stored.unwrap_or(""));
-        let mismatch = || Mismatch {
-            field: e.field.clone(),
-            sent: e.sent.clone(),
-            stored: stored_text.clone(),
-            cause: e.cause(stored),
-        };
-        match &e.rule {
-            Rule::Exact if stored_text != normalise(&e.sent) => {
-                out.mismatches.push(mismatch());
-            }
-            Rule::ExactIfPresent => match stored {
-                None => out
-                    .notes
-                    .push(format!("the table has no {} column", e.field)),
-                Some(_) if stored_text != normalise(&e.sent) => {
-                    out.mismatches.push(mismatch());
-                }
-                Some(_) => {}
-            },
-            Rule::DateTimeUtc if stored_text != e.sent => {
-                let mut mismatch = mismatch();
-                if let Some(hours) = hour_shift(&e.sent, &stored_text) {
-                    mismatch.cause = format!(
-                        "{} was stored shifted by {hours:+} h: the value was taken as local time instead of UTC (a business rule, or sysparm_input_display_value)",
-                        e.field
-                    );
-                }
-                out.mismatches.push(mismatch);
-            }
-            Rule::DerivedPriority { impact, urgency } => {
-                let itil = itil_priority(*impact, *urgency);
-                match stored_text.parse::<u8>() {
-                    Ok(p) if p == itil => {}
-                    Ok(p) => out.notes.push(format!(
-                        "{} stored as {p} for impact {impact} / urgency {urgency}; the ITIL default is {itil}: the Priority Lookup Rules are customised",
-                        e.field
-                    )),
-                    Err(_) => out.mismatches.push(Mismatch {
-                        field: e.field.clone(),
-                        sent: format!("derived from impact {impact} / urgency {urgency}"),
-                        stored: stored_text.clone(),
-                        cause: format!(
-                            "the platform did not derive {} from impact and urgency (Priority Lookup Rules missing or overridden); a table without them needs priority = \"priority\" (written directly) in the profile's field_mapping",
-                            e.field
-                        ),
-                    }),
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn normalise(text: &str) -> String {
-    text.replace("\r\n", "\n").trim_end().to_string()
-}
-
-/// Whole hours between two `YYYY-MM-DD HH:MM:SS` values, when they differ by exactly that.
-fn hour_shift(sent: &str, stored: &str) -> Option<i64> {
-    let parse = |s: &str| chrono::NaiveDateTime::parse_from_str(s, DATE_TIME).ok();
-    let seconds = (parse(stored)? - parse(sent)?).num_seconds();
-    (seconds != 0 && seconds % 1800 == 0 && seconds.abs() <= 14 * 3600).then_some(seconds / 3600)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::servicenow::Row;
+    use crate::servicenow::roundtrip::marker::carries_any_marker;
+    use crate::servicenow::roundtrip::verify::{Verification, verify};
+    use chrono::DateTime;
     use serde_json::json;
 
     fn data() -> TicketData {
@@ -648,66 +404,6 @@ mod tests {
         );
         let v = verify(&Row(stored), &expected);
         assert_eq!(v, Verification::default());
-    }
-
-    #[test]
-    fn verification_names_rewritten_fields_shifted_dates_and_custom_priority() {
-        let marker = Marker::new();
-        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
-        let mut stored = fields;
-        stored.insert("short_description".into(), json!("rewritten by a rule"));
-        stored.insert("due_date".into(), json!("2025-10-16 10:53:20"));
-        stored.insert("priority".into(), json!("2"));
-        stored.remove("correlation_id");
-        let v = verify(&Row(stored), &expected);
-        let fields: Vec<&str> = v.mismatches.iter().map(|m| m.field.as_str()).collect();
-        assert_eq!(fields, ["short_description", "due_date"]);
-        assert!(v.mismatches[0].cause.contains("business rule"));
-        assert!(
-            v.mismatches[1].cause.contains("+2 h"),
-            "{}",
-            v.mismatches[1].cause
-        );
-        assert!(v.notes.iter().any(|n| n.contains("customised")));
-        assert!(v.notes.iter().any(|n| n.contains("no correlation_id")));
-    }
-
-    #[test]
-    fn an_underived_priority_is_a_mismatch() {
-        let marker = Marker::new();
-        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
-        let v = verify(&Row(fields), &expected);
-        assert_eq!(v.mismatches.len(), 1);
-        assert_eq!(v.mismatches[0].field, "priority");
-    }
-
-    #[test]
-    fn itil_matrix_and_its_inverse_agree() {
-        assert_eq!(itil_priority(1, 1), 1);
-        assert_eq!(itil_priority(2, 1), 2);
-        assert_eq!(itil_priority(3, 1), 3);
-        assert_eq!(itil_priority(2, 3), 4);
-        assert_eq!(itil_priority(3, 3), 5);
-        for p in 1..=5 {
-            let (i, u) = impact_urgency(p);
-            assert_eq!(itil_priority(i, u), p);
-        }
-    }
-
-    #[test]
-    fn only_well_formed_markers_count() {
-        let row = |sd: &str, corr: &str| {
-            Row::from_value(json!({"short_description": sd, "correlation_id": corr}))
-        };
-        let id = uuid::Uuid::new_v4();
-        assert!(carries_any_marker(&row(
-            &format!("x [snowdoctor:{id}]"),
-            ""
-        )));
-        assert!(carries_any_marker(&row("", &format!("snowdoctor-{id}"))));
-        assert!(!carries_any_marker(&row("[snowdoctor:not-a-uuid]", "")));
-        assert!(!carries_any_marker(&row("printer on fire", "snowdoctor-")));
-        assert!(!carries_any_marker(&row(&format!("[snowdoctor:{id}"), "")));
     }
 
     fn overrides(text: &str) -> Result<MappingOverrides, String> {

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::failure::{StepFailure, describe};
-use super::mapping::Mismatch;
-use crate::model::{Status, Step, WrittenRecord};
+use super::verify::Mismatch;
+use crate::model::{Status, Step, WriteState, WrittenRecord};
 use crate::servicenow::ClientError;
 
 /// The records a run wrote, shared between the round-trip task and the report.
@@ -52,12 +52,12 @@ pub enum Disposition {
 }
 
 impl Disposition {
-    /// The report's `writes[].state`.
-    pub fn state(&self) -> &'static str {
+    /// The report's `writes[].state`: a record not yet removed counts as left behind.
+    pub fn state(&self) -> WriteState {
         match self {
-            Disposition::Deleted { .. } => "deleted",
-            Disposition::Closed => "closed",
-            Disposition::Pending | Disposition::Leftover { .. } => "leftover",
+            Disposition::Deleted { .. } => WriteState::Deleted,
+            Disposition::Closed => WriteState::Closed,
+            Disposition::Pending | Disposition::Leftover { .. } => WriteState::Leftover,
         }
     }
 }
@@ -78,7 +78,7 @@ impl TrackedRecord {
             table: self.table.clone(),
             sys_id: self.sys_id.clone(),
             number: self.number.clone(),
-            state: self.disposition.state().to_string(),
+            state: self.disposition.state(),
         }
     }
 }
@@ -106,7 +106,7 @@ impl RoundTripOutcome {
     pub fn leftovers(&self) -> Vec<&TrackedRecord> {
         self.records
             .iter()
-            .filter(|r| r.disposition.state() == "leftover")
+            .filter(|r| r.disposition.state() == WriteState::Leftover)
             .collect()
     }
 

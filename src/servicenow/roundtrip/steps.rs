@@ -9,9 +9,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::cleanup::close_record;
 use super::failure::{StepFailure, create_is_ambiguous, describe};
-use super::mapping::{Expected, FieldMapping, Marker, Mismatch, TicketData, verify};
+use super::mapping::FieldMapping;
+use super::marker::Marker;
 use super::outcome::{Disposition, RoundTripOutcome, TrackedRecord, elapsed_ms};
 use super::sweep::{cleanup_record, sweep};
+use super::ticket::TicketData;
+use super::verify::{Expected, Mismatch, verify};
 use super::{
     RoundTripInputs, STEP_CLOSE, STEP_CREATE, STEP_DELETE, STEP_GONE, STEP_READ, STEP_UPDATE,
 };

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::cleanup::{Removal, close_record, find_marked, remove_record};
-use super::mapping::Marker;
+use super::marker::Marker;
 use super::outcome::{Disposition, RoundTripOutcome, TrackedRecord, elapsed_ms};
 use super::{RoundTripInputs, STEP_CLEANUP};
 use crate::model::Status;

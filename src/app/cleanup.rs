@@ -3,21 +3,20 @@
 
 use std::io::Write;
 
-use super::cleanup::{Removal, remove_record, search};
-use super::mapping::carries_any_marker;
 use crate::cli::CleanupArgs;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::secrets::SecretRegistry;
+use crate::servicenow::roundtrip::cleanup::{Removal, find_any_marked, remove_record};
 use crate::servicenow::{Auth, Client};
 
 /// `snowdoctor cleanup`: lists (and unless `--dry-run` removes) every record carrying a snowdoctor
 /// marker on `--ticket-table`. Exit 0 when nothing is left, 1 when something remains.
-pub async fn cleanup_command(args: &CleanupArgs) -> Result<u8> {
+pub async fn run(args: &CleanupArgs) -> Result<u8> {
     let secrets = SecretRegistry::new();
     let file = config::config_file(args.config.as_deref())?;
-    let connection = config::connection(&args.connection, &file, &secrets)?;
+    let connection = config::connection(&args.connection.input(), &file, &secrets)?;
     let client = Client::new(connection.client_options(&secrets))
         .map_err(|e| Error::Usage(e.to_string()))?;
     for warning in client.warnings() {
@@ -28,11 +27,7 @@ pub async fn cleanup_command(args: &CleanupArgs) -> Result<u8> {
         password: connection.password,
     };
     let table = args.ticket_table.as_str();
-    let queries = [
-        "short_descriptionLIKE[snowdoctor:".to_string(),
-        "correlation_idSTARTSWITHsnowdoctor-".to_string(),
-    ];
-    let rows = search(&client, &auth, table, &queries, carries_any_marker)
+    let rows = find_any_marked(&client, &auth, table)
         .await
         .map_err(|e| Error::NotAssessed(format!("cannot list {table}: {e}")))?;
     let mut out = String::new();

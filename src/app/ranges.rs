@@ -7,12 +7,12 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 
-use super::coverage::{
+use crate::azure::coverage::{
     AddressStatus, Coverage, Selection, address_status, allow_rules_csv, diagnose,
 };
-use super::intervals::IpSet;
-use super::rules::{Direction, Policy, RuleSet, rules_from_file};
-use super::service_tags::{ServiceTag, ServiceTagFile};
+use crate::azure::intervals::IpSet;
+use crate::azure::rules::{Direction, Policy, RuleSet, rules_from_file};
+use crate::azure::service_tags::{ServiceTag, ServiceTagFile};
 use crate::cli::RangesArgs;
 use crate::error::Error;
 use crate::exit;
@@ -26,7 +26,7 @@ const INLINE_REPAIR: usize = 10;
 /// Runs `ranges`: 0 when everything selected is admitted (or no rules were given), 1 when something
 /// is blocked (a range or a `--service-ip`), 2 on input errors (also returned as `Err`, whose
 /// `exit_code()` is 2).
-pub fn ranges_command(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn run(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
     let addresses = parse_addresses(&args.service_ips)?;
     let file = ServiceTagFile::load(&args.service_tags)?;
     let tags = file

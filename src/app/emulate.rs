@@ -1,15 +1,24 @@
-//! `snowdoctor emulate`: serve a scenario until Ctrl-C, printing how to reach it.
+//! `snowdoctor emulate`: serves a scenario until Ctrl-C, printing how to reach it.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::{Emulator, EmulatorError, EmulatorOptions, scenarios};
 use crate::cli::EmulateArgs;
+use crate::emulator::{Emulator, EmulatorError, EmulatorOptions, scenarios};
+use crate::error::{Error, Result};
+use crate::exit;
 
 /// Runs the emulator for the command line. The first stdout line is `listening on <URL>` so scripts
 /// can read the port.
-pub async fn serve_cli(args: &EmulateArgs) -> Result<(), EmulatorError> {
+pub async fn run(args: &EmulateArgs) -> Result<u8> {
+    serve(args)
+        .await
+        .map_err(|e| Error::Emulator(e.to_string()))?;
+    Ok(exit::OK)
+}
+
+async fn serve(args: &EmulateArgs) -> std::result::Result<(), EmulatorError> {
     if args.list_scenarios {
         let list = scenarios();
         let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0);

@@ -1,14 +1,14 @@
-//! Command dispatch: turns a parsed command line into a run and an exit code. Everything printed to
-//! stdout is the requested output; logs and progress go to stderr.
+//! `snowdoctor run`: diagnoses an instance (configuration checks, the OAuth connect, the ticket round
+//! trip) and writes every requested output. `demo` reuses [`diagnose`] against its embedded emulator.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::catalogue::Catalogue;
 use crate::checks::Context;
-use crate::cli::{Cli, Command, OutputArgs};
+use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit;
@@ -18,86 +18,14 @@ use crate::runner::{self, Limits, Plan};
 use crate::servicenow::Client;
 use crate::servicenow::transcript::Exchange;
 
-mod demo;
-mod logging;
-mod progress;
-
-/// Runs a command and returns its exit code.
-pub fn main(cli: Cli) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
-    match runtime.block_on(dispatch(cli)) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            error.exit_code()
-        }
-    }
-}
-
-async fn dispatch(cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::Run(args) => {
-            let config =
-                crate::config::run_config(&args.connection, &args.integration, &args.selection)?;
-            diagnose(config, &args.output, Vec::new()).await
-        }
-        Command::Demo(args) => demo::run(args).await,
-        Command::Emulate(args) => {
-            crate::emulator::serve_cli(&args)
-                .await
-                .map_err(|e| Error::Emulator(e.to_string()))?;
-            Ok(exit::OK)
-        }
-        Command::List(args) => {
-            let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
-            print_stdout(&crate::catalogue::describe::list(&catalogue, args.json));
-            Ok(exit::OK)
-        }
-        Command::Explain(args) => {
-            let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
-            let manifest = catalogue.get(&args.id).ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown check id {:?}; see `snowdoctor list`",
-                    args.id
-                ))
-            })?;
-            print_stdout(&crate::catalogue::describe::explain(manifest));
-            Ok(exit::OK)
-        }
-        Command::Ranges(args) => {
-            let mut stdout = std::io::stdout().lock();
-            crate::azure::ranges_command(&args, &mut stdout)
-        }
-        Command::Report(crate::cli::ReportCommand::Render(args)) => {
-            print_stdout(&crate::report::render_saved(&args.file, args.format)?);
-            Ok(exit::OK)
-        }
-        Command::Schema => {
-            print_stdout(&crate::report::json_schema());
-            Ok(exit::OK)
-        }
-        Command::Cleanup(args) => crate::servicenow::roundtrip::cleanup_command(&args).await,
-    }
-}
-
-fn print_stdout(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = stdout.write_all(text.as_bytes());
-    if !text.ends_with('\n') {
-        let _ = stdout.write_all(b"\n");
-    }
-    let _ = stdout.flush();
+/// Runs `snowdoctor run`.
+pub async fn run(args: RunArgs) -> Result<u8> {
+    let config = crate::config::run_config(
+        &args.connection.input(),
+        &args.integration.input(),
+        args.selection.selection(),
+    )?;
+    diagnose(config, &args.output, Vec::new()).await
 }
 
 /// Runs a diagnosis and writes every requested output. `notes` are prepended to the report's notes.
@@ -106,7 +34,7 @@ pub async fn diagnose(
     output: &OutputArgs,
     mut notes: Vec<String>,
 ) -> Result<u8> {
-    let log = logging::init(output.verbose, config.secrets.clone());
+    let log = super::logging::init(output.verbose, config.secrets.clone());
     let catalogue = Catalogue::load(config.selection.checks_dir.as_deref())?;
     let plan = Plan::select(&catalogue, &config.selection.only, &config.selection.skip)?;
     if plan.selected_count() == 0 {
@@ -159,7 +87,7 @@ pub async fn diagnose(
         credentials,
         cancel.clone(),
     ));
-    let progress = progress::Progress::new(
+    let progress = super::progress::Progress::new(
         plan.selected_count(),
         output.no_progress || output.verbose > 0,
     );
@@ -167,7 +95,7 @@ pub async fn diagnose(
     let started = std::time::Instant::now();
     let limits = Limits {
         jobs: config.selection.jobs,
-        check_timeout: std::time::Duration::from_secs(config.selection.check_timeout.max(1)),
+        check_timeout: config.selection.check_timeout,
     };
     let ctx_for_export = ctx.clone();
     let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
@@ -202,7 +130,7 @@ pub async fn diagnose(
     if config.secrets.leaks_into(&stdout_text) {
         return Err(Error::SecretLeak("the standard output".into()));
     }
-    print_stdout(&stdout_text);
+    super::print_stdout(&stdout_text);
     crate::report::write_reports(&input, &targets, &config.secrets)?;
     if let Some(path) = &output.bundle {
         crate::report::write_bundle(
@@ -213,7 +141,7 @@ pub async fn diagnose(
             &config.secrets,
         )?;
     }
-    Ok(exit::exit_code(&report, output.fail_on.into()))
+    Ok(exit::exit_code(&report, output.fail_on))
 }
 
 /// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).

@@ -1,0 +1,75 @@
+//! The command line's edge: one file per subcommand (`src/app/<command>.rs`), each of which starts its
+//! command, prints and picks its exit code. Nothing below `app` prints or sees clap. Everything printed
+//! to stdout is the requested output; logs and progress go to stderr.
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, ReportCommand};
+use crate::error::Result;
+use crate::exit;
+
+mod cleanup;
+mod demo;
+pub mod emulate;
+mod explain;
+mod list;
+mod logging;
+mod profiles;
+mod progress;
+pub mod ranges;
+mod report;
+pub mod run;
+mod schema;
+mod why;
+
+/// Runs a command and returns its exit code.
+pub fn main(cli: Cli) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Emulate(args) => emulate::run(&args).await,
+        Command::List(args) => list::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Ranges(args) => {
+            let mut stdout = std::io::stdout().lock();
+            ranges::run(&args, &mut stdout)
+        }
+        Command::Report(ReportCommand::Render(args)) => report::render(&args),
+        Command::Schema => schema::run(),
+        Command::Cleanup(args) => cleanup::run(&args).await,
+        Command::Why(args) => why::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
+    }
+}
+
+/// Writes `text` to stdout with a final newline.
+fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
