@@ -8,6 +8,10 @@ use crate::exit;
 /// Runs `snowdoctor list`.
 pub fn run(args: &CatalogueArgs) -> Result<u8> {
     let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
-    super::print_stdout(&crate::catalogue::describe::list(&catalogue, args.json));
+    super::print_stdout(&crate::catalogue::describe::list(
+        &catalogue,
+        args.json,
+        super::term::stdout_width(),
+    ));
     Ok(exit::OK)
 }

@@ -1,11 +1,15 @@
 //! Logging to stderr through `tracing`, redacted through the run's secret registry, and kept in memory
-//! for the support bundle's `run.log`.
+//! for the support bundle's `run.log`. The two have separate levels: stderr shows what `-v` asks for,
+//! the bundle's log is always at debug level, because whoever reads a bundle cannot rerun with `-v`.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::secrets::SecretRegistry;
 
@@ -22,24 +26,32 @@ impl LogBuffer {
     }
 }
 
+/// Writes redacted log lines to the buffer (`Some`) or to stderr (`None`).
 #[derive(Clone)]
 struct RedactingWriter {
-    buffer: LogBuffer,
+    buffer: Option<LogBuffer>,
     secrets: SecretRegistry,
 }
 
 impl Write for RedactingWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let text = self.secrets.redact(&String::from_utf8_lossy(bytes));
-        if let Ok(mut log) = self.buffer.text.lock() {
-            log.push_str(&text);
+        match &self.buffer {
+            Some(buffer) => {
+                if let Ok(mut log) = buffer.text.lock() {
+                    log.push_str(&text);
+                }
+            }
+            None => std::io::stderr().write_all(text.as_bytes())?,
         }
-        std::io::stderr().write_all(text.as_bytes())?;
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        match self.buffer {
+            Some(_) => Ok(()),
+            None => std::io::stderr().flush(),
+        }
     }
 }
 
@@ -50,7 +62,8 @@ impl<'a> MakeWriter<'a> for RedactingWriter {
     }
 }
 
-/// Installs the subscriber (once per process) and returns the buffer. `-v` info, `-vv` debug, `-vvv` trace.
+/// Installs the subscriber (once per process) and returns the buffer. On stderr: `-v` info, `-vv` debug,
+/// `-vvv` trace (or `SNOWDOCTOR_LOG`); in the buffer: debug, or trace with `-vvv`.
 pub fn init(verbosity: u8, secrets: SecretRegistry) -> LogBuffer {
     let buffer = LogBuffer::default();
     let level = match verbosity {
@@ -61,15 +74,30 @@ pub fn init(verbosity: u8, secrets: SecretRegistry) -> LogBuffer {
     };
     let filter =
         EnvFilter::try_from_env("SNOWDOCTOR_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let writer = RedactingWriter {
-        buffer: buffer.clone(),
-        secrets,
+    let bundle_level = if verbosity >= 3 {
+        level
+    } else {
+        "snowdoctor=debug"
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(RedactingWriter {
+            buffer: None,
+            secrets: secrets.clone(),
+        })
         .with_ansi(false)
         .with_target(false)
+        .with_filter(filter);
+    let kept = tracing_subscriber::fmt::layer()
+        .with_writer(RedactingWriter {
+            buffer: Some(buffer.clone()),
+            secrets,
+        })
+        .with_ansi(false)
+        .with_target(false)
+        .with_filter(EnvFilter::new(bundle_level));
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(kept)
         .try_init();
     buffer
 }

@@ -9,17 +9,21 @@ use crate::error::Result;
 use crate::exit;
 
 mod cleanup;
+mod completions;
+mod config;
 mod demo;
 pub mod emulate;
 mod explain;
 mod list;
 mod logging;
+mod man;
 mod profiles;
 mod progress;
 pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
+pub mod term;
 mod why;
 
 /// Runs a command and returns its exit code.
@@ -60,7 +64,18 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Why(args) => why::run(&args),
         Command::Profiles(args) => profiles::run(&args),
+        Command::Config(args) => config::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man => man::run(),
     }
+}
+
+/// Writes `text` to stdout as it is.
+fn print_exact(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// Writes `text` to stdout with a final newline.

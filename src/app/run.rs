@@ -1,7 +1,6 @@
 //! `snowdoctor run`: diagnoses an instance (configuration checks, the OAuth connect, the ticket round
 //! trip) and writes every requested output. `demo` reuses [`diagnose`] against its embedded emulator.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -89,7 +88,7 @@ pub async fn diagnose(
     ));
     let progress = super::progress::Progress::new(
         plan.selected_count(),
-        output.no_progress || output.verbose > 0,
+        output.no_progress || output.quiet || output.verbose > 0,
     );
     let started_at = chrono::Utc::now();
     let started = std::time::Instant::now();
@@ -124,9 +123,14 @@ pub async fn diagnose(
     let input = crate::report::RenderInput {
         report: &report,
         transcript: &exchanges,
-        color: color_enabled(),
+        color: super::term::stdout_color(output.color),
+        width: super::term::stdout_width(),
     };
-    let stdout_text = crate::report::render(output.format, &input)?;
+    let stdout_text = if output.quiet {
+        crate::report::verdict_line(&report, input.color)
+    } else {
+        crate::report::render(output.format, &input)?
+    };
     if config.secrets.leaks_into(&stdout_text) {
         return Err(Error::SecretLeak("the standard output".into()));
     }
@@ -166,8 +170,4 @@ async fn export_allow_rules(
             Ok(())
         }
     }
-}
-
-fn color_enabled() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }

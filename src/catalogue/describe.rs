@@ -1,32 +1,135 @@
 //! `snowdoctor list` and `snowdoctor explain`: the catalogue as text or JSON.
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{
+    ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED,
+};
 
 use super::{Catalogue, Manifest, Probe};
 
-/// The catalogue as a table (or JSON).
-pub fn list(catalogue: &Catalogue, json: bool) -> String {
+/// The catalogue as a table `width` columns wide (or JSON). Ids are never split: when the id, area and
+/// severity columns leave the title too little room, the table becomes a list.
+pub fn list(catalogue: &Catalogue, json: bool, width: usize) -> String {
     if json {
         return serde_json::to_string_pretty(catalogue.checks()).unwrap_or_default();
+    }
+    let rows: Vec<Row> = catalogue
+        .checks()
+        .iter()
+        .map(|check| Row {
+            id: check.id.clone(),
+            area: check.area.to_string(),
+            severity: format!("{:?}", check.severity).to_lowercase(),
+            title: check.title.clone(),
+            depends: check.depends_on.join(", "),
+        })
+        .collect();
+    let widest = |field: fn(&Row) -> &str, header: &str| {
+        rows.iter()
+            .map(field)
+            .chain([header])
+            .map(|text| text.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let fixed = [
+        widest(|r| &r.id, "id"),
+        widest(|r| &r.area, "area"),
+        widest(|r| &r.severity, "severity"),
+    ];
+    let longest_word = rows
+        .iter()
+        .flat_map(|r| {
+            r.title
+                .split_whitespace()
+                .chain(r.depends.split_whitespace())
+        })
+        .map(|word| word.chars().count())
+        .max()
+        .unwrap_or(0);
+    // Borders and padding of a four-column UTF8_FULL_CONDENSED table: "│ a │ b │ c │ d │".
+    let title_width = width.saturating_sub(fixed.iter().sum::<usize>() + 13);
+    let footer = format!(
+        "{} checks. `snowdoctor explain ID` shows one in full.",
+        rows.len()
+    );
+    if title_width < longest_word.max(16) {
+        return format!("{}{footer}", list_lines(&rows, width));
     }
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["id", "area", "severity", "depends on", "title"]);
-    for check in catalogue.checks() {
+        .set_width(u16::try_from(width).unwrap_or(u16::MAX))
+        .set_header(["id", "area", "severity", "title (depends on)"]);
+    for row in &rows {
+        let title = if row.depends.is_empty() {
+            row.title.clone()
+        } else {
+            format!("{}\n(after {})", row.title, row.depends)
+        };
         table.add_row([
-            check.id.clone(),
-            check.area.to_string(),
-            format!("{:?}", check.severity).to_lowercase(),
-            check.depends_on.join(", "),
-            check.title.clone(),
+            row.id.clone(),
+            row.area.clone(),
+            row.severity.clone(),
+            title,
         ]);
     }
-    format!(
-        "{table}\n{} checks. `snowdoctor explain ID` shows one in full.",
-        catalogue.checks().len()
-    )
+    for (index, column_width) in fixed.iter().enumerate() {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(
+                u16::try_from(column_width + 2).unwrap_or(u16::MAX),
+            )));
+        }
+    }
+    format!("{table}\n{footer}")
+}
+
+/// One catalogue entry as `list` shows it.
+struct Row {
+    id: String,
+    area: String,
+    severity: String,
+    title: String,
+    depends: String,
+}
+
+/// The catalogue for a narrow terminal: the id on its own line, the rest indented beneath.
+fn list_lines(rows: &[Row], width: usize) -> String {
+    let mut out = String::new();
+    for row in rows {
+        out.push_str(&format!("{}  ({}, {})\n", row.id, row.area, row.severity));
+        out.push_str(&wrap_words(&row.title, "    ", width));
+        if !row.depends.is_empty() {
+            out.push_str(&wrap_words(
+                &format!("after {}", row.depends),
+                "    ",
+                width,
+            ));
+        }
+    }
+    out
+}
+
+/// Greedy word wrap with a hanging indent; words are never split.
+fn wrap_words(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if line.trim().is_empty() || fits {
+            if !line.trim().is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        } else {
+            out.push_str(&line);
+            out.push('\n');
+            line = format!("{indent}{word}");
+        }
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// One check in full.

@@ -31,19 +31,34 @@ pub use output::{parse_report_arg, write_reports};
 pub use pseudonymize::Pseudonymizer;
 pub use schema::json_schema;
 
-/// What a format renders: the run's result, its HTTP transcript (only the HAR reads it) and whether the
-/// terminal format may use colour (it also honours `NO_COLOR`).
+/// Width of the terminal format in a file (and on stdout when it is not a terminal).
+pub const FILE_WIDTH: usize = 100;
+
+/// What a format renders: the run's result, its HTTP transcript (only the HAR reads it), and for the
+/// terminal format whether it may use colour and how wide it may be (the caller decides both).
 #[derive(Debug, Clone, Copy)]
 pub struct RenderInput<'a> {
     pub report: &'a RunReport,
     pub transcript: &'a [Exchange],
     pub color: bool,
+    pub width: usize,
+}
+
+impl RenderInput<'_> {
+    /// The same input as a file takes it: no colour, [`FILE_WIDTH`] columns.
+    pub fn for_file(&self) -> Self {
+        RenderInput {
+            color: false,
+            width: FILE_WIDTH,
+            ..*self
+        }
+    }
 }
 
 /// Renders one format. HAR without a transcript (a re-rendered report) is an empty log with a comment.
 pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
     match format {
-        Format::Terminal => Ok(terminal::render(input.report, input.color)),
+        Format::Terminal => Ok(terminal::render(input.report, input.color, input.width)),
         Format::Json => json::render(input.report),
         Format::Junit => junit::render(input.report),
         Format::Sarif => sarif::render(input.report),
@@ -51,6 +66,11 @@ pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
         Format::Html => html::render(input.report),
         Format::Har => har::render(input.report, input.transcript),
     }
+}
+
+/// The verdict line alone (`--quiet`).
+pub fn verdict_line(report: &RunReport, color: bool) -> String {
+    terminal::verdict_line(report, color)
 }
 
 /// Reads a JSON report written by `--format json` or `--report json=PATH`.
@@ -67,15 +87,41 @@ pub fn load_report(path: &Path) -> Result<RunReport, Error> {
     })
 }
 
-/// `report render FILE.json --format FMT`: renders a saved report (no colour, no transcript).
-pub fn render_saved(path: &Path, format: Format) -> Result<String, Error> {
+/// `report render FILE.json --format FMT`: renders a saved report exactly as the live run wrote that
+/// format to a file (`color` and `width` only change the terminal format). HAR is refused: a saved
+/// report carries no HTTP transcript, and an empty HAR would pass for a run without requests.
+pub fn render_saved(
+    path: &Path,
+    format: Format,
+    color: bool,
+    width: usize,
+) -> Result<String, Error> {
+    if format == Format::Har {
+        return Err(Error::Usage(
+            "report render cannot produce a HAR: a saved JSON report has no HTTP transcript; \
+             write the HAR during the run with --report har=PATH or --bundle PATH"
+                .into(),
+        ));
+    }
     let report = load_report(path)?;
+    let major = |version: &str| version.split('.').next().unwrap_or_default().to_string();
+    if major(&report.schema_version) != major(crate::model::REPORT_SCHEMA_VERSION) {
+        return Err(Error::Report(format!(
+            "{} has report schema version {:?}; this snowdoctor {} reads schema {}.x; \
+             render it with the snowdoctor version that wrote it (its \"tool\" field)",
+            path.display(),
+            report.schema_version,
+            env!("CARGO_PKG_VERSION"),
+            major(crate::model::REPORT_SCHEMA_VERSION),
+        )));
+    }
     render(
         format,
         &RenderInput {
             report: &report,
             transcript: &[],
-            color: false,
+            color,
+            width,
         },
     )
 }

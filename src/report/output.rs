@@ -39,8 +39,9 @@ pub fn write_reports(
     secrets: &SecretRegistry,
 ) -> Result<Vec<PathBuf>, Error> {
     let mut written = Vec::with_capacity(targets.len());
+    let input = input.for_file();
     for (format, path) in targets {
-        let text = render(*format, input)?;
+        let text = render(*format, &input)?;
         // A leak found before writing never reaches the disk.
         if secrets.leaks_into(&text) {
             return Err(Error::SecretLeak(path.display().to_string()));

@@ -2,16 +2,18 @@
 //! causes and their fixes, a table of every check by area, then each problem with its evidence.
 //!
 //! Colour codes come from `colored`'s palette but are applied here, not through its global switch, so
-//! the output depends only on the `color` flag and `NO_COLOR`, never on what stdout happens to be.
+//! the output depends only on its inputs: the caller decides colour (`--color`, `NO_COLOR`, …) and the
+//! width (the terminal's, `COLUMNS`, or [`super::FILE_WIDTH`]). Lines wrap on word boundaries and never
+//! inside a word, so a check id, a URL or a command can always be copied whole; when the checks table
+//! would have to split its columns' words, it becomes a list instead.
 
 use colored::Color;
-use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{
+    Cell, ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED,
+};
 
 use super::view;
 use crate::model::{CheckResult, RunReport, Status, WriteState};
-
-/// Fits a 100-column terminal.
-const WIDTH: u16 = 100;
 
 /// Applies colour to text, or leaves it alone.
 struct Painter {
@@ -20,10 +22,7 @@ struct Painter {
 
 impl Painter {
     fn new(color: bool) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Painter {
-            on: color && !no_color,
-        }
+        Painter { on: color }
     }
 
     fn paint(&self, text: &str, color: Color, bold: bool) -> String {
@@ -64,27 +63,55 @@ fn status_color(status: Status) -> Color {
 }
 
 /// Renders the report for a terminal.
-pub fn render(report: &RunReport, color: bool) -> String {
+pub fn render(report: &RunReport, color: bool, width: usize) -> String {
     let p = Painter::new(color);
+    let w = Wrap(width);
     let mut out = String::new();
-    verdict(&mut out, &p, report);
-    root_causes(&mut out, &p, report);
-    out.push_str(&checks_table(report, &p));
+    verdict(&mut out, &p, w, report);
+    root_causes(&mut out, &p, w, report);
+    out.push_str(&checks_table(report, &p, w));
     out.push('\n');
-    problems(&mut out, &p, report);
-    steps(&mut out, &p, report);
-    footer(&mut out, &p, report);
+    let not_run = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Blocked)
+        .count();
+    if report.verdict.status == Status::NotAssessed && not_run > 0 {
+        out.push_str(&p.dim(&format!(
+            "{not_run} other checks not run: the instance could not be assessed\n"
+        )));
+    }
+    problems(&mut out, &p, w, report);
+    steps(&mut out, &p, w, report);
+    footer(&mut out, &p, w, report);
     out
 }
 
-fn verdict(out: &mut String, p: &Painter, report: &RunReport) {
+/// The verdict line alone (`--quiet`): status and headline, unwrapped.
+pub fn verdict_line(report: &RunReport, color: bool) -> String {
+    let p = Painter::new(color);
+    let status = report.verdict.status;
+    let line = format!(
+        "{} {}  {}",
+        view::status_mark(status),
+        view::status_word(status),
+        report.verdict.headline
+    );
+    format!("{}\n", p.paint(&line, status_color(status), true))
+}
+
+/// The width lines wrap to.
+#[derive(Debug, Clone, Copy)]
+struct Wrap(usize);
+
+fn verdict(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     let status = report.verdict.status;
     let word = format!(
         "{} {}",
         view::status_mark(status),
         view::status_word(status)
     );
-    let headline = wrap(&report.verdict.headline, &format!("{word}  "), "   ");
+    let headline = wrap(w, &report.verdict.headline, &format!("{word}  "), "   ");
     out.push_str(&p.paint(&headline, status_color(status), true));
     let user = if report.user.is_empty() {
         "-"
@@ -99,13 +126,13 @@ fn verdict(out: &mut String, p: &Painter, report: &RunReport) {
         view::duration(report.duration_ms),
         view::counts_line(report)
     );
-    out.push_str(&p.dim(&wrap(&meta, "", "")));
+    out.push_str(&p.dim(&wrap(w, &meta, "", "")));
     out.push('\n');
 }
 
 /// Several root causes are listed by id (the headline names the first; each one's finding and fix
 /// print once, under Problems).
-fn root_causes(out: &mut String, p: &Painter, report: &RunReport) {
+fn root_causes(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     let causes = view::root_causes(report);
     if causes.len() < 2 {
         return;
@@ -114,7 +141,7 @@ fn root_causes(out: &mut String, p: &Painter, report: &RunReport) {
     out.push('\n');
     for (n, check) in causes.iter().enumerate() {
         let text = format!("{} — {}", check.id, check.title);
-        let block = wrap(&text, &format!("{}. ", n + 1), "   ");
+        let block = wrap(w, &text, &format!("{}. ", n + 1), "   ");
         out.push_str(&emph(
             &block,
             &check.id,
@@ -125,8 +152,9 @@ fn root_causes(out: &mut String, p: &Painter, report: &RunReport) {
 }
 
 /// `Fix: …` wrapped under `indent`, the label highlighted.
-fn fix_lines(p: &Painter, fix: &str, indent: &str) -> String {
+fn fix_lines(p: &Painter, w: Wrap, fix: &str, indent: &str) -> String {
     let block = wrap(
+        w,
         &format!("Fix: {}", quote_labels(fix)),
         indent,
         &format!("{indent}     "),
@@ -144,30 +172,69 @@ fn emph(text: &str, token: &str, painted: &str) -> String {
     text.replacen(token, painted, 1)
 }
 
-fn checks_table(report: &RunReport, p: &Painter) -> String {
+/// The checks by area: a table when every column fits whole words, else a list.
+fn checks_table(report: &RunReport, p: &Painter, w: Wrap) -> String {
+    // Not assessed: the rows that could not run say nothing; one line after the table counts them.
+    let not_assessed = report.verdict.status == Status::NotAssessed;
+    let rows: Vec<(&str, Vec<(&CheckResult, String)>)> = view::by_area(report)
+        .into_iter()
+        .map(|(area, checks)| {
+            let rows = checks
+                .into_iter()
+                .filter(|check| !(not_assessed && check.status == Status::Blocked))
+                .map(|check| {
+                    let summary = match view::blocked_reason(report, check) {
+                        Some(reason) => format!("{reason}. {}", check.summary),
+                        None => check.summary.clone(),
+                    };
+                    (check, summary)
+                })
+                .collect();
+            (view::area_title(area), rows)
+        })
+        .filter(|(_, rows): &(&str, Vec<(&CheckResult, String)>)| !rows.is_empty())
+        .collect();
+    let all = || rows.iter().flat_map(|(_, checks)| checks.iter());
+    let status_width = all()
+        .map(|(c, _)| plain_status(c.status).chars().count())
+        .chain(["Status".len()])
+        .max()
+        .unwrap_or(0);
+    let id_width = all()
+        .map(|(c, _)| c.id.chars().count())
+        .chain(rows.iter().map(|(title, _)| title.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let time_width = all()
+        .map(|(c, _)| view::duration(c.duration_ms).chars().count())
+        .chain(["Time".len()])
+        .max()
+        .unwrap_or(0);
+    let longest_word = all()
+        .flat_map(|(_, summary)| summary.split_whitespace())
+        .map(|word| word.chars().count())
+        .max()
+        .unwrap_or(0);
+    // Borders and padding of a four-column UTF8_FULL_CONDENSED table: "│ a │ b │ c │ d │".
+    let fixed = status_width + id_width + time_width + 13;
+    let summary_width = w.0.saturating_sub(fixed);
+    if summary_width < longest_word.clamp(20, 40) {
+        return checks_list(&rows, p, w);
+    }
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH)
+        .set_width(u16::try_from(w.0).unwrap_or(u16::MAX))
         .set_header(vec!["Status", "Check", "Summary", "Time"]);
-    let not_assessed = report.verdict.status == Status::NotAssessed;
-    for (area, checks) in view::by_area(report) {
+    for (title, checks) in &rows {
         table.add_row(vec![
             Cell::new(""),
-            Cell::new(p.paint(view::area_title(area), Color::Cyan, true)),
+            Cell::new(p.paint(title, Color::Cyan, true)),
             Cell::new(""),
             Cell::new(""),
         ]);
-        for check in checks {
-            // Not assessed: the rows that could not run say nothing; one line below counts them.
-            if not_assessed && check.status == Status::Blocked {
-                continue;
-            }
-            let summary = match view::blocked_reason(report, check) {
-                Some(reason) => format!("{reason}. {}", check.summary),
-                None => check.summary.clone(),
-            };
+        for (check, summary) in checks {
             table.add_row(vec![
                 Cell::new(p.status(check.status)),
                 Cell::new(&check.id),
@@ -176,25 +243,53 @@ fn checks_table(report: &RunReport, p: &Painter) -> String {
             ]);
         }
     }
-    let not_run = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Blocked)
-        .count();
-    if not_assessed && not_run > 0 {
-        table.add_row(vec![
-            Cell::new(p.status(Status::Blocked)),
-            Cell::new(format!("{not_run} checks")),
-            Cell::new("not run: the instance could not be assessed (see above)"),
-            Cell::new(""),
-        ]);
+    // Status, id and time are never wrapped; only the summary gives way.
+    for (index, width) in [(0, status_width), (1, id_width), (3, time_width)] {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(
+                u16::try_from(width + 2).unwrap_or(u16::MAX),
+            )));
+        }
     }
     table.to_string()
 }
 
-/// Greedy word wrap to [`WIDTH`]: the first line starts with `first`, the others with `rest`.
-fn wrap(text: &str, first: &str, rest: &str) -> String {
-    let width = usize::from(WIDTH);
+/// The checks table for a narrow terminal: one line per check, its summary wrapped beneath.
+fn checks_list(rows: &[(&str, Vec<(&CheckResult, String)>)], p: &Painter, w: Wrap) -> String {
+    let mut out = String::new();
+    for (title, checks) in rows {
+        out.push_str(&p.paint(title, Color::Cyan, true));
+        out.push('\n');
+        for (check, summary) in checks {
+            let head = format!(
+                "{} {} ({})",
+                plain_status(check.status),
+                check.id,
+                view::duration(check.duration_ms)
+            );
+            out.push_str(&format!(
+                "  {}\n",
+                head.replacen(&plain_status(check.status), &p.status(check.status), 1)
+            ));
+            out.push_str(&wrap(w, summary, "      ", "      "));
+        }
+    }
+    out.trim_end_matches('\n').to_string()
+}
+
+/// A status as its mark and word, uncoloured.
+fn plain_status(status: Status) -> String {
+    format!(
+        "{} {}",
+        view::status_mark(status),
+        view::status_word(status)
+    )
+}
+
+/// Greedy word wrap: the first line starts with `first`, the others with `rest`. A word longer than
+/// the line stays whole (it overflows rather than being split).
+fn wrap(w: Wrap, text: &str, first: &str, rest: &str) -> String {
+    let width = w.0;
     let mut out = String::new();
     let mut line = first.to_string();
     let mut line_len = first.chars().count();
@@ -221,7 +316,7 @@ fn wrap(text: &str, first: &str, rest: &str) -> String {
     out
 }
 
-fn problems(out: &mut String, p: &Painter, report: &RunReport) {
+fn problems(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     let problems = view::problems(report);
     if problems.is_empty() {
         return;
@@ -230,25 +325,34 @@ fn problems(out: &mut String, p: &Painter, report: &RunReport) {
     out.push_str(&p.paint("Problems", Color::White, true));
     out.push('\n');
     for check in problems {
-        problem(out, p, check);
+        problem(out, p, w, check);
     }
 }
 
-fn problem(out: &mut String, p: &Painter, check: &CheckResult) {
+fn problem(out: &mut String, p: &Painter, w: Wrap, check: &CheckResult) {
     let root = if check.root_cause {
         " (root cause)"
     } else {
         ""
     };
-    out.push_str(&format!(
-        "\n{} {} — {}{root}\n",
-        p.status(check.status),
-        p.paint(&check.id, Color::White, true),
-        check.title,
+    let status = plain_status(check.status);
+    let heading = wrap(
+        w,
+        &format!("{} — {}{root}", check.id, check.title),
+        &format!("{status} "),
+        "       ",
+    );
+    let heading = emph(&heading, &status, &p.status(check.status));
+    out.push('\n');
+    out.push_str(&emph(
+        &heading,
+        &check.id,
+        &p.paint(&check.id, Color::White, true),
     ));
-    out.push_str(&wrap(&check.summary, "  ", "  "));
+    out.push_str(&wrap(w, &check.summary, "  ", "  "));
     for evidence in &check.evidence {
         let block = wrap(
+            w,
             &format!("{}: {}", evidence.label, evidence.value),
             "  • ",
             "    ",
@@ -256,7 +360,7 @@ fn problem(out: &mut String, p: &Painter, check: &CheckResult) {
         out.push_str(&emph(&block, &evidence.label, &p.dim(&evidence.label)));
     }
     if let Some(fix) = &check.remediation {
-        out.push_str(&fix_lines(p, fix, "  "));
+        out.push_str(&fix_lines(p, w, fix, "  "));
     }
     for doc in &check.docs {
         out.push_str(&format!("  {} {doc}\n", p.dim("Docs:")));
@@ -267,7 +371,7 @@ fn problem(out: &mut String, p: &Painter, check: &CheckResult) {
     ));
 }
 
-fn steps(out: &mut String, p: &Painter, report: &RunReport) {
+fn steps(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     for check in report.checks.iter().filter(|c| !c.steps.is_empty()) {
         out.push('\n');
         out.push_str(&p.paint(&format!("Steps of {}", check.id), Color::White, true));
@@ -284,19 +388,19 @@ fn steps(out: &mut String, p: &Painter, report: &RunReport) {
                 step.detail,
                 view::duration(step.duration_ms)
             );
-            let block = wrap(&text, "  ", "    ");
+            let block = wrap(w, &text, "  ", "    ");
             out.push_str(&emph(&block, &word, &p.status(step.status)));
         }
     }
 }
 
-fn footer(out: &mut String, p: &Painter, report: &RunReport) {
+fn footer(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     if !report.notes.is_empty() {
         out.push('\n');
         out.push_str(&p.paint("Notes", Color::White, true));
         out.push('\n');
         for note in &report.notes {
-            out.push_str(&wrap(note, "  • ", "    "));
+            out.push_str(&wrap(w, note, "  • ", "    "));
         }
     }
     if !report.writes.is_empty() {

@@ -43,6 +43,7 @@ fn render(format: Format, report: &RunReport, transcript: &[Exchange]) -> String
         report,
         transcript,
         color: false,
+        width: report::FILE_WIDTH,
     };
     report::render(format, &input).expect("renders")
 }
@@ -368,13 +369,15 @@ fn saved_json_re_renders_byte_identically() {
             Format::Terminal,
         ] {
             let live = render(format, &report, &[]);
-            let again = report::render_saved(&saved, format).expect("render saved");
+            let again = report::render_saved(&saved, format, false, report::FILE_WIDTH)
+                .expect("render saved");
             assert_eq!(live, again, "{name} {format:?}");
         }
     }
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"not\": \"a report\"}").expect("write");
-    let error = report::render_saved(&junk, Format::Html).expect_err("junk is refused");
+    let error = report::render_saved(&junk, Format::Html, false, report::FILE_WIDTH)
+        .expect_err("junk is refused");
     assert!(
         error
             .to_string()
@@ -559,6 +562,7 @@ fn write_reports_writes_every_target_and_removes_a_leaking_file() {
         report: &report,
         transcript: &exchanges,
         color: false,
+        width: report::FILE_WIDTH,
     };
     let targets: Vec<(Format, PathBuf)> = ALL_FORMATS
         .iter()
@@ -576,6 +580,7 @@ fn write_reports_writes_every_target_and_removes_a_leaking_file() {
         report: &leaky,
         transcript: &[],
         color: false,
+        width: report::FILE_WIDTH,
     };
     let target = dir.path().join("leak.json");
     let error = report::write_reports(
@@ -616,6 +621,7 @@ fn bundle_holds_every_file_and_pseudonymizes_consistently() {
         report: &report,
         transcript: &exchanges,
         color: false,
+        width: report::FILE_WIDTH,
     };
     let log =
         "INFO connecting to https://acme.service-now.com as snowdoctor.admin from 10.42.7.19\n";
@@ -678,6 +684,7 @@ fn bundle_with_a_leaking_log_is_refused() {
         report: &report,
         transcript: &[],
         color: false,
+        width: report::FILE_WIDTH,
     };
     let path = dir.path().join("support.zip");
     let error = report::write_bundle(
@@ -737,6 +744,7 @@ fn terminal_colour_follows_the_flag() {
         report: &report,
         transcript: &[],
         color: true,
+        width: report::FILE_WIDTH,
     };
     let coloured = report::render(Format::Terminal, &input).expect("renders");
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -15,7 +15,11 @@ pub fn snowdoctor() -> assert_cmd::Command {
             cmd.env_remove(key);
         }
     }
-    cmd.env("NO_COLOR", "1").env_remove("SNOWDOCTOR_LOG");
+    // Width and colour come from the environment: the suite pins them (100 columns, no colour).
+    cmd.env("NO_COLOR", "1")
+        .env_remove("SNOWDOCTOR_LOG")
+        .env_remove("COLUMNS")
+        .env_remove("CLICOLOR_FORCE");
     cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }

@@ -1,0 +1,9 @@
+//! The tool around the diagnosis, through the binary: terminal width, colour, quiet mode, help,
+//! completions, the man page, config discovery, typo suggestions and saved-report rendering.
+
+mod bundle;
+mod color;
+mod completions;
+mod layout;
+mod render;
+mod tty;
