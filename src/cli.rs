@@ -77,12 +77,12 @@ pub struct ConnectionArgs {
     /// Allow http:// to a host that is not loopback. Dangerous: credentials travel in clear.
     #[arg(long)]
     pub allow_http: bool,
-    /// Connect timeout, seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
-    pub connect_timeout: u64,
-    /// Per-request timeout, seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub request_timeout: u64,
+    /// Connect timeout, seconds [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Per-request timeout, seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout: Option<u64>,
 }
 
 /// Which checks run and how.
@@ -451,6 +451,7 @@ impl ConnectionArgs {
             ca_cert: self.ca_cert.clone(),
             insecure: self.insecure,
             allow_http: self.allow_http,
+            profile: None,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
         }
@@ -478,6 +479,7 @@ impl IntegrationArgs {
             service_tags_selected: self.service_tags_selected.clone(),
             service_ips: self.service_ips.clone(),
             export_allow_rules: self.export_allow_rules.clone(),
+            prompt: true,
         }
     }
 }

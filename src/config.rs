@@ -19,7 +19,8 @@ use crate::servicenow::oauth::Grant;
 
 pub use crate::profile::{DEFAULT_PROFILE, Profile};
 
-/// The optional TOML config file (`--config`).
+/// The optional TOML config file: `--config`, else `SNOWDOCTOR_CONFIG`, else `./snowdoctor.toml`, else
+/// `$XDG_CONFIG_HOME/snowdoctor/config.toml` (`~/.config/…` when XDG_CONFIG_HOME is unset).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
@@ -27,16 +28,114 @@ pub struct ConfigFile {
     pub defaults: Defaults,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Where it was read from (none: no config file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
 }
 
-/// Defaults a config file may set (flags and environment win).
+/// Defaults a config file may set (flags and environment win): the profile, the service-tag file and
+/// every connection option.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     pub profile: Option<String>,
+    pub service_tags: Option<PathBuf>,
     pub instance: Option<String>,
     pub user: Option<String>,
-    pub service_tags: Option<PathBuf>,
+    pub password_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    pub allow_http: Option<bool>,
+    pub connect_timeout: Option<u64>,
+    pub request_timeout: Option<u64>,
+}
+
+impl Defaults {
+    /// The connection options among the defaults.
+    pub fn connection(&self) -> ConnectionDefaults {
+        ConnectionDefaults {
+            instance: self.instance.clone(),
+            user: self.user.clone(),
+            password_file: self.password_file.clone(),
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            allow_http: self.allow_http,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+/// Connection options a config file may set, in `[defaults]` or `[profiles.NAME.connection]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionDefaults {
+    pub instance: Option<String>,
+    pub user: Option<String>,
+    /// A file holding the diagnosing account's password (the password itself never goes in a config).
+    pub password_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    pub allow_http: Option<bool>,
+    pub connect_timeout: Option<u64>,
+    pub request_timeout: Option<u64>,
+}
+
+/// Default connect timeout, seconds.
+pub const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Default per-request timeout, seconds.
+pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+
+/// Where a setting came from, for `snowdoctor config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable.
+    Env(&'static str),
+    /// The config file's `[defaults]`.
+    Defaults(PathBuf),
+    /// The selected profile's `[profiles.NAME.connection]`.
+    Profile(PathBuf, String),
+    /// snowdoctor's own default.
+    BuiltIn,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("command line"),
+            Origin::Env(name) => write!(f, "environment ({name})"),
+            Origin::Defaults(path) => write!(f, "{} [defaults]", path.display()),
+            Origin::Profile(path, name) => {
+                write!(f, "{} [profiles.{name}.connection]", path.display())
+            }
+            Origin::BuiltIn => f.write_str("default"),
+        }
+    }
+}
+
+/// Finds the config file: `explicit` (`--config`/`SNOWDOCTOR_CONFIG`), else `./snowdoctor.toml`, else
+/// `$XDG_CONFIG_HOME/snowdoctor/config.toml` (`$HOME/.config/…` when XDG_CONFIG_HOME is unset or not
+/// absolute). `env` reads an environment variable (the process's, or a test's).
+pub fn discover_config(
+    explicit: Option<&Path>,
+    cwd: &Path,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    let local = cwd.join("snowdoctor.toml");
+    if local.is_file() {
+        return Some(local);
+    }
+    let config_home = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    let user = config_home.join("snowdoctor").join("config.toml");
+    user.is_file().then_some(user)
 }
 
 impl ConfigFile {
@@ -46,11 +145,57 @@ impl ConfigFile {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| Error::Manifest {
+        let mut file: ConfigFile = toml::from_str(&text).map_err(|e| Error::Manifest {
             path: path.to_path_buf(),
             line: e.span().map(|s| line_of(&text, s.start)).unwrap_or(1),
             message: e.message().to_string(),
-        })
+        })?;
+        file.path = Some(path.to_path_buf());
+        Ok(file)
+    }
+
+    /// The connection options the config file gives for `profile` (its own section over `[defaults]`),
+    /// each with where it came from.
+    pub fn connection_for(&self, profile: Option<&str>) -> Vec<(&'static str, String, Origin)> {
+        let Some(path) = &self.path else {
+            return Vec::new();
+        };
+        let profile_name = profile
+            .map(str::to_string)
+            .or_else(|| self.defaults.profile.clone());
+        let mut layers = Vec::new();
+        if let Some(name) = profile_name
+            && let Some(p) = self.profiles.get(&name)
+        {
+            layers.push((p.connection.clone(), Origin::Profile(path.clone(), name)));
+        }
+        layers.push((self.defaults.connection(), Origin::Defaults(path.clone())));
+        // A relative path in a config file is relative to the file, not to where snowdoctor runs.
+        let beside = |p: &PathBuf| match path.parent() {
+            Some(dir) if p.is_relative() => dir.join(p).display().to_string(),
+            _ => p.display().to_string(),
+        };
+        let mut out: Vec<(&'static str, String, Origin)> = Vec::new();
+        for (c, origin) in layers {
+            let values: [(&'static str, Option<String>); 8] = [
+                ("instance", c.instance.clone()),
+                ("user", c.user.clone()),
+                ("password_file", c.password_file.as_ref().map(beside)),
+                ("ca_cert", c.ca_cert.as_ref().map(beside)),
+                ("insecure", c.insecure.map(|b| b.to_string())),
+                ("allow_http", c.allow_http.map(|b| b.to_string())),
+                ("connect_timeout", c.connect_timeout.map(|n| n.to_string())),
+                ("request_timeout", c.request_timeout.map(|n| n.to_string())),
+            ];
+            for (key, value) in values {
+                if let Some(value) = value
+                    && !out.iter().any(|(k, _, _)| *k == key)
+                {
+                    out.push((key, value, origin.clone()));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -143,10 +288,12 @@ pub struct ConnectionInput {
     pub ca_cert: Option<PathBuf>,
     pub insecure: bool,
     pub allow_http: bool,
-    /// Seconds; 0 counts as 1.
-    pub connect_timeout: u64,
-    /// Seconds; 0 counts as 1.
-    pub request_timeout: u64,
+    /// Profile whose `[profiles.NAME.connection]` applies (else `[defaults]`'s profile).
+    pub profile: Option<String>,
+    /// Seconds; 0 counts as 1; absent: the config file's, else [`CONNECT_TIMEOUT_SECS`].
+    pub connect_timeout: Option<u64>,
+    /// Seconds; 0 counts as 1; absent: the config file's, else [`REQUEST_TIMEOUT_SECS`].
+    pub request_timeout: Option<u64>,
 }
 
 /// What the integration looks like, as asked for; [`integration_settings`] validates it.
@@ -170,6 +317,8 @@ pub struct IntegrationInput {
     pub service_tags_selected: Vec<String>,
     pub service_ips: Vec<String>,
     pub export_allow_rules: Option<PathBuf>,
+    /// Ask on a terminal for a missing integration secret (not in `demo`, whose emulator has its own).
+    pub prompt: bool,
 }
 
 /// Which checks run and how, checked once: at least one job, a timeout of at least a second.
@@ -240,8 +389,14 @@ pub fn read_secret(
             ))
         })?;
         Some(text.trim_end_matches(['\r', '\n']).to_string())
-    } else if let Ok(value) = std::env::var(source.env) {
-        Some(value)
+    } else if let Some(raw) = std::env::var_os(source.env) {
+        // A value that is not UTF-8 is a mistake to name, not a missing secret to prompt for.
+        Some(raw.into_string().map_err(|_| {
+            Error::Config(format!(
+                "{} (the {}) is set but is not valid UTF-8; set it to the secret's text, or use a file",
+                source.env, source.what
+            ))
+        })?)
     } else if source.prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         let answer = rpassword::prompt_password(format!("{}: ", source.what))
             .map_err(|e| Error::Config(format!("cannot read the {}: {e}", source.what)))?;
@@ -300,12 +455,18 @@ pub fn integration_settings(
     if let Some(table) = &args.ticket_table {
         profile.ticket_table = table.clone();
     }
+    // The round trip writes to this table: a name that is not one never reaches a request.
+    crate::servicenow::path::check_table_name(&profile.ticket_table).map_err(|reason| {
+        Error::Usage(format!(
+            "the ticket table (--ticket-table, or the profile's ticket_table): {reason}"
+        ))
+    })?;
     let integration_password = read_secret(
         &SecretSource {
             what: "integration user's password",
             file: args.integration_password_file.as_deref(),
             env: "SNOWDOCTOR_INTEGRATION_PASSWORD",
-            prompt: false,
+            prompt: args.prompt && args.grant != Some(Grant::ClientCredentials),
         },
         registry,
     )?;
@@ -314,7 +475,7 @@ pub fn integration_settings(
             what: "OAuth client secret",
             file: args.client_secret_file.as_deref(),
             env: "SNOWDOCTOR_CLIENT_SECRET",
-            prompt: false,
+            prompt: args.prompt,
         },
         registry,
     )?;
@@ -323,7 +484,7 @@ pub fn integration_settings(
             what: "refresh token",
             file: args.refresh_token_file.as_deref(),
             env: "SNOWDOCTOR_REFRESH_TOKEN",
-            prompt: false,
+            prompt: args.prompt && args.grant == Some(Grant::RefreshToken),
         },
         registry,
     )?;
@@ -367,8 +528,18 @@ pub fn integration_settings(
     Ok((settings, credentials))
 }
 
-/// Loads the config file (`--config`), or the empty one when none is given.
+/// Loads the config file: `path` (`--config`/`SNOWDOCTOR_CONFIG`) or the one [`discover_config`] finds;
+/// the empty one when there is none.
 pub fn config_file(path: Option<&Path>) -> Result<ConfigFile> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match discover_config(path, &cwd, |name| std::env::var_os(name)) {
+        Some(path) => ConfigFile::load(&path),
+        None => Ok(ConfigFile::default()),
+    }
+}
+
+/// Loads only a config file named explicitly (`demo`: a local file must not change the demo).
+pub fn explicit_config_file(path: Option<&Path>) -> Result<ConfigFile> {
     match path {
         Some(path) => ConfigFile::load(path),
         None => Ok(ConfigFile::default()),
@@ -382,24 +553,39 @@ pub fn connection(
     file: &ConfigFile,
     secrets: &SecretRegistry,
 ) -> Result<Connection> {
+    // The selected profile's connection section, then [defaults].
+    let from_file = file.connection_for(args.profile.as_deref());
+    let pick = |key: &str| {
+        from_file
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, v, _)| v.clone())
+    };
+    let flag_or = |set: bool, key: &str| set || pick(key).is_some_and(|v| v == "true");
+    let secs = |given: Option<u64>, key: &str, default: u64| {
+        given
+            .or_else(|| pick(key).and_then(|v| v.parse().ok()))
+            .unwrap_or(default)
+            .max(1)
+    };
     let instance = args
         .instance
         .clone()
-        .or_else(|| file.defaults.instance.clone())
+        .or_else(|| pick("instance"))
         .ok_or_else(|| {
             Error::Usage("no instance: pass --instance URL or set SNOWDOCTOR_INSTANCE".into())
         })?;
-    let user = args
-        .user
-        .clone()
-        .or_else(|| file.defaults.user.clone())
-        .ok_or_else(|| {
-            Error::Usage("no diagnosing account: pass --user NAME or set SNOWDOCTOR_USER".into())
-        })?;
+    let user = args.user.clone().or_else(|| pick("user")).ok_or_else(|| {
+        Error::Usage("no diagnosing account: pass --user NAME or set SNOWDOCTOR_USER".into())
+    })?;
     let password = read_secret(
         &SecretSource {
             what: "password of the diagnosing account",
-            file: args.password_file.as_deref(),
+            file: args
+                .password_file
+                .clone()
+                .or_else(|| pick("password_file").map(PathBuf::from))
+                .as_deref(),
             env: "SNOWDOCTOR_PASSWORD",
             prompt: true,
         },
@@ -410,7 +596,11 @@ pub fn connection(
             "no password for the diagnosing account: set SNOWDOCTOR_PASSWORD, pass --password-file FILE, or run on a terminal to be prompted".into(),
         )
     })?;
-    let ca_cert_pem = match &args.ca_cert {
+    let ca_cert = args
+        .ca_cert
+        .clone()
+        .or_else(|| pick("ca_cert").map(PathBuf::from));
+    let ca_cert_pem = match &ca_cert {
         Some(path) => Some(std::fs::read(path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
@@ -422,10 +612,18 @@ pub fn connection(
         user,
         password,
         ca_cert_pem,
-        insecure: args.insecure,
-        allow_http: args.allow_http,
-        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        insecure: flag_or(args.insecure, "insecure"),
+        allow_http: flag_or(args.allow_http, "allow_http"),
+        connect_timeout: Duration::from_secs(secs(
+            args.connect_timeout,
+            "connect_timeout",
+            CONNECT_TIMEOUT_SECS,
+        )),
+        request_timeout: Duration::from_secs(secs(
+            args.request_timeout,
+            "request_timeout",
+            REQUEST_TIMEOUT_SECS,
+        )),
     })
 }
 
@@ -437,7 +635,11 @@ pub fn run_config(
 ) -> Result<RunConfig> {
     let secrets = SecretRegistry::new();
     let file = config_file(integration.config.as_deref())?;
-    let connection = connection(connection_args, &file, &secrets)?;
+    let connection_args = ConnectionInput {
+        profile: integration.profile.clone(),
+        ..connection_args.clone()
+    };
+    let connection = connection(&connection_args, &file, &secrets)?;
     let (settings, credentials) = integration_settings(integration, &file, &secrets)?;
     Ok(RunConfig {
         connection,

@@ -8,12 +8,17 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::secrets::SecretRegistry;
-use crate::servicenow::roundtrip::cleanup::{Removal, find_any_marked, remove_record};
+use crate::servicenow::roundtrip::cleanup::{
+    Budget, CLEANUP_BUDGET, Removal, find_any_marked, remove_record,
+};
+use crate::servicenow::roundtrip::marker::carries_any_marker;
 use crate::servicenow::{Auth, Client};
 
 /// `snowdoctor cleanup`: lists (and unless `--dry-run` removes) every record carrying a snowdoctor
 /// marker on `--ticket-table`. Exit 0 when nothing is left, 1 when something remains.
 pub async fn run(args: &CleanupArgs) -> Result<u8> {
+    crate::servicenow::path::check_table_name(&args.ticket_table)
+        .map_err(|reason| Error::Usage(format!("--ticket-table: {reason}")))?;
     let secrets = SecretRegistry::new();
     let file = config::config_file(args.config.as_deref())?;
     let connection = config::connection(&args.connection.input(), &file, &secrets)?;
@@ -54,36 +59,51 @@ pub async fn run(args: &CleanupArgs) -> Result<u8> {
         print(&secrets, &out);
         return Ok(exit::FINDINGS);
     }
-    let mut left = 0;
+    let (mut removed, mut left, mut refused) = (0, 0, 0);
     for row in &rows {
-        let removal = remove_record(&client, &[("the account", &auth)], table, row.sys_id()).await;
+        // Each record gets its own budget: one hanging DELETE cannot stop the others being tried.
+        let budget = Budget::start(CLEANUP_BUDGET);
+        let what = format!("{} {}", row.sys_id(), row.text("number"));
+        let removal = remove_record(
+            &client,
+            &[("the account", &auth)],
+            table,
+            row.sys_id(),
+            &carries_any_marker,
+            &budget,
+        )
+        .await;
         match removal {
             Removal::Deleted { .. } => {
-                out.push_str(&format!(
-                    "  deleted {} {}\n",
-                    row.sys_id(),
-                    row.text("number")
-                ));
+                removed += 1;
+                out.push_str(&format!("  deleted {what}\n"));
+            }
+            Removal::Gone => out.push_str(&format!("  already gone {what}\n")),
+            Removal::NotOurs { reason } => {
+                refused += 1;
+                out.push_str(&format!("  NOT touched {what}: {reason}\n"));
             }
             Removal::Failed { reason } => {
                 left += 1;
-                out.push_str(&format!(
-                    "  NOT removed {} {}: {reason}\n",
-                    row.sys_id(),
-                    row.text("number")
-                ));
+                out.push_str(&format!("  NOT removed {what}: {reason}\n"));
             }
         }
     }
-    if left == 0 {
-        out.push_str(&format!("removed {} record(s)\n", rows.len()));
-        print(&secrets, &out);
-        Ok(exit::OK)
-    } else {
+    out.push_str(&format!("removed {removed} record(s)\n"));
+    if left > 0 {
         out.push_str(&format!("{left} record(s) could not be removed\n"));
-        print(&secrets, &out);
-        Ok(exit::FINDINGS)
     }
+    if refused > 0 {
+        out.push_str(&format!(
+            "{refused} listed record(s) did not carry a marker when read by id and were left alone: the list the instance answered does not match its records\n"
+        ));
+    }
+    print(&secrets, &out);
+    Ok(if left + refused == 0 {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
 }
 
 fn print(secrets: &SecretRegistry, text: &str) {

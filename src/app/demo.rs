@@ -43,7 +43,10 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     ] {
         secrets.register(secret);
     }
-    let mut integration: IntegrationInput = args.integration.input();
+    let mut integration: IntegrationInput = IntegrationInput {
+        prompt: false,
+        ..args.integration.input()
+    };
     integration
         .integration_user
         .get_or_insert(credentials.integration_user.clone());
@@ -56,7 +59,7 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     integration
         .service_tags
         .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
-    let file = config::config_file(integration.config.as_deref())?;
+    let file = config::explicit_config_file(integration.config.as_deref())?;
     let (mut settings, mut run_credentials) =
         config::integration_settings(&integration, &file, &secrets)?;
     run_credentials

@@ -99,6 +99,10 @@ pub struct Profile {
     /// the defaults of `FieldMapping::for_table`.
     #[serde(default)]
     pub field_mapping: MappingOverrides,
+    /// How to reach the instance this profile is for (`[profiles.NAME.connection]` in a config file);
+    /// flags and the environment win, `[defaults]` fills the gaps.
+    #[serde(default)]
+    pub connection: crate::config::ConnectionDefaults,
 }
 
 fn default_ticket_table() -> String {

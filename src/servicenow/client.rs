@@ -152,6 +152,11 @@ impl Client {
         &self.options.transcript
     }
 
+    /// `BASE/api/now/table/TABLE[/SYS_ID]`, refusing a table name or sys_id that is not one.
+    pub fn table_url_of(&self, table: &str, sys_id: Option<&str>) -> Result<Url, ClientError> {
+        super::path::table_url(&self.base, table, sys_id)
+    }
+
     /// Resolves a path (with query) against the base URL.
     pub fn url(&self, path_and_query: &str) -> Result<Url, ClientError> {
         self.base

@@ -61,6 +61,13 @@ pub enum ClientError {
     Status { status: u16, what: String },
     #[error("interrupted")]
     Cancelled,
+    /// A table name or record id that may not become part of a request's path.
+    #[error("refused to address {what} {value:?}: {reason}")]
+    NotAddressable {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 fn html_message(kind: HtmlKind, title: &str) -> String {

@@ -6,6 +6,7 @@ pub mod base_url;
 pub mod client;
 pub mod error;
 pub mod oauth;
+pub mod path;
 pub mod query;
 pub mod redact;
 pub mod response;

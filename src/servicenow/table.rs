@@ -79,9 +79,7 @@ impl Client {
         table: &str,
         sys_id: &str,
     ) -> Result<Row, ClientError> {
-        let url = self.url(&format!(
-            "api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
-        ))?;
+        let url = record_url(&self.table_url_of(table, Some(sys_id))?);
         let response = self.send(Method::GET, url, auth, JSON, None, true).await?;
         json_result(&response, &format!("GET {table}/{sys_id}"), table).map(Row::from_value)
     }
@@ -93,9 +91,7 @@ impl Client {
         table: &str,
         fields: &Map<String, Value>,
     ) -> Result<Row, ClientError> {
-        let url = self.url(&format!(
-            "api/now/table/{table}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
-        ))?;
+        let url = record_url(&self.table_url_of(table, None)?);
         let body = json_body(fields);
         let response = self
             .send(Method::POST, url, auth, JSON, Some(body), false)
@@ -111,9 +107,7 @@ impl Client {
         sys_id: &str,
         fields: &Map<String, Value>,
     ) -> Result<Row, ClientError> {
-        let url = self.url(&format!(
-            "api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_exclude_reference_link=true"
-        ))?;
+        let url = record_url(&self.table_url_of(table, Some(sys_id))?);
         let response = self
             .send(
                 Method::PATCH,
@@ -134,7 +128,7 @@ impl Client {
         table: &str,
         sys_id: &str,
     ) -> Result<(), ClientError> {
-        let url = self.url(&format!("api/now/table/{table}/{sys_id}"))?;
+        let url = self.table_url_of(table, Some(sys_id))?;
         let response = self
             .send(Method::DELETE, url, auth, JSON, None, true)
             .await?;
@@ -150,7 +144,7 @@ impl Client {
         limit: usize,
         offset: usize,
     ) -> Result<url::Url, ClientError> {
-        let mut url = self.url(&format!("api/now/table/{}", query.table))?;
+        let mut url = self.table_url_of(&query.table, None)?;
         {
             let mut pairs = url.query_pairs_mut();
             if !query.query.is_empty() {
@@ -168,6 +162,15 @@ impl Client {
         }
         Ok(url)
     }
+}
+
+/// The single-record read and write parameters: display values, no reference links.
+fn record_url(url: &url::Url) -> url::Url {
+    let mut url = url.clone();
+    url.query_pairs_mut()
+        .append_pair("sysparm_display_value", "all")
+        .append_pair("sysparm_exclude_reference_link", "true");
+    url
 }
 
 fn json_body(fields: &Map<String, Value>) -> Body {

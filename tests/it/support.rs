@@ -19,7 +19,12 @@ pub fn snowdoctor() -> assert_cmd::Command {
     cmd.env("NO_COLOR", "1")
         .env_remove("SNOWDOCTOR_LOG")
         .env_remove("COLUMNS")
-        .env_remove("CLICOLOR_FORCE");
+        .env_remove("CLICOLOR_FORCE")
+        // No user config file: discovery must not find the developer's own.
+        .env(
+            "XDG_CONFIG_HOME",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/no-user-config"),
+        );
     cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }

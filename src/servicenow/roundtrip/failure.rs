@@ -24,19 +24,13 @@ impl StepFailure {
     }
 }
 
-/// True when a failed create may still have inserted the record. A same-host redirect stays
-/// ambiguous: a 303 after a POST may point at the record it created.
-pub(super) fn create_is_ambiguous(error: &ClientError) -> bool {
+/// True when a failed create may still have inserted the record: whenever the request may have reached
+/// the instance. A status is no proof of the opposite (a 400, 403 or 429 from a business rule, a proxy
+/// or a gateway can follow a committed insert), so only a request that was never sent is certain.
+pub(super) fn create_may_have_inserted(error: &ClientError) -> bool {
     !matches!(
         error,
-        ClientError::Unauthorized { .. }
-            | ClientError::Forbidden { .. }
-            | ClientError::IpBlocked
-            | ClientError::InvalidTable { .. }
-            | ClientError::BadRequest { .. }
-            | ClientError::RateLimited { .. }
-            | ClientError::InvalidUrl { .. }
-            | ClientError::CrossHostRedirect { .. }
+        ClientError::InvalidUrl { .. } | ClientError::NotAddressable { .. }
     )
 }
 

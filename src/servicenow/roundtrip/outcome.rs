@@ -26,6 +26,15 @@ impl WriteLog {
         }
     }
 
+    /// Forgets a record: the instance named it, but it is not the run's.
+    pub fn forget(&self, sys_id: &str) {
+        let mut written = match self.0.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        written.retain(|w| w.sys_id != sys_id);
+    }
+
     /// Every record written so far.
     pub fn snapshot(&self) -> Vec<WrittenRecord> {
         match self.0.lock() {

@@ -7,8 +7,8 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::cleanup::close_record;
-use super::failure::{StepFailure, create_is_ambiguous, describe};
+use super::cleanup::{Budget, CLEANUP_BUDGET, close_record};
+use super::failure::{StepFailure, create_may_have_inserted, describe};
 use super::mapping::FieldMapping;
 use super::marker::Marker;
 use super::outcome::{Disposition, RoundTripOutcome, TrackedRecord, elapsed_ms};
@@ -19,6 +19,7 @@ use super::{
     RoundTripInputs, STEP_CLOSE, STEP_CREATE, STEP_DELETE, STEP_GONE, STEP_READ, STEP_UPDATE,
 };
 use crate::model::Status;
+use crate::servicenow::path::is_sys_id;
 use crate::servicenow::{ClientError, Row};
 
 /// Ctrl-C or the check's timeout fired before the step's request finished.
@@ -60,7 +61,7 @@ pub async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
         Ok(Ok(row)) => row,
         Ok(Err(error)) => {
             out.fail(STEP_CREATE, &error, ms, table);
-            if create_is_ambiguous(&error) {
+            if create_may_have_inserted(&error) {
                 sweep(&inputs, &marker, &mut out).await;
             }
             return out;
@@ -72,18 +73,21 @@ pub async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
             return out;
         }
     };
-    if row.sys_id().is_empty() {
+    if !is_sys_id(row.sys_id()) {
         out.step(
             STEP_CREATE,
             Status::Fail,
-            "the answer to the insert has no sys_id",
+            format!(
+                "the answer to the insert has no usable sys_id ({:?})",
+                row.sys_id()
+            ),
             ms,
         );
         out.failure = Some(StepFailure {
             step: STEP_CREATE.into(),
             http_status: None,
-            message: "the created record has no sys_id".into(),
-            cause: "the instance's answer to the insert is not a Table API record".into(),
+            message: "the created record has no well-formed sys_id".into(),
+            cause: "the instance's answer to the insert is not a Table API record (a proxy or script rewrote it); nothing was written by the id it gave".into(),
             retry_after: None,
         });
         sweep(&inputs, &marker, &mut out).await;
@@ -105,44 +109,92 @@ pub async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
     );
     let sys_id = record.sys_id.clone();
     out.records.push(record);
-    if exercise(&inputs, &sys_id, &expected, &mut out).await {
-        inputs.writes.record(out.records[0].written());
-    } else {
-        cleanup_record(&inputs, &mut out, 0).await;
+    match exercise(&inputs, &marker, &sys_id, &expected, &mut out).await {
+        Trip::Finished => inputs.writes.record(out.records[0].written()),
+        Trip::Cleanup => {
+            let budget = Budget::start(CLEANUP_BUDGET);
+            cleanup_record(&inputs, &mut out, 0, &marker, &budget).await;
+        }
+        Trip::NotOurs => {
+            // The id the create answered with is someone else's record: forget it, find ours.
+            out.records.clear();
+            inputs.writes.forget(&sys_id);
+            sweep(&inputs, &marker, &mut out).await;
+        }
     }
     out
 }
 
-/// Read back, update, delete (or close). Returns true when the record is gone or closed.
-async fn exercise(
-    inputs: &RoundTripInputs,
-    sys_id: &str,
-    expected: &[Expected],
-    out: &mut RoundTripOutcome,
-) -> bool {
-    let Some(row) = read_back(inputs, sys_id, expected, out).await else {
-        return false;
-    };
-    if !update(inputs, sys_id, &row, out).await {
-        return false;
-    }
-    delete(inputs, sys_id, out).await
+/// How the integration user's own steps ended.
+enum Trip {
+    /// The record is gone or closed.
+    Finished,
+    /// The record may still be there: cleanup removes it.
+    Cleanup,
+    /// Read by the id the create answered with, the record is not this run's.
+    NotOurs,
 }
 
-/// Reads the record back and verifies every field; `None` when the read itself failed.
-async fn read_back(
+/// Read back (which proves the record is this run's), update, delete (or close).
+async fn exercise(
     inputs: &RoundTripInputs,
+    marker: &Marker,
     sys_id: &str,
     expected: &[Expected],
     out: &mut RoundTripOutcome,
-) -> Option<Row> {
+) -> Trip {
+    let row = match read_back(inputs, marker, sys_id, expected, out).await {
+        Ok(row) => row,
+        Err(trip) => return trip,
+    };
+    if !update(inputs, sys_id, &row, out).await {
+        return Trip::Cleanup;
+    }
+    if delete(inputs, marker, sys_id, out).await {
+        Trip::Finished
+    } else {
+        Trip::Cleanup
+    }
+}
+
+/// Reads the record back, proves it is this run's (that id, carrying the marker) and verifies every
+/// field. Fails with [`Trip::Cleanup`] when the read itself failed, [`Trip::NotOurs`] when the record
+/// is not this run's.
+async fn read_back(
+    inputs: &RoundTripInputs,
+    marker: &Marker,
+    sys_id: &str,
+    expected: &[Expected],
+    out: &mut RoundTripOutcome,
+) -> Result<Row, Trip> {
     let table = inputs.table.as_str();
     let (read, ms) = guarded(
         &inputs.cancel,
         inputs.client.table_get(&inputs.bearer, table, sys_id),
     )
     .await;
-    let row = settle(out, STEP_READ, read, ms, table)?;
+    let row = settle(out, STEP_READ, read, ms, table).ok_or(Trip::Cleanup)?;
+    if row.sys_id() != sys_id || !marker.is_on(&row) {
+        out.step(
+            STEP_READ,
+            Status::Fail,
+            format!(
+                "{table} {sys_id}, named by the answer to the create, does not carry this run's marker {}: it is not this run's ticket and nothing is written to it",
+                marker.tag()
+            ),
+            ms,
+        );
+        out.failure.get_or_insert(StepFailure {
+            step: STEP_READ.into(),
+            http_status: None,
+            message: format!(
+                "the create answered with sys_id {sys_id}, a record this run did not create"
+            ),
+            cause: "the answer to the insert names another record (a business rule, proxy or script rewrote it); the ticket is searched for by its marker instead".into(),
+            retry_after: None,
+        });
+        return Err(Trip::NotOurs);
+    }
     let verification = verify(&row, expected);
     let (status, detail) = if verification.mismatches.is_empty() {
         (
@@ -161,7 +213,7 @@ async fn read_back(
     out.step(STEP_READ, status, detail, ms);
     out.mismatches.extend(verification.mismatches);
     out.notes.extend(verification.notes);
-    Some(row)
+    Ok(row)
 }
 
 /// Updates the first text column and verifies it; false when the request failed (a rewritten value
@@ -218,7 +270,12 @@ async fn update(
 
 /// Deletes (or closes, when deletion is denied and the user asked for that), then verifies the record
 /// is gone. Returns true when it is gone or closed.
-async fn delete(inputs: &RoundTripInputs, sys_id: &str, out: &mut RoundTripOutcome) -> bool {
+async fn delete(
+    inputs: &RoundTripInputs,
+    marker: &Marker,
+    sys_id: &str,
+    out: &mut RoundTripOutcome,
+) -> bool {
     let (client, table, cancel) = (&inputs.client, inputs.table.as_str(), &inputs.cancel);
     let (deleted, ms) = guarded(cancel, client.table_delete(&inputs.bearer, table, sys_id)).await;
     match deleted {
@@ -233,7 +290,7 @@ async fn delete(inputs: &RoundTripInputs, sys_id: &str, out: &mut RoundTripOutco
                     format!("{text}; closing instead (--close-if-delete-denied)"),
                     ms,
                 );
-                return close(inputs, sys_id, out).await;
+                return close(inputs, marker, sys_id, out).await;
             }
             out.step(
                 STEP_DELETE,
@@ -304,9 +361,22 @@ async fn delete(inputs: &RoundTripInputs, sys_id: &str, out: &mut RoundTripOutco
 }
 
 /// Closes the record instead of deleting it (`--close-if-delete-denied`).
-async fn close(inputs: &RoundTripInputs, sys_id: &str, out: &mut RoundTripOutcome) -> bool {
+async fn close(
+    inputs: &RoundTripInputs,
+    marker: &Marker,
+    sys_id: &str,
+    out: &mut RoundTripOutcome,
+) -> bool {
     let started = Instant::now();
-    let closed = close_record(&inputs.client, &inputs.bearer, &inputs.table, sys_id).await;
+    let closed = close_record(
+        &inputs.client,
+        &inputs.bearer,
+        &inputs.table,
+        sys_id,
+        &|row: &Row| marker.is_on(row),
+        &Budget::start(CLEANUP_BUDGET),
+    )
+    .await;
     let ms = elapsed_ms(started);
     match closed {
         Ok(()) => {

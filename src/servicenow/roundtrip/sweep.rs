@@ -1,20 +1,24 @@
 //! Removing what this run created when its own steps did not: the pending record, or, after an
-//! ambiguous or interrupted create, every record carrying this run's marker. Nothing here checks for
-//! cancellation: this is the work that must finish.
+//! ambiguous, failed or interrupted create, every record carrying this run's marker. Nothing here stops
+//! at the first signal (this is the work that must finish), but all of it shares one time budget and a
+//! second signal ends it.
 
 use std::time::Instant;
 
-use super::cleanup::{Removal, close_record, find_marked, remove_record};
+use super::cleanup::{Budget, CLEANUP_BUDGET, Removal, close_record, find_marked, remove_record};
 use super::marker::Marker;
 use super::outcome::{Disposition, RoundTripOutcome, TrackedRecord, elapsed_ms};
 use super::{RoundTripInputs, STEP_CLEANUP};
 use crate::model::Status;
+use crate::servicenow::{ClientError, Row};
 
 /// Removes a pending record (retrying, falling back to the diagnosing account, closing when asked).
 pub(super) async fn cleanup_record(
     inputs: &RoundTripInputs,
     out: &mut RoundTripOutcome,
     index: usize,
+    marker: &Marker,
+    budget: &Budget,
 ) {
     let Some(record) = out.records.get(index).cloned() else {
         return;
@@ -23,16 +27,24 @@ pub(super) async fn cleanup_record(
         return;
     }
     let started = Instant::now();
+    let proof = |row: &Row| marker.is_on(row);
     let removal = remove_record(
         &inputs.client,
         &inputs.accounts(),
         &record.table,
         &record.sys_id,
+        &proof,
+        budget,
     )
     .await;
     let mut disposition = match removal {
         Removal::Deleted { by } => Disposition::Deleted { by },
-        Removal::Failed { reason } => Disposition::Leftover { reason },
+        Removal::Gone => Disposition::Deleted {
+            by: "nobody: it was already gone when cleanup read it".into(),
+        },
+        Removal::NotOurs { reason } | Removal::Failed { reason } => {
+            Disposition::Leftover { reason }
+        }
     };
     if matches!(disposition, Disposition::Leftover { .. }) && inputs.close_if_delete_denied {
         let closed = close_record(
@@ -40,6 +52,8 @@ pub(super) async fn cleanup_record(
             &inputs.bearer,
             &record.table,
             &record.sys_id,
+            &proof,
+            budget,
         )
         .await;
         if closed.is_ok() {
@@ -74,9 +88,30 @@ pub(super) async fn cleanup_record(
 /// After an ambiguous or interrupted create: finds this run's records by marker and removes them.
 pub(super) async fn sweep(inputs: &RoundTripInputs, marker: &Marker, out: &mut RoundTripOutcome) {
     let started = Instant::now();
-    let found = find_marked(&inputs.client, &inputs.accounts(), &inputs.table, marker).await;
+    let budget = Budget::start(CLEANUP_BUDGET);
+    let found = budget
+        .run(find_marked(
+            &inputs.client,
+            &inputs.accounts(),
+            &inputs.table,
+            marker,
+        ))
+        .await;
     let rows = match found {
         Ok(rows) => rows,
+        // The create was refused for the same reason: there is no table to have inserted into.
+        Err(ClientError::InvalidTable { .. }) => {
+            out.step(
+                STEP_CLEANUP,
+                Status::Pass,
+                format!(
+                    "table {} does not exist: nothing was inserted",
+                    inputs.table
+                ),
+                elapsed_ms(started),
+            );
+            return;
+        }
         Err(error) => {
             out.step(
                 STEP_CLEANUP,
@@ -103,6 +138,11 @@ pub(super) async fn sweep(inputs: &RoundTripInputs, marker: &Marker, out: &mut R
         );
         return;
     }
+    out.notes.push(format!(
+        "{} record(s) carrying this run's marker {} found by searching for it",
+        rows.len(),
+        marker.tag()
+    ));
     for row in rows {
         let record = TrackedRecord {
             table: inputs.table.clone(),
@@ -112,6 +152,6 @@ pub(super) async fn sweep(inputs: &RoundTripInputs, marker: &Marker, out: &mut R
         };
         inputs.writes.record(record.written());
         out.records.push(record);
-        cleanup_record(inputs, out, out.records.len() - 1).await;
+        cleanup_record(inputs, out, out.records.len() - 1, marker, &budget).await;
     }
 }

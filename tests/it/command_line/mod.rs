@@ -4,6 +4,8 @@
 mod bundle;
 mod color;
 mod completions;
+mod config;
 mod layout;
 mod render;
+mod secrets;
 mod tty;

@@ -71,6 +71,20 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Types `keys` and Enter into the pane.
+    pub fn send_line(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "0", "-l", keys])
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "0", "Enter"])
+            .status();
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
