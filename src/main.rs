@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = snowdoctor::cli::Cli::parse();
-    ExitCode::from(snowdoctor::app::main(cli))
+    match snowdoctor::cli::Cli::try_parse() {
+        Ok(cli) => ExitCode::from(snowdoctor::app::main(cli)),
+        Err(error) => ExitCode::from(snowdoctor::app::parse_error(&error)),
+    }
 }

@@ -10,8 +10,9 @@ pub fn run(args: &ExplainArgs) -> Result<u8> {
     let catalogue = Catalogue::load(args.checks_dir.as_deref())?;
     let manifest = catalogue.get(&args.id).ok_or_else(|| {
         Error::Usage(format!(
-            "unknown check id {:?}; see `snowdoctor list`",
-            args.id
+            "unknown check id {:?}{}; see `snowdoctor list`",
+            args.id,
+            crate::suggest::hint(&args.id, catalogue.checks().iter().map(|m| m.id.as_str()))
         ))
     })?;
     super::print_stdout(&crate::catalogue::describe::explain(manifest));

@@ -26,6 +26,31 @@ mod schema;
 pub mod term;
 mod why;
 
+/// Prints a command-line error (or `--help`/`--version`) and returns its exit code. A mistyped
+/// subcommand gets the one "did you mean" rule every other name gets (`crate::suggest`).
+pub fn parse_error(error: &clap::Error) -> u8 {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() == ErrorKind::InvalidSubcommand
+        && let Some(ContextValue::String(typed)) = error.get(ContextKind::InvalidSubcommand)
+    {
+        let command = Cli::command();
+        let names = command
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(|s| s.get_name());
+        let tip = crate::suggest::closest(typed, names)
+            .map(|name| format!("\n  tip: did you mean '{name}'?\n"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: unrecognized subcommand '{typed}'\n{tip}\nUsage: snowdoctor <COMMAND>\n\nFor more information, try '--help'."
+        );
+        return exit::USAGE;
+    }
+    let _ = error.print();
+    u8::try_from(error.exit_code()).unwrap_or(exit::USAGE)
+}
+
 /// Runs a command and returns its exit code.
 pub fn main(cli: Cli) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()

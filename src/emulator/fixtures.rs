@@ -81,7 +81,11 @@ fn apply_named(
     }
     let file = INSTANCES
         .get_file(format!("scenarios/{name}.toml"))
-        .ok_or_else(|| EmulatorError::UnknownScenario(name.to_string()))?;
+        .ok_or_else(|| {
+            let names = super::scenarios();
+            let hint = crate::suggest::hint(name, names.iter().map(|s| s.name.as_str()));
+            EmulatorError::UnknownScenario(name.to_string(), hint)
+        })?;
     let text = file
         .contents_utf8()
         .ok_or_else(|| EmulatorError::Fixture(format!("scenario {name}: not UTF-8")))?;
@@ -305,7 +309,7 @@ mod tests {
     fn unknown_scenario_is_an_error() {
         assert!(matches!(
             load("no-such"),
-            Err(EmulatorError::UnknownScenario(_))
+            Err(EmulatorError::UnknownScenario(..))
         ));
     }
 

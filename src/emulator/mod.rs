@@ -166,8 +166,9 @@ pub struct ScenarioInfo {
 /// Why the emulator could not start or serve.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    #[error("unknown scenario {0:?}; `snowdoctor emulate --list-scenarios` lists them")]
-    UnknownScenario(String),
+    /// The name typed, and a "did you mean" hint (possibly empty).
+    #[error("unknown scenario {0:?}{1}; `snowdoctor emulate --list-scenarios` lists them")]
+    UnknownScenario(String, String),
     #[error("instance fixtures: {0}")]
     Fixture(String),
     #[error("cannot listen on {addr}: {source}; pick another --port or --bind")]

@@ -42,8 +42,14 @@ impl Plan {
         let matches = |m: &Manifest, name: &str| m.id == name || Area::parse(name) == Some(m.area);
         for name in only.iter().chain(skip) {
             if !catalogue.checks().iter().any(|m| matches(m, name)) {
+                let names = catalogue
+                    .checks()
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .chain(Area::ALL.map(|a| a.as_str()));
                 return Err(Error::Usage(format!(
-                    "unknown check or area {name:?}; see `snowdoctor list` (areas: {})",
+                    "unknown check or area {name:?}{}; see `snowdoctor list` (areas: {})",
+                    crate::suggest::hint(name, names),
                     Area::ALL.map(|a| a.as_str()).join(", ")
                 )));
             }

@@ -29,21 +29,34 @@ pub fn validate_base_url(raw: &str, allow_http: bool) -> Result<(Url, Vec<String
         };
         return Err(invalid(format!("no scheme; did you mean {hint}?")));
     }
-    let url = Url::parse(trimmed).map_err(|e| invalid(e.to_string()))?;
+    let mut url = Url::parse(trimmed).map_err(|e| invalid(e.to_string()))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid(
             "the URL contains credentials; pass the user with --user and the password through SNOWDOCTOR_PASSWORD".into(),
         ));
     }
-    let Some(host) = url.host_str() else {
+    if url.host_str().is_none() {
         return Err(invalid("the URL has no host".into()));
-    };
+    }
+    let mut warnings = Vec::new();
+    // A URL copied from the browser (`/now/nav/ui/home`, `/nav_to.do?uri=…`, `/navpage.do`,
+    // `/$pa_dashboard.do`) names a page, not the instance: the REST API lives at the root.
+    if !matches!(url.path(), "" | "/") {
+        let page = redact::url(url.as_str());
+        url.set_path("/");
+        url.set_query(None);
+        url.set_fragment(None);
+        warnings.push(format!(
+            "--instance {page} is a page of the instance, not its root; using {url}"
+        ));
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid(
             "the instance URL must not have a query or fragment".into(),
         ));
     }
-    let mut warnings = Vec::new();
+    let host = url.host_str().unwrap_or_default().to_string();
+    let host = host.as_str();
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(host) => {}
@@ -112,5 +125,21 @@ mod tests {
         assert!(validate_base_url("https://", false).is_err());
         assert!(validate_base_url("ftp://acme", false).is_err());
         assert!(validate_base_url("https://acme.example/?x=1", false).is_err());
+    }
+
+    #[test]
+    fn browser_urls_are_reduced_to_the_instance_root_with_a_note() {
+        for pasted in [
+            "https://acme.service-now.com/now/nav/ui/home",
+            "https://acme.service-now.com/nav_to.do?uri=%2Fincident_list.do",
+            "https://acme.service-now.com/navpage.do",
+            "https://acme.service-now.com/$pa_dashboard.do",
+            "https://acme.service-now.com/some/trailing/path/#frag",
+        ] {
+            let (url, warnings) = validate_base_url(pasted, false).expect(pasted);
+            assert_eq!(url.as_str(), "https://acme.service-now.com/", "{pasted}");
+            assert_eq!(warnings.len(), 1, "{pasted}");
+            assert!(warnings[0].contains("not its root"), "{}", warnings[0]);
+        }
     }
 }

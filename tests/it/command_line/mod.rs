@@ -9,3 +9,4 @@ mod layout;
 mod render;
 mod secrets;
 mod tty;
+mod typos;
