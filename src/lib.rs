@@ -20,6 +20,7 @@ pub mod connector;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod known_errors;
 pub mod model;
 pub mod profile;
