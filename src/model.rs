@@ -106,6 +106,8 @@ pub enum Status {
     /// Verdict only: the instance could not be assessed (unreachable, or the diagnosing account
     /// could not sign in), so no check's status says anything about the integration.
     NotAssessed,
+    /// The run was stopped by a signal (SIGINT, SIGTERM, SIGHUP) before it finished: the verdict only.
+    Interrupted,
 }
 
 impl Status {
@@ -119,6 +121,7 @@ impl Status {
             Status::Blocked => "blocked",
             Status::Skipped => "skipped",
             Status::NotAssessed => "not_assessed",
+            Status::Interrupted => "interrupted",
         }
     }
 }

@@ -5,6 +5,7 @@
 use super::{Check, Context, Outcome};
 use crate::connector::user::{discovery_query, holders, named, role_name, roles_query};
 use crate::model::Status;
+use crate::profile::WriteKind;
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome};
 
@@ -17,7 +18,7 @@ impl Check for TicketRoundTrip {
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
-        if ctx.settings.read_only {
+        if ctx.settings.read_only || ctx.settings.profile.write.kind == WriteKind::None {
             return Vec::new();
         }
         let mut keys = vec![FactKey::RoundTrip];
@@ -26,6 +27,13 @@ impl Check for TicketRoundTrip {
     }
 
     fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
+        let profile = &ctx.settings.profile;
+        if profile.write.kind == WriteKind::None {
+            return Outcome::skipped(format!(
+                "not applicable: the {} only reads (the {} profile's write path is none)",
+                profile.integration, profile.name
+            ));
+        }
         if ctx.settings.read_only {
             return Outcome::skipped(format!(
                 "read-only run (--read-only): no ticket was written to {}",

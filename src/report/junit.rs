@@ -50,7 +50,8 @@ pub fn case_name(check: &CheckResult) -> String {
 pub(super) fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
     let status = match check.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
-        Status::Fail | Status::Inconclusive | Status::NotAssessed => {
+        // A check never carries `interrupted` (only the verdict does); it would be an error if it did.
+        Status::Fail | Status::Inconclusive | Status::NotAssessed | Status::Interrupted => {
             // A gate check that stopped the assessment is an error of the run, not a finding.
             let not_assessed = report.verdict.status == Status::NotAssessed
                 && report.verdict.root_causes.contains(&check.id);

@@ -187,6 +187,7 @@ fn emoji(status: Status) -> &'static str {
         Status::Blocked => "⛔",
         Status::Skipped => "⏭️",
         Status::NotAssessed => "🚫",
+        Status::Interrupted => "⏹️",
     }
 }
 

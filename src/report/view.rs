@@ -64,6 +64,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::Blocked => "BLOCKED",
         Status::Skipped => "SKIPPED",
         Status::NotAssessed => "NOT ASSESSED",
+        Status::Interrupted => "INTERRUPTED",
     }
 }
 
@@ -77,6 +78,7 @@ pub fn status_mark(status: Status) -> &'static str {
         Status::Blocked => "⊘",
         Status::Skipped => "–",
         Status::NotAssessed => "✘",
+        Status::Interrupted => "■",
     }
 }
 
