@@ -194,8 +194,9 @@ pub struct OutputArgs {
     /// Replace host, user names, emails, sys_ids and IPs consistently in the bundle.
     #[arg(long, requires = "bundle")]
     pub pseudonymize: bool,
-    /// Exit 1 when a finding is at or above this level.
-    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    /// Exit 1 when a check's status reaches this level: `inconclusive` (default) also fails on an
+    /// undecided check, `warn` also on warnings, `fail` only on failures, `never` not at all.
+    #[arg(long, value_enum, default_value_t = FailOn::Inconclusive)]
     pub fail_on: FailOn,
     /// More log output on stderr (-v, -vv, -vvv). Secrets are redacted at every level.
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -231,7 +232,7 @@ impl Default for OutputArgs {
             reports: Vec::new(),
             bundle: None,
             pseudonymize: false,
-            fail_on: FailOn::Fail,
+            fail_on: FailOn::Inconclusive,
             verbose: 0,
             no_progress: false,
             force: false,

@@ -19,12 +19,20 @@ pub const TERMINATED: u8 = 143;
 /// Ended by SIGHUP: 128 + 1, after the same cleanup.
 pub const HANGUP: u8 = 129;
 
-/// The lowest status that makes the exit code [`FINDINGS`] (`--fail-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::model::{RunReport, Status, WriteState};
+
+/// Which statuses make a finished run exit [`FINDINGS`] (`--fail-on`). Strictest first: an undecided
+/// check is not a pass, so by default ([`FailOn::Inconclusive`]) it fails the gate like a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailOn {
+    /// Failures only: the lenient opt-out.
     Fail,
+    /// Failures, undecided checks and warnings.
     Warn,
+    /// Failures and undecided checks (the default): a gate passes only on what was proven.
+    #[default]
     Inconclusive,
+    /// Never exit 1 for a finding (a record left behind still does).
     Never,
 }
 
@@ -45,6 +53,38 @@ impl FailOn {
             FailOn::Inconclusive => "inconclusive",
             FailOn::Never => "never",
         }
+    }
+
+    /// True when a check with `status` makes the run exit [`FINDINGS`].
+    pub fn counts(self, status: Status) -> bool {
+        match self {
+            FailOn::Never => false,
+            FailOn::Fail => status == Status::Fail,
+            FailOn::Inconclusive => matches!(status, Status::Fail | Status::Inconclusive),
+            FailOn::Warn => matches!(status, Status::Fail | Status::Inconclusive | Status::Warn),
+        }
+    }
+}
+
+/// The exit policy, in one place: [`NOT_ASSESSED`] when the verdict is `not_assessed`; [`FINDINGS`]
+/// when a record the run wrote was left behind (whatever `fail_on` says) or a check's status counts
+/// under `fail_on`; else [`OK`]. Blocked checks never count on their own: the check that blocked them
+/// does.
+pub fn exit_code(report: &RunReport, fail_on: FailOn) -> u8 {
+    if report.verdict.status == Status::NotAssessed {
+        return NOT_ASSESSED;
+    }
+    if report
+        .writes
+        .iter()
+        .any(|w| w.state == WriteState::Leftover)
+    {
+        return FINDINGS;
+    }
+    if report.checks.iter().any(|c| fail_on.counts(c.status)) {
+        FINDINGS
+    } else {
+        OK
     }
 }
 

@@ -16,6 +16,7 @@ pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connector;
 pub mod emulator;
 pub mod error;
 pub mod exit;

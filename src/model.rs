@@ -103,6 +103,9 @@ pub enum Status {
     Blocked,
     /// Deselected, or not applicable to this run.
     Skipped,
+    /// Verdict only: the instance could not be assessed (unreachable, or the diagnosing account
+    /// could not sign in), so no check's status says anything about the integration.
+    NotAssessed,
     /// The run was stopped by a signal (SIGINT, SIGTERM, SIGHUP) before it finished: the verdict only.
     Interrupted,
 }
@@ -117,6 +120,7 @@ impl Status {
             Status::Inconclusive => "inconclusive",
             Status::Blocked => "blocked",
             Status::Skipped => "skipped",
+            Status::NotAssessed => "not_assessed",
             Status::Interrupted => "interrupted",
         }
     }
@@ -180,7 +184,12 @@ pub struct CheckResult {
     /// Timed sub-steps, for the connect and the round trip.
     #[serde(default)]
     pub steps: Vec<Step>,
-    /// True when this failure is a root cause: its own prerequisites passed.
+    /// Checks whose findings explain this result (e.g. the connect refused because `oauth-entity`
+    /// found the entity inactive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explained_by: Vec<String>,
+    /// True when this failure is a root cause: its own prerequisites passed and no failing check
+    /// explains it.
     #[serde(default)]
     pub root_cause: bool,
     pub duration_ms: u64,
@@ -191,7 +200,8 @@ pub struct CheckResult {
 /// The overall answer of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Verdict {
-    /// `pass`, `warn`, `fail` or `inconclusive`.
+    /// `pass`, `warn`, `fail`, `inconclusive`, or `not_assessed` when a gate check (connectivity, the
+    /// diagnosing account) failed or could not decide.
     pub status: Status,
     /// One line for humans.
     pub headline: String,

@@ -208,7 +208,7 @@ pub async fn execute(
             ),
             root_causes: Vec::new(),
         },
-        None => runner::verdict(&results),
+        None => runner::verdict(&results, &shared.plan),
     };
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
@@ -226,7 +226,7 @@ pub async fn execute(
     };
     let exit_code = match interrupted {
         Some(signal) => signal.exit_code(),
-        None => exit_code(&report, &shared.catalogue, shared.fail_on),
+        None => exit::exit_code(&report, shared.fail_on),
     };
     Ok(Diagnosis {
         report,
@@ -378,24 +378,4 @@ fn withheld_exit(report: &RunReport, code: u8) -> u8 {
     } else {
         exit::FINDINGS
     }
-}
-
-/// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.
-fn exit_code(report: &RunReport, catalogue: &Catalogue, fail_on: FailOn) -> u8 {
-    let gate_failed = report
-        .checks
-        .iter()
-        .any(|c| c.status == Status::Fail && catalogue.get(&c.id).is_some_and(|m| m.gate));
-    if gate_failed {
-        return exit::NOT_ASSESSED;
-    }
-    // A record the run could not remove is always a finding, whatever --fail-on says.
-    if report
-        .writes
-        .iter()
-        .any(|w| w.state == WriteState::Leftover)
-    {
-        return exit::FINDINGS;
-    }
-    crate::report::exit_code(report, fail_on)
 }

@@ -1,6 +1,7 @@
 //! Declarative table probes: a manifest names a table, a query and assertions; this evaluates them.
 
-use super::{Context, Outcome, caller_lacks_admin};
+use super::findings::{ADMIN_FIX, may_lack_admin};
+use super::{Context, Outcome};
 use crate::catalogue::{Assertion, RowExpectation, TableProbe};
 use crate::model::Status;
 use crate::runner::facts::{FactKey, Facts};
@@ -44,12 +45,12 @@ pub fn evaluate(probe: &TableProbe, ctx: &Context, facts: &Facts) -> Outcome {
         RowExpectation::None => count == 0,
         RowExpectation::Any => true,
     };
-    if count == 0 && caller_lacks_admin(facts) {
+    if count == 0 && may_lack_admin(facts) {
         return Outcome::inconclusive(format!(
             "{described} returned no rows to a non-admin account: rows may be hidden by ACLs; run with an admin account"
         ))
         .with(described, "0 rows (caller lacks admin)")
-        .fix("Rerun snowdoctor with an account that has the admin role.");
+        .fix(ADMIN_FIX);
     }
     if !expectation_met {
         let message = if probe.expect_message.is_empty() {

@@ -8,8 +8,12 @@ use crate::model::Evidence;
 use crate::runner::facts::{FactError, Facts};
 use crate::servicenow::{ClientError, Row, TableQuery};
 
-/// The remediation of an `inconclusive` caused by missing read access.
+/// The one remediation of an `inconclusive` caused by missing read access (every check, the
+/// declarative probes and the verdict's headline use it).
 pub const ADMIN_FIX: &str = "Rerun snowdoctor with an account that has the admin role: the configuration tables these checks read (sys_db_object, sys_scope_privilege, oauth_entity, sys_properties, sys_plugins, the SSO tables and the account fields of sys_user) are readable by admins only, and a non-admin sees them as forbidden or empty.";
+
+/// The fix when the instance cancelled a request (a transaction quota rule), not an access problem.
+pub const QUOTA_FIX: &str = "The instance cancelled the request at its transaction quota (System Definition > Transaction Quota Rules, e.g. the REST Table API request timeout): find what makes the query slow (a large table, a heavy business rule or ACL script) or raise the quota, then rerun.";
 
 /// True unless the diagnosing account is known to hold `admin`. Unknown roles count as "may lack
 /// admin": an admin can always read its own roles, so unreadable roles point to a non-admin.
@@ -29,6 +33,8 @@ pub struct Findings {
     access: bool,
     fail_fixes: Vec<String>,
     warn_fixes: Vec<String>,
+    /// Fixes of sources read fine that still leave the question open (see [`Findings::undecided`]).
+    undecided_fixes: Vec<String>,
     /// Text put before the specific fixes (e.g. Microsoft's remedy for this area).
     lead: Option<String>,
     evidence: Vec<Evidence>,
@@ -51,6 +57,13 @@ impl Findings {
     pub fn hidden(&mut self, what: impl Into<String>) {
         self.unreadable.push(what.into());
         self.access = true;
+    }
+
+    /// Records why the check cannot decide although it read everything (e.g. the grant snowdoctor
+    /// tests with is switched off), and what would decide it.
+    pub fn undecided(&mut self, summary: impl Into<String>, fix: impl Into<String>) {
+        self.unreadable.push(summary.into());
+        push_unique(&mut self.undecided_fixes, fix.into());
     }
 
     /// Records a source that could not be read for another reason.
@@ -78,6 +91,9 @@ impl Findings {
         match error {
             FactError::Client(ClientError::Forbidden { message, .. }) => {
                 self.hidden(format!("cannot read {what}: access denied (403 {message})"));
+            }
+            FactError::Client(e @ ClientError::TransactionCancelled) => {
+                self.undecided(format!("cannot read {what}: {e}"), QUOTA_FIX);
             }
             other => self.unreadable(format!("cannot read {what}: {other}")),
         }
@@ -112,6 +128,7 @@ impl Findings {
             access,
             fail_fixes,
             warn_fixes,
+            undecided_fixes,
             lead,
             evidence,
         } = self;
@@ -133,6 +150,8 @@ impl Findings {
             let mut outcome = if access {
                 summary.push_str("; run with an admin account");
                 Outcome::inconclusive(summary).fix(ADMIN_FIX)
+            } else if !undecided_fixes.is_empty() {
+                Outcome::inconclusive(summary).fix(remediation(None, undecided_fixes))
             } else {
                 Outcome::inconclusive(summary).fix(
                     "Rerun when the instance answers these reads; the evidence shows what failed.",

@@ -3,8 +3,8 @@
 //! access to `oauth_credential` to authenticate.
 
 use super::findings::Findings;
-use super::integration_user::roles_query;
 use super::{Check, Context, Outcome};
+use crate::connector::user::roles_query;
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.

@@ -4,15 +4,14 @@
 //! reset, and hold the expected roles. No email or many failed logins warn. `internal_integration_user`
 //! is not a login blocker and never fails the check (reference §7.2).
 
-use std::collections::BTreeMap;
-
-use serde_json::Map;
-
 use super::findings::{Findings, may_lack_admin, shown};
 use super::{Check, Context, Outcome};
 use crate::config::Profile;
+use crate::connector::user::{
+    USER_FIELDS, discovery_query, holders, named, role_name, roles_query, user_query,
+};
 use crate::runner::facts::{FactKey, Facts};
-use crate::servicenow::{Row, TableQuery};
+use crate::servicenow::Row;
 
 /// See the module docs.
 pub struct IntegrationUser;
@@ -23,21 +22,6 @@ pub const MANY_FAILED_ATTEMPTS: i64 = 5;
 /// Microsoft's remedy (troubleshooting item 4); the specific field to fix follows it.
 pub const REMEDY: &str = "Open User Administration > Users and check the integration user created by the Installation Checklist. It must be active, not locked out, not *Web service access only*, and must not require a password reset.";
 
-/// The `sys_user` fields read (never the password).
-pub const USER_FIELDS: [&str; 11] = [
-    "sys_id",
-    "user_name",
-    "name",
-    "email",
-    "active",
-    "locked_out",
-    "failed_attempts",
-    "password_needs_reset",
-    "web_service_access_only",
-    "internal_integration_user",
-    "identity_type",
-];
-
 /// Fields that decide whether the user can sign in; admins only may read most of them.
 const LOGIN_FIELDS: [&str; 4] = [
     "active",
@@ -45,30 +29,6 @@ const LOGIN_FIELDS: [&str; 4] = [
     "password_needs_reset",
     "web_service_access_only",
 ];
-
-/// The named user's record (shared with `sso-interference`, so it is fetched once).
-pub fn user_query(name: &str) -> TableQuery {
-    TableQuery::new("sys_user")
-        .eq("user_name", name)
-        .fields(USER_FIELDS)
-}
-
-/// The named user's active roles.
-pub fn roles_query(name: &str) -> TableQuery {
-    TableQuery::new("sys_user_has_role")
-        .eq("user.user_name", name)
-        .eq("state", "active")
-        .fields(["role", "role.name", "state"])
-}
-
-/// Users holding a role of the app's scope, with their account fields dot-walked.
-pub fn discovery_query(scope: &str) -> TableQuery {
-    let mut fields = vec!["role".to_string(), "role.name".to_string()];
-    fields.extend(USER_FIELDS.iter().map(|f| format!("user.{f}")));
-    TableQuery::new("sys_user_has_role")
-        .query(format!("role.nameSTARTSWITH{scope}.^state=active"))
-        .fields(fields)
-}
 
 impl Check for IntegrationUser {
     fn name(&self) -> &'static str {
@@ -148,47 +108,6 @@ impl Check for IntegrationUser {
             }
         }
     }
-}
-
-fn named(profile: &Profile) -> Option<&str> {
-    profile
-        .integration_user
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-}
-
-fn role_name(row: &Row) -> String {
-    row.value("role.name")
-        .filter(|n| !n.is_empty())
-        .or_else(|| row.display("role"))
-        .unwrap_or("")
-        .to_string()
-}
-
-/// Users (by user name) with their dot-walked record and their roles of the app.
-fn holders(rows: &[Row]) -> BTreeMap<String, (Row, Vec<String>)> {
-    let mut users: BTreeMap<String, (Row, Vec<String>)> = BTreeMap::new();
-    for row in rows {
-        let mut user = Map::new();
-        for (key, value) in &row.0 {
-            if let Some(field) = key.strip_prefix("user.") {
-                user.insert(field.to_string(), value.clone());
-            }
-        }
-        let user = Row(user);
-        let name = user.text("user_name").to_string();
-        if name.is_empty() {
-            continue;
-        }
-        let entry = users.entry(name).or_insert_with(|| (user, Vec::new()));
-        entry.1.push(role_name(row));
-    }
-    users
-}
-
-/// The first user (by name) holding a role of the app, from a [`discovery_query`] read.
-pub fn discovered(rows: &[Row]) -> Option<Row> {
-    holders(rows).into_values().next().map(|(user, _)| user)
 }
 
 fn pass_summary(user: &Row) -> String {

@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use super::{Check, Context, Outcome, caller_lacks_admin};
+use super::findings::may_lack_admin;
+use super::{Check, Context, Outcome};
 use crate::azure::{self, Direction, Selection, ServiceTagFile};
 use crate::runner::facts::{FactKey, FactValue, Facts};
 use crate::servicenow::TableQuery;
@@ -53,7 +54,7 @@ impl Check for IpAllowlist {
             Ok(rows) => rows,
             Err(e) => return Outcome::from_fact_error(&e, "ip_access"),
         };
-        if rows.is_empty() && caller_lacks_admin(facts) {
+        if rows.is_empty() && may_lack_admin(facts) {
             return Outcome::inconclusive(
                 "ip_access returned no rows to a non-admin account: rules may be hidden by ACLs; run with an admin account",
             );

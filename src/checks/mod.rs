@@ -50,6 +50,9 @@ pub struct Outcome {
     /// Replaces the manifest's remediation when the fix depends on what was found.
     pub remediation: Option<String>,
     pub steps: Vec<Step>,
+    /// Checks whose findings explain this outcome (the connect refused because the entity is
+    /// inactive): when one of them fails, it is the root cause, not this check.
+    pub explained_by: Vec<String>,
 }
 
 impl Outcome {
@@ -61,6 +64,7 @@ impl Outcome {
             evidence: Vec::new(),
             remediation: None,
             steps: Vec::new(),
+            explained_by: Vec::new(),
         }
     }
 
@@ -104,7 +108,7 @@ impl Outcome {
                 format!("cannot read {what}: access denied ({message}); run with an admin account"),
             )
             .with("error", format!("403 {message}: {detail}"))
-            .fix("Rerun snowdoctor with an account that has the admin role: the configuration tables it reads are restricted to admins."),
+            .fix(findings::ADMIN_FIX),
             FactError::Client(e @ ClientError::RateLimited { .. }) => Outcome::inconclusive(format!(
                 "cannot read {what}: {e}"
             ))
@@ -156,12 +160,4 @@ pub fn builtin(name: &str) -> Option<&'static dyn Check> {
 /// Names of every built-in check.
 pub fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|c| c.name()).collect()
-}
-
-/// True when the diagnosing account is known to lack admin (so empty results mean "cannot tell").
-pub fn caller_lacks_admin(facts: &Facts) -> bool {
-    facts
-        .identity()
-        .ok()
-        .is_some_and(|identity| !identity.is_admin())
 }

@@ -3,98 +3,27 @@
 //! an admin can reach the consent page (`/oauth_auth.do`).
 //!
 //! ServiceNow answers nearly every token failure with the same `401 access_denied / server_error`
-//! (servicenow-platform.md §6.4), so a refusal is explained by ranking the causes the configuration
+//! ("access_denied" for a bad secret, a locked user or a disabled grant alike), so a refusal is explained by ranking the causes the configuration
 //! supports: the entity row, the integration (or application) user row and the OAuth properties, the
 //! same rows the configuration checks read. "Wrong client secret" leads only when nothing else does.
 
-use super::oauth_entity::{Selection, entities_query, select};
-use super::oauth_grant::{
-    CC_ENABLED as PROP_CLIENT_CREDENTIALS, ROPC_DISABLED as PROP_ROPC_DISABLED,
-};
-use super::{Check, Context, Outcome, caller_lacks_admin};
-use crate::config::Settings;
+mod causes;
+
+pub use causes::{Cause, Likelihood, rank_causes};
+
+use super::findings::may_lack_admin;
+use super::{Check, Context, Outcome};
+use crate::connector::entity::entities_query;
+use crate::connector::grant::{lockout_query, oauth_active_query, properties_query};
+use crate::connector::user::{discovery_query, user_query};
 use crate::model::Status;
 use crate::runner::facts::{FactKey, Facts};
+use crate::servicenow::ClientError;
 use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{ConnectFailure, ConnectOutcome, grant_type};
-use crate::servicenow::{ClientError, Row, TableQuery};
-
-/// The OAuth master switch (read by the `oauth-platform` probe with the same query).
-pub const PROP_OAUTH_ACTIVE: &str = "com.snc.platform.security.oauth.is.active";
 
 /// See the module docs.
 pub struct OauthConnect;
-
-/// How strongly the configuration points at a cause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Likelihood {
-    High,
-    Medium,
-    Low,
-}
-
-impl Likelihood {
-    fn as_str(self) -> &'static str {
-        match self {
-            Likelihood::High => "high",
-            Likelihood::Medium => "medium",
-            Likelihood::Low => "low",
-        }
-    }
-}
-
-/// One possible cause of a refused token request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
-    pub likelihood: Likelihood,
-    /// Short, stable key (tests and machine readers match on it).
-    pub key: &'static str,
-    pub text: String,
-    /// What was seen that supports it.
-    pub seen: String,
-    pub fix: String,
-}
-
-// The queries below are the configuration checks' own, so each row is fetched once per run.
-
-/// The grant properties (`oauth-grant`'s query).
-pub fn grant_properties_query() -> TableQuery {
-    super::oauth_grant::properties_query()
-}
-
-/// The master switch (`oauth-platform`'s declarative probe builds the same query).
-pub fn oauth_active_query() -> TableQuery {
-    TableQuery::new("sys_properties")
-        .query(format!("name={PROP_OAUTH_ACTIVE}"))
-        .fields(["name", "value"])
-}
-
-/// The integration user's row (`integration-user`'s query).
-pub fn user_query(name: &str) -> TableQuery {
-    super::integration_user::user_query(name)
-}
-
-/// The entity's OAuth Application User, by sys_id (client credentials only).
-pub fn application_user_query(sys_id: &str) -> TableQuery {
-    TableQuery::new("sys_user")
-        .eq("sys_id", sys_id)
-        .fields(super::integration_user::USER_FIELDS)
-}
-
-/// The entity the connect uses: the one with `--client-id` when given, else the one `oauth-entity`
-/// selects. `Err` says why none was found.
-pub fn connector_entity<'r>(settings: &Settings, rows: &'r [Row]) -> Result<&'r Row, String> {
-    if let Some(id) = &settings.client_id {
-        return rows
-            .iter()
-            .find(|r| r.text("client_id") == id)
-            .ok_or_else(|| format!("no OAuth entity has client id {id}"));
-    }
-    match select(&settings.profile, rows) {
-        Selection::Found { row, .. } => Ok(row),
-        Selection::NotFound { why } => Err(why),
-    }
-}
 
 impl Check for OauthConnect {
     fn name(&self) -> &'static str {
@@ -107,11 +36,17 @@ impl Check for OauthConnect {
             FactKey::AuthorizeProbe,
             FactKey::WhoAmI,
             FactKey::Table(entities_query()),
-            FactKey::Table(grant_properties_query()),
+            FactKey::Table(properties_query()),
+            FactKey::Table(lockout_query()),
             FactKey::Table(oauth_active_query()),
         ];
-        if let Some(user) = &ctx.settings.profile.integration_user {
-            keys.push(FactKey::Table(user_query(user)));
+        let profile = &ctx.settings.profile;
+        match crate::connector::user::named(profile) {
+            Some(user) => keys.push(FactKey::Table(user_query(user))),
+            None if !profile.app_scope.is_empty() => {
+                keys.push(FactKey::Table(discovery_query(&profile.app_scope)));
+            }
+            None => {}
         }
         keys
     }
@@ -180,6 +115,14 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
         }
         return outcome;
     }
+    if let Some(why) = &connect.withheld {
+        return Outcome::inconclusive(format!(
+            "the {} grant was not attempted: {why}",
+            grant_type(connect.grant)
+        ))
+        .with("withheld", why.clone())
+        .fix("Confirm the integration user's password, then clear its failed login attempts (User Administration > Users, Failed attempts = 0) and rerun: snowdoctor does not send a password grant that could lock the account out.");
+    }
     let user = connect
         .expected_user
         .clone()
@@ -198,7 +141,7 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
                 );
                 outcome = outcome.fix("Give the OAuth entity a non-zero Refresh Token Lifespan (System OAuth > Application Registry), then rerun.");
             }
-            outcome
+            contradictions(ctx, facts, connect, outcome)
         }
         Some(ConnectFailure::TokenRefused { status, error, error_description, logged_in }) => {
             let causes = rank_causes(ctx, facts, connect);
@@ -223,11 +166,40 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
     }
 }
 
+/// A working connect is the ground truth: a configuration finding it contradicts is reported as such.
+fn contradictions(
+    ctx: &Context,
+    facts: &Facts,
+    connect: &ConnectOutcome,
+    mut outcome: Outcome,
+) -> Outcome {
+    for cause in causes::configuration_causes(ctx, facts, connect)
+        .into_iter()
+        .filter(|c| c.likelihood == Likelihood::High)
+    {
+        outcome = outcome.with(
+            "contradiction",
+            format!(
+                "{} reported that {} ({}), yet the token was issued and works",
+                causes::reported_by(cause.key).unwrap_or("the configuration"),
+                cause.text,
+                cause.seen
+            ),
+        );
+    }
+    outcome
+}
+
 fn token_use_failed(e: &ClientError) -> Outcome {
     let outcome = Outcome::fail(format!(
         "a token was issued, but the REST call with it failed: {e}"
     ));
     match e {
+        // The instance gave up on the request, not on the token: nothing is proven either way.
+        ClientError::TransactionCancelled | ClientError::Timeout { .. } => Outcome::inconclusive(format!(
+            "a token was issued, but the REST call that proves it works did not complete: {e}"
+        ))
+        .fix(super::findings::QUOTA_FIX),
         ClientError::Unauthorized { .. } => outcome.fix(
             "The instance issued a token it does not accept on the Table API: check the OAuth entity's scope restrictions (Auth Scope) and any REST API Access Policy that limits which authentication profiles the Table API accepts.",
         ),
@@ -275,7 +247,7 @@ fn refused(
             },
         );
     }
-    if caller_lacks_admin(facts) {
+    if may_lack_admin(facts) {
         outcome = outcome.with(
             "note",
             "the diagnosing account lacks admin: configuration rows may be hidden, so the ranking is less certain",
@@ -286,247 +258,24 @@ fn refused(
         .filter(|c| Some(c.likelihood) == top.map(|t| t.likelihood))
         .map(|c| c.fix.clone())
         .collect();
+    // The test's own grant being switched off says nothing about the connector (authorization code).
+    if top.is_some_and(|c| matches!(c.key, "ropc-disabled" | "cc-disabled" | "entity-no-user")) {
+        outcome.status = Status::Inconclusive;
+        outcome.summary = format!(
+            "the connection could not be proven with this grant: {} (the connector itself uses the authorization-code grant)",
+            top.map(|c| c.text.as_str()).unwrap_or_default()
+        );
+    }
+    let mut fixes = fixes;
+    fixes.dedup();
+    for cause in causes.iter().filter(|c| c.likelihood == Likelihood::High) {
+        if let Some(by) = causes::reported_by(cause.key)
+            && !outcome.explained_by.iter().any(|b| b == by)
+        {
+            outcome.explained_by.push(by.to_string());
+        }
+    }
     outcome.fix(fixes.join(" "))
-}
-
-/// What a property row says: `Some(value)` when found, `None` when absent, `Err` when unreadable.
-fn property(facts: &Facts, name: &str) -> Result<Option<String>, ()> {
-    let query = if name == PROP_OAUTH_ACTIVE {
-        oauth_active_query()
-    } else {
-        grant_properties_query()
-    };
-    facts
-        .rows(&query)
-        .map(|rows| {
-            rows.iter()
-                .find(|r| r.text("name") == name)
-                .map(|r| r.text("value").trim().to_ascii_lowercase())
-        })
-        .map_err(|_| ())
-}
-
-/// The causes the configuration supports, most likely first.
-pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Vec<Cause> {
-    let mut causes = Vec::new();
-    let mut add = |likelihood, key, text: String, seen: String, fix: &str| {
-        causes.push(Cause {
-            likelihood,
-            key,
-            text,
-            seen,
-            fix: fix.to_string(),
-        });
-    };
-    let admin_view = !caller_lacks_admin(facts);
-    if let Ok(Some(value)) = property(facts, PROP_OAUTH_ACTIVE)
-        && value == "false"
-    {
-        add(
-            Likelihood::High,
-            "oauth-inactive",
-            "OAuth is switched off on the instance".into(),
-            format!("{PROP_OAUTH_ACTIVE}=false"),
-            "Set com.snc.platform.security.oauth.is.active to true (System Properties).",
-        );
-    }
-    // The entity.
-    let grant = connect.grant;
-    if let Ok(rows) = facts.rows(&entities_query()) {
-        match connector_entity(&ctx.settings, rows) {
-            Ok(entity) => {
-                entity_causes(entity, &mut add);
-                if grant == Grant::ClientCredentials && entity.text("user").is_empty() {
-                    add(
-                        Likelihood::High,
-                        "entity-no-user",
-                        format!(
-                            "the OAuth entity {:?} has no OAuth Application User, which the client-credentials grant needs",
-                            entity.text("name")
-                        ),
-                        "oauth_entity.user is empty".into(),
-                        "Set the OAuth Application User on the entity (the integration user) in System OAuth > Application Registry.",
-                    );
-                }
-            }
-            Err(why) if admin_view => add(
-                Likelihood::High,
-                "entity-missing",
-                why,
-                format!("oauth_entity: {} row(s), none matches", rows.len()),
-                "Check --client-id against System OAuth > Application Registry, or rerun the connector's Installation Checklist OAuth step.",
-            ),
-            Err(_) => {}
-        }
-    }
-    // The user the token is for.
-    let user_row = match grant {
-        Grant::ClientCredentials => connect.application_user.clone(),
-        _ => ctx
-            .settings
-            .profile
-            .integration_user
-            .as_ref()
-            .and_then(|name| {
-                let rows = facts.rows(&user_query(name)).ok()?;
-                if rows.is_empty() && admin_view {
-                    add(
-                        Likelihood::High,
-                        "user-missing",
-                        format!("the integration user {name:?} does not exist"),
-                        "sys_user: 0 rows".into(),
-                        "Create the integration user or pass the right --integration-user.",
-                    );
-                }
-                rows.first().cloned()
-            }),
-    };
-    if let Some(user) = &user_row {
-        user_causes(user, grant, &mut add);
-    }
-    match grant {
-        Grant::Password => {
-            if let Ok(Some(value)) = property(facts, PROP_ROPC_DISABLED)
-                && value == "true"
-            {
-                add(
-                    Likelihood::High,
-                    "ropc-disabled",
-                    "the password grant is disabled on the instance".into(),
-                    format!("{PROP_ROPC_DISABLED}=true"),
-                    "Set glide.oauth.inbound.ropc.grant_type.disabled to false, or connect with --grant refresh-token using a refresh token obtained through the consent page.",
-                );
-            }
-        }
-        Grant::ClientCredentials => match property(facts, PROP_CLIENT_CREDENTIALS) {
-            Ok(Some(value)) if value == "true" => {}
-            Ok(found) if admin_view => add(
-                Likelihood::High,
-                "cc-disabled",
-                "the client-credentials grant is not enabled on the instance".into(),
-                match found {
-                    Some(v) => format!("{PROP_CLIENT_CREDENTIALS}={v}"),
-                    None => format!("{PROP_CLIENT_CREDENTIALS} is absent"),
-                },
-                "Create the system property glide.oauth.inbound.client.credential.grant_type.enabled (true/false) with value true (needs oauth_admin).",
-            ),
-            _ => {}
-        },
-        Grant::RefreshToken => {}
-    }
-    let explained = causes.iter().any(|c| c.likelihood == Likelihood::High);
-    let (secret, password) = match (explained, grant) {
-        (true, _) => (Likelihood::Low, Likelihood::Low),
-        // An unexplained refresh failure is most often the token itself.
-        (false, Grant::RefreshToken) => (Likelihood::Medium, Likelihood::Low),
-        (false, _) => (Likelihood::High, Likelihood::Medium),
-    };
-    if grant == Grant::RefreshToken {
-        causes.push(Cause {
-            likelihood: if explained { Likelihood::Low } else { Likelihood::High },
-            key: "refresh-token-invalid",
-            text: "the refresh token expired, was revoked, or was issued to another OAuth client".into(),
-            seen: String::new(),
-            fix: "Obtain a new refresh token through the consent page as the integration user (or use the password grant).".into(),
-        });
-    }
-    causes.push(Cause {
-        likelihood: secret,
-        key: "wrong-client-secret",
-        text: "the client secret does not match the OAuth entity".into(),
-        seen: if explained { String::new() } else { "nothing in the configuration explains the refusal".into() },
-        fix: "Copy the client secret again from the OAuth entity (System OAuth > Application Registry, unlock Client Secret) into SNOWDOCTOR_CLIENT_SECRET.".into(),
-    });
-    if grant == Grant::Password {
-        causes.push(Cause {
-            likelihood: password,
-            key: "wrong-user-password",
-            text: "the integration user's password is wrong".into(),
-            seen: String::new(),
-            fix: "Check SNOWDOCTOR_INTEGRATION_PASSWORD (failed attempts count towards the user's lockout).".into(),
-        });
-    }
-    causes.sort_by_key(|c| c.likelihood);
-    causes
-}
-
-type Add<'a> = dyn FnMut(Likelihood, &'static str, String, String, &str) + 'a;
-
-fn entity_causes(entity: &Row, add: &mut Add) {
-    let name = entity.text("name");
-    if entity.flag("active") == Some(false) {
-        add(
-            Likelihood::High,
-            "entity-inactive",
-            format!("the OAuth entity {name:?} is inactive"),
-            "oauth_entity.active=false".into(),
-            "Open the entity in System OAuth > Application Registry and select Active.",
-        );
-    }
-    let kind = entity.value("type").unwrap_or("").to_string();
-    let label = entity.display("type").unwrap_or("").to_string();
-    let inbound = ["client", "oauth client"];
-    if !kind.is_empty()
-        && !inbound
-            .iter()
-            .any(|k| k.eq_ignore_ascii_case(&kind) || k.eq_ignore_ascii_case(&label))
-    {
-        add(
-            Likelihood::High,
-            "entity-not-client",
-            format!("the OAuth entity {name:?} is not an inbound OAuth client (type {label:?})"),
-            format!("oauth_entity.type={kind}"),
-            "Use an entity created with \"Create an OAuth API endpoint for external clients\" (type OAuth Client).",
-        );
-    }
-}
-
-fn user_causes(user: &Row, grant: Grant, add: &mut Add) {
-    let name = user.text("user_name").to_string();
-    let flag = |f: &str| user.flag(f) == Some(true);
-    if user.flag("active") == Some(false) {
-        add(
-            Likelihood::High,
-            "user-inactive",
-            format!("the user {name:?} is inactive"),
-            "sys_user.active=false".into(),
-            "Activate the user (User Administration > Users).",
-        );
-    }
-    if flag("locked_out") {
-        add(
-            Likelihood::High,
-            "user-locked",
-            format!("the user {name:?} is locked out"),
-            "sys_user.locked_out=true".into(),
-            "Unlock the user (clear Locked out) and check why it was locked (failed logins).",
-        );
-    }
-    if flag("web_service_access_only") && grant != Grant::ClientCredentials {
-        let likelihood = if grant == Grant::Password {
-            Likelihood::High
-        } else {
-            Likelihood::Medium
-        };
-        add(
-            likelihood,
-            "user-web-service-only",
-            format!(
-                "the user {name:?} is web-service-access-only: the password grant and the consent page need an interactive user"
-            ),
-            "sys_user.web_service_access_only=true".into(),
-            "Clear Web service access only on the integration user.",
-        );
-    }
-    if flag("password_needs_reset") {
-        add(
-            Likelihood::Medium,
-            "user-password-reset",
-            format!("the user {name:?} must reset its password"),
-            "sys_user.password_needs_reset=true".into(),
-            "Clear Password needs reset (or sign in once as the user and set a new password).",
-        );
-    }
 }
 
 /// Whether an admin can complete the consent step, from the unauthenticated `/oauth_auth.do` probe.

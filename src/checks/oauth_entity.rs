@@ -5,9 +5,9 @@
 
 use super::findings::{Findings, shown};
 use super::{Check, Context, Outcome};
-use crate::config::Profile;
+use crate::connector::entity::{Selection, entities_query, is_inbound_client, select};
 use crate::runner::facts::{FactKey, Facts};
-use crate::servicenow::{Row, TableQuery};
+use crate::servicenow::Row;
 
 /// See the module docs.
 pub struct OauthEntity;
@@ -17,137 +17,6 @@ pub const MIN_REFRESH_LIFESPAN_S: i64 = 30 * 24 * 3600;
 
 /// Microsoft's remedy (troubleshooting item 2).
 pub const REMEDY: &str = "No usable OAuth entity was found for the connector. In ServiceNow open System OAuth > Application Registry and look for the entity created by the Installation Checklist; if it is missing or inactive, rerun the checklist's OAuth creation step.";
-
-/// Every OAuth entity, without the secret (which is never read).
-pub fn entities_query() -> TableQuery {
-    TableQuery::new("oauth_entity").fields([
-        "sys_id",
-        "name",
-        "type",
-        "client_id",
-        "redirect_url",
-        "active",
-        "access_token_lifespan",
-        "refresh_token_lifespan",
-        "client_type",
-        "user",
-        "sys_scope",
-        "sys_scope.scope",
-    ])
-}
-
-/// True for an inbound OAuth client ("OAuth Client"; stored code assumed `client`, reference §15.4).
-pub fn is_inbound_client(row: &Row) -> bool {
-    row.is_one_of("type", &["client", "OAuth Client"])
-}
-
-/// Which entity was chosen and how.
-#[derive(Debug)]
-pub enum Selection<'r> {
-    Found {
-        row: &'r Row,
-        how: String,
-        /// Other candidates, by name.
-        others: Vec<String>,
-    },
-    NotFound {
-        why: String,
-    },
-}
-
-/// Picks the profile's entity: by name when given, else an inbound client in the app's scope, else
-/// the inbound client whose name shares the most words with the app's name.
-pub fn select<'r>(profile: &Profile, rows: &'r [Row]) -> Selection<'r> {
-    if let Some(name) = profile.oauth_entity.as_deref().filter(|n| !n.is_empty()) {
-        let exact: Vec<&Row> = rows.iter().filter(|r| r.text("name") == name).collect();
-        let matches = if exact.is_empty() {
-            rows.iter()
-                .filter(|r| r.text("name").eq_ignore_ascii_case(name))
-                .collect()
-        } else {
-            exact
-        };
-        return match matches.split_first() {
-            Some((row, rest)) => Selection::Found {
-                row,
-                how: format!("named {name:?} (--oauth-entity)"),
-                others: rest.iter().map(|r| r.text("name").to_string()).collect(),
-            },
-            None => Selection::NotFound {
-                why: format!("no OAuth entity is named {name:?}"),
-            },
-        };
-    }
-    let clients: Vec<&Row> = rows.iter().filter(|r| is_inbound_client(r)).collect();
-    let scope = profile.app_scope.as_str();
-    if !scope.is_empty() {
-        let scoped: Vec<&Row> = clients
-            .iter()
-            .copied()
-            .filter(|r| r.text("sys_scope.scope") == scope)
-            .collect();
-        if let Some((row, rest)) = scoped.split_first() {
-            return Selection::Found {
-                row,
-                how: format!("an OAuth client in the application scope {scope}"),
-                others: rest.iter().map(|r| r.text("name").to_string()).collect(),
-            };
-        }
-    }
-    let words = hint_words(profile);
-    let mut scored: Vec<(usize, &Row)> = clients
-        .iter()
-        .map(|r| (score(&words, r.text("name")), *r))
-        .filter(|(s, _)| *s >= 2)
-        .collect();
-    scored.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
-    match scored.split_first() {
-        Some(((_, row), rest)) => Selection::Found {
-            row,
-            how: format!(
-                "found by name: shares words with {:?} (pass --oauth-entity to choose)",
-                profile.app_name
-            ),
-            others: rest.iter().map(|(_, r)| r.text("name").to_string()).collect(),
-        },
-        None if words.is_empty() => Selection::NotFound {
-            why: "no OAuth entity was named (--oauth-entity) and the profile names no application to find it through".into(),
-        },
-        None => Selection::NotFound {
-            why: format!(
-                "no OAuth client lies in the scope {scope:?} or has a name like {:?}",
-                profile.app_name
-            ),
-        },
-    }
-}
-
-/// The client id of the profile's entity, for the authorization probe.
-pub fn client_id_for(profile: &Profile, rows: &[Row]) -> Option<String> {
-    match select(profile, rows) {
-        Selection::Found { row, .. } => Some(row.text("client_id").to_string()),
-        Selection::NotFound { .. } => None,
-    }
-}
-
-/// Distinctive words of the app's name and scope ("microsoft", "365", "ticketing", "connector", …).
-fn hint_words(profile: &Profile) -> Vec<String> {
-    let mut words: Vec<String> = profile
-        .app_name
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.len() >= 3 && !["app", "the", "for", "and"].contains(&w.as_str()))
-        .collect();
-    if !profile.app_scope.is_empty() {
-        words.push(profile.app_scope.to_lowercase());
-    }
-    words
-}
-
-fn score(words: &[String], name: &str) -> usize {
-    let name = name.to_lowercase();
-    words.iter().filter(|w| name.contains(w.as_str())).count()
-}
 
 impl Check for OauthEntity {
     fn name(&self) -> &'static str {
@@ -160,12 +29,14 @@ impl Check for OauthEntity {
 
     fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
         let mut f = Findings::default();
-        f.lead(REMEDY);
         let Some(rows) = f.rows(facts, &entities_query()) else {
             return f.outcome("");
         };
         let pass = match select(&ctx.settings.profile, rows) {
             Selection::NotFound { why } => {
+                // Microsoft's wording fits only when no entity was found; an inactive or
+                // misconfigured one gets the fix for what is wrong with it.
+                f.lead(REMEDY);
                 let clients: Vec<&str> = rows
                     .iter()
                     .filter(|r| is_inbound_client(r))
@@ -328,6 +199,7 @@ fn human(seconds: i64) -> String {
 mod tests {
     use super::*;
     use crate::checks::test_support::*;
+    use crate::connector::entity::client_id_for;
     use crate::model::Status;
     use serde_json::{Value, json};
 

@@ -178,10 +178,12 @@ fn judge_table(scope: &str, row: &Row, rca: Option<&[&Row]>, f: &mut Findings) {
             remedy(scope, &format!(" (currently: {})", wrong.join(", "))),
         );
     }
+    // Microsoft's prescribed fix restores the platform defaults (All application scopes, Can read);
+    // Can create off is one of those defaults, so it is a note, never a status.
     if row.flag("create_access") != Some(true) {
-        f.warn(
-            "Can create is off on oauth_entity: the Installation Checklist creates an OAuth entity from the app's scope and may need it",
-            "If the checklist's OAuth creation step still fails after Can read is set, also select *Can create* under Application Access of the oauth_entity table definition.",
+        f.note(
+            "note",
+            "Can create is off on oauth_entity (the platform default, which Microsoft's fix restores); only if the checklist's OAuth creation step still fails after Can read is set would Can create matter",
         );
     }
     match caller_access(row) {
@@ -196,12 +198,12 @@ fn judge_table(scope: &str, row: &Row, rca: Option<&[&Row]>, f: &mut Findings) {
                 );
             }
         }
-        CallerAccess::Unknown => f.warn(
+        CallerAccess::Unknown => f.note(
+            "note",
             format!(
-                "unrecognised Caller Access {:?} on oauth_entity",
+                "unrecognised Caller Access {:?} on oauth_entity (None is the default)",
                 shown(row, "caller_access")
             ),
-            "Check Caller Access of the oauth_entity table definition; None is the default.",
         ),
     }
 }
@@ -391,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn create_off_only_warns() {
+    fn create_off_is_the_platform_default_and_passes() {
         let row = table_row(
             ("public", "All application scopes"),
             "true",
@@ -399,12 +401,13 @@ mod tests {
             ("", "None"),
         );
         let outcome = eval(&facts(vec![row], vec![], vec![]));
-        assert_eq!(outcome.status, Status::Warn);
+        assert_eq!(outcome.status, Status::Pass);
+        assert!(outcome.remediation.is_none());
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
-                .contains("Can create")
+                .evidence
+                .iter()
+                .any(|e| e.label == "note" && e.value.contains("Can create"))
         );
     }
 

@@ -4,30 +4,17 @@
 //! an OAuth Application User on the entity; the refresh-token grant needs no switch.
 
 use super::findings::Findings;
-use super::oauth_entity::{Selection, entities_query, select};
 use super::{Check, Context, Outcome};
+use crate::connector::entity::{Selection, entities_query, select};
+use crate::connector::grant::{
+    CC_ENABLED, GRANT_OFF_FIX, ROPC_DISABLED, properties_query, property,
+};
 use crate::runner::facts::{FactKey, Facts};
+use crate::servicenow::Row;
 use crate::servicenow::oauth::Grant;
-use crate::servicenow::{Row, TableQuery};
 
 /// See the module docs.
 pub struct OauthGrant;
-
-/// Disables the resource-owner password grant (default false).
-pub const ROPC_DISABLED: &str = "glide.oauth.inbound.ropc.grant_type.disabled";
-/// Enables the client-credentials grant (absent by default).
-pub const CC_ENABLED: &str = "glide.oauth.inbound.client.credential.grant_type.enabled";
-
-/// The grant properties.
-pub fn properties_query() -> TableQuery {
-    TableQuery::new("sys_properties")
-        .query(format!("nameIN{ROPC_DISABLED},{CC_ENABLED}"))
-        .fields(["name", "value"])
-}
-
-fn property<'r>(rows: &'r [Row], name: &str) -> Option<&'r Row> {
-    rows.iter().find(|r| r.text("name") == name)
-}
 
 impl Check for OauthGrant {
     fn name(&self) -> &'static str {
@@ -83,9 +70,9 @@ fn password(rows: &[Row], f: &mut Findings) {
         row.map_or("(absent: default false)", |r| r.text("value")),
     );
     if row.and_then(|r| r.flag("value")) == Some(true) {
-        f.fail(
-            format!("the password (ROPC) grant is disabled on the instance ({ROPC_DISABLED}=true), and the connect test uses it"),
-            format!("Set {ROPC_DISABLED} to false (System Properties, sys_properties.list), or rerun with --grant refresh-token and a refresh token obtained through the authorization-code flow (SNOWDOCTOR_REFRESH_TOKEN). The connector itself uses the authorization-code grant; this switch stops password-grant clients such as snowdoctor's connect test."),
+        f.undecided(
+            format!("the password (ROPC) grant the connect test uses is disabled ({ROPC_DISABLED}=true), a hardening setting the connector (authorization code) does not need"),
+            GRANT_OFF_FIX,
         );
     }
 }
@@ -94,9 +81,9 @@ fn client_credentials(ctx: &Context, facts: &Facts, rows: &[Row], f: &mut Findin
     let row = property(rows, CC_ENABLED);
     f.note(CC_ENABLED, row.map_or("(absent)", |r| r.text("value")));
     if row.and_then(|r| r.flag("value")) != Some(true) {
-        f.fail(
-            format!("the client_credentials grant is not enabled ({CC_ENABLED} is not true)"),
-            format!("Create the system property {CC_ENABLED} (type true|false) with value true; it needs the oauth_admin role."),
+        f.undecided(
+            format!("the client_credentials grant the connect test uses is not enabled ({CC_ENABLED} is not true); the connector (authorization code) does not need it"),
+            format!("{GRANT_OFF_FIX} To test with client credentials instead, create the system property {CC_ENABLED} (type true|false) with value true (needs oauth_admin)."),
         );
     }
     let Some(entities) = f.rows(facts, &entities_query()) else {
@@ -105,9 +92,9 @@ fn client_credentials(ctx: &Context, facts: &Facts, rows: &[Row], f: &mut Findin
     if let Selection::Found { row, .. } = select(&ctx.settings.profile, entities) {
         let name = row.text("name");
         if row.text("user").trim().is_empty() {
-            f.fail(
-                format!("the OAuth entity {name:?} has no OAuth Application User, which the client_credentials grant runs as"),
-                format!("Open {name:?} in System OAuth > Application Registry and set OAuth Application User to the integration user."),
+            f.undecided(
+                format!("the OAuth entity {name:?} has no OAuth Application User, which the client_credentials grant runs as (the connector does not use that grant)"),
+                format!("{GRANT_OFF_FIX} To test with client credentials instead, open {name:?} in System OAuth > Application Registry and set OAuth Application User to the integration user."),
             );
         } else {
             f.note(
@@ -138,13 +125,21 @@ mod tests {
     }
 
     #[test]
-    fn password_grant_passes_by_default_and_fails_when_disabled() {
+    fn password_grant_passes_by_default_and_is_undecided_when_disabled() {
         assert_eq!(eval(Grant::Password, vec![], "").status, Status::Pass);
         let off = json!({"name": ROPC_DISABLED, "value": "false"});
         assert_eq!(eval(Grant::Password, vec![off], "").status, Status::Pass);
         let on = json!({"name": ROPC_DISABLED, "value": "true"});
+        // A hardening setting the connector (authorization code) does not need: never a failure.
         let outcome = eval(Grant::Password, vec![on], "");
-        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.status, Status::Inconclusive);
+        assert!(
+            outcome
+                .remediation
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Keep the setting")
+        );
         assert!(
             outcome
                 .remediation
@@ -156,7 +151,7 @@ mod tests {
     #[test]
     fn client_credentials_needs_the_property_and_an_application_user() {
         let outcome = eval(Grant::ClientCredentials, vec![], "");
-        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.status, Status::Inconclusive);
         assert!(outcome.summary.contains("not enabled"));
         assert!(outcome.summary.contains("OAuth Application User"));
         let on = json!({"name": CC_ENABLED, "value": "true"});

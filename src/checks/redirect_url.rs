@@ -6,8 +6,8 @@
 use regex::Regex;
 
 use super::findings::Findings;
-use super::oauth_entity::{Selection, entities_query, select};
 use super::{Check, Context, Outcome};
+use crate::connector::entity::{Selection, entities_query, select};
 use crate::profile::RedirectUrl;
 use crate::runner::facts::{FactKey, Facts};
 

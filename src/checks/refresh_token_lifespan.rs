@@ -3,8 +3,8 @@
 //! connection breaks when the token expires and someone must sign in (ITSMC: "Sync") again.
 
 use super::findings::Findings;
-use super::oauth_entity::{Selection, entities_query, select};
 use super::{Check, Context, Outcome};
+use crate::connector::entity::{Selection, entities_query, select};
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.

@@ -8,8 +8,8 @@
 use url::Url;
 
 use super::findings::{Findings, shown};
-use super::integration_user::{discovered, discovery_query, user_query};
 use super::{Check, Context, Outcome};
+use crate::connector::user::{discovered, discovery_query, user_query};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::{RawResponse, Row, TableQuery};
 

@@ -1,7 +1,8 @@
 //! JUnit XML for CI: one test suite per area, one test case per check named `<area>::<id> — <title>`
 //! (stable across runs, so CI history lines up). Fail is a failure carrying the summary and the fix,
-//! inconclusive an error, skipped and blocked are skipped with the reason; warnings pass with the warning
-//! in `system-out`. Run-level notes are `note` properties of the first suite.
+//! inconclusive an error, the gate check that left the instance not assessed an error, skipped and
+//! blocked are skipped with the reason; warnings pass with the warning in `system-out`. Run-level notes
+//! are `note` properties of the first suite.
 
 use std::time::Duration;
 
@@ -50,18 +51,21 @@ pub(super) fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
     let status = match check.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
         // A check never carries `interrupted` (only the verdict does); it would be an error if it did.
-        Status::Fail | Status::Inconclusive | Status::Interrupted => {
-            let kind = if check.status == Status::Fail {
-                NonSuccessKind::Failure
-            } else {
-                NonSuccessKind::Error
+        Status::Fail | Status::Inconclusive | Status::NotAssessed | Status::Interrupted => {
+            // A gate check that stopped the assessment is an error of the run, not a finding.
+            let not_assessed = report.verdict.status == Status::NotAssessed
+                && report.verdict.root_causes.contains(&check.id);
+            let (kind, word) = match check.status {
+                _ if not_assessed => (NonSuccessKind::Error, Status::NotAssessed),
+                Status::Fail => (NonSuccessKind::Failure, Status::Fail),
+                other => (NonSuccessKind::Error, other),
             };
             let mut status = TestCaseStatus::non_success(kind);
             status
                 .set_message(check.summary.as_str())
                 .set_type(format!(
                     "{} ({})",
-                    check.status,
+                    word,
                     view::severity_word(check.severity)
                 ))
                 .set_description(details(check));

@@ -27,8 +27,7 @@ mod visible;
 use std::path::Path;
 
 use crate::error::Error;
-use crate::exit::{self, FailOn};
-use crate::model::{RunReport, Status};
+use crate::model::RunReport;
 use crate::servicenow::transcript::Exchange;
 
 pub use bundle::{BundleSummary, build as build_bundle, mapping_path, write_bundle};
@@ -132,23 +131,4 @@ pub fn render_saved(
             width,
         },
     )
-}
-
-/// The exit code for a finished run: [`exit::FINDINGS`] when a check's status reaches `fail_on`
-/// (`fail` counts failures; `warn` adds warnings; `inconclusive` adds undecided checks too), else
-/// [`exit::OK`]. Blocked checks do not count on their own: the check that blocked them does.
-pub fn exit_code(report: &RunReport, fail_on: FailOn) -> u8 {
-    let counts = |status: &Status| match fail_on {
-        FailOn::Never => false,
-        FailOn::Fail => matches!(status, Status::Fail),
-        FailOn::Warn => matches!(status, Status::Fail | Status::Warn),
-        FailOn::Inconclusive => {
-            matches!(status, Status::Fail | Status::Warn | Status::Inconclusive)
-        }
-    };
-    if report.checks.iter().any(|check| counts(&check.status)) {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    }
 }

@@ -178,7 +178,7 @@ fn classify(check: &CheckResult) -> (ResultKind, ResultLevel) {
     match check.status {
         Status::Fail => (ResultKind::Fail, severity_level(check.severity)),
         Status::Warn => (ResultKind::Fail, ResultLevel::Warning),
-        Status::Inconclusive | Status::Blocked | Status::Interrupted => {
+        Status::Inconclusive | Status::Blocked | Status::NotAssessed | Status::Interrupted => {
             (ResultKind::Fail, ResultLevel::Note)
         }
         Status::Skipped | Status::Pass => (ResultKind::NotApplicable, ResultLevel::None),

@@ -57,6 +57,7 @@ fn status_color(status: Status) -> Color {
         Status::Warn => Color::Yellow,
         Status::Fail => Color::Red,
         Status::Inconclusive | Status::Interrupted => Color::Magenta,
+        Status::NotAssessed => Color::Red,
         Status::Blocked | Status::Skipped => Color::BrightBlack,
     }
 }
@@ -70,6 +71,16 @@ pub fn render(report: &RunReport, color: bool, width: usize) -> String {
     root_causes(&mut out, &p, w, report);
     out.push_str(&checks_table(report, &p, w));
     out.push('\n');
+    let not_run = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Blocked)
+        .count();
+    if report.verdict.status == Status::NotAssessed && not_run > 0 {
+        out.push_str(&p.dim(&format!(
+            "{not_run} other checks not run: the instance could not be assessed\n"
+        )));
+    }
     problems(&mut out, &p, w, report);
     steps(&mut out, &p, w, report);
     footer(&mut out, &p, w, report);
@@ -119,29 +130,23 @@ fn verdict(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     out.push('\n');
 }
 
+/// Several root causes are listed by id (the headline names the first; each one's finding and fix
+/// print once, under Problems).
 fn root_causes(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     let causes = view::root_causes(report);
-    if causes.is_empty() {
+    if causes.len() < 2 {
         return;
     }
-    let heading = if causes.len() == 1 {
-        "Root cause"
-    } else {
-        "Root causes"
-    };
-    out.push_str(&p.paint(heading, Color::Red, true));
+    out.push_str(&p.paint("Root causes", Color::Red, true));
     out.push('\n');
     for (n, check) in causes.iter().enumerate() {
-        let text = format!("{} — {}", check.id, check.summary);
+        let text = format!("{} — {}", check.id, check.title);
         let block = wrap(w, &text, &format!("{}. ", n + 1), "   ");
         out.push_str(&emph(
             &block,
             &check.id,
             &p.paint(&check.id, Color::White, true),
         ));
-        if let Some(fix) = &check.remediation {
-            out.push_str(&fix_lines(p, w, fix, "   "));
-        }
     }
     out.push('\n');
 }
@@ -169,11 +174,14 @@ fn emph(text: &str, token: &str, painted: &str) -> String {
 
 /// The checks by area: a table when every column fits whole words, else a list.
 fn checks_table(report: &RunReport, p: &Painter, w: Wrap) -> String {
+    // Not assessed: the rows that could not run say nothing; one line after the table counts them.
+    let not_assessed = report.verdict.status == Status::NotAssessed;
     let rows: Vec<(&str, Vec<(&CheckResult, String)>)> = view::by_area(report)
         .into_iter()
         .map(|(area, checks)| {
             let rows = checks
                 .into_iter()
+                .filter(|check| !(not_assessed && check.status == Status::Blocked))
                 .map(|check| {
                     let summary = match view::blocked_reason(report, check) {
                         Some(reason) => format!("{reason}. {}", check.summary),
@@ -184,6 +192,7 @@ fn checks_table(report: &RunReport, p: &Painter, w: Wrap) -> String {
                 .collect();
             (view::area_title(area), rows)
         })
+        .filter(|(_, rows): &(&str, Vec<(&CheckResult, String)>)| !rows.is_empty())
         .collect();
     let all = || rows.iter().flat_map(|(_, checks)| checks.iter());
     let status_width = all()

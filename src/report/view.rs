@@ -63,6 +63,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::Inconclusive => "INCONCLUSIVE",
         Status::Blocked => "BLOCKED",
         Status::Skipped => "SKIPPED",
+        Status::NotAssessed => "NOT ASSESSED",
         Status::Interrupted => "INTERRUPTED",
     }
 }
@@ -76,13 +77,20 @@ pub fn status_mark(status: Status) -> &'static str {
         Status::Inconclusive => "?",
         Status::Blocked => "⊘",
         Status::Skipped => "–",
+        Status::NotAssessed => "✘",
         Status::Interrupted => "■",
     }
 }
 
 /// `blocked by oauth-entity (blocked), integration-user (fail)`: each blocker with its own status.
+/// `None` when the summary already names every blocker (so a row never says it twice).
 pub fn blocked_reason(report: &RunReport, check: &CheckResult) -> Option<String> {
-    if check.blocked_by.is_empty() {
+    if check.blocked_by.is_empty()
+        || check
+            .blocked_by
+            .iter()
+            .all(|id| check.summary.contains(id.as_str()))
+    {
         return None;
     }
     let blockers: Vec<String> = check

@@ -8,8 +8,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::facts::{Fact, FactError, FactKey, FactValue, Identity, Page};
-use crate::checks::oauth_connect;
 use crate::config::{Credentials, Settings};
+use crate::connector::entity::{client_id_for, connector_entity, entities_query};
+use crate::connector::grant::{lockout_query, lockout_risk, lockout_threshold};
+use crate::connector::user::{
+    application_user_query, discovered, discovery_query, named, user_query,
+};
 use crate::model::WrittenRecord;
 use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
@@ -245,10 +249,8 @@ impl Gatherer {
     /// Without `--client-id`, the client id of the entity the `oauth-entity` check selects (same
     /// query, so the read is shared with that check).
     async fn entity_client_id(&self) -> Option<String> {
-        let rows = self
-            .rows_of(crate::checks::oauth_entity::entities_query())
-            .await?;
-        crate::checks::oauth_entity::client_id_for(&self.settings.profile, &rows)
+        let rows = self.rows_of(entities_query()).await?;
+        client_id_for(&self.settings.profile, &rows)
     }
 }
 
@@ -263,17 +265,37 @@ impl Gatherer {
         }
     }
 
+    /// The integration user: named (`--integration-user`, the profile), else the one holding a role of
+    /// the app's scope — the same read and the same choice as the `integration-user` check, so what
+    /// one check discovers the connect uses. Its record comes along when it could be read.
+    async fn integration_user(&self) -> (Option<String>, Option<crate::servicenow::Row>) {
+        let profile = &self.settings.profile;
+        match named(profile) {
+            Some(name) => {
+                let row = self
+                    .rows_of(user_query(name))
+                    .await
+                    .and_then(|rows| rows.into_iter().next());
+                (Some(name.to_string()), row)
+            }
+            None if !profile.app_scope.is_empty() => {
+                let row = self
+                    .rows_of(discovery_query(&profile.app_scope))
+                    .await
+                    .and_then(|rows| discovered(&rows));
+                (row.as_ref().map(|r| r.text("user_name").to_string()), row)
+            }
+            None => (None, None),
+        }
+    }
+
     async fn connect(&self) -> ConnectOutcome {
         let settings = &self.settings;
-        let profile = &settings.profile;
-        let entity = self
-            .rows_of(crate::checks::oauth_entity::entities_query())
-            .await
-            .and_then(|rows| {
-                oauth_connect::connector_entity(settings, &rows)
-                    .ok()
-                    .cloned()
-            });
+        let entity = self.rows_of(entities_query()).await.and_then(|rows| {
+            connector_entity(settings.client_id.as_deref(), &settings.profile, &rows)
+                .ok()
+                .cloned()
+        });
         let (client_id, client_id_source) = match (&settings.client_id, &entity) {
             (Some(id), _) => (Some(id.clone()), "--client-id".to_string()),
             (None, Some(row)) if !row.text("client_id").is_empty() => (
@@ -284,26 +306,38 @@ impl Gatherer {
         };
         let application_user = match (settings.grant, &entity) {
             (Grant::ClientCredentials, Some(row)) if !row.text("user").is_empty() => self
-                .rows_of(oauth_connect::application_user_query(row.text("user")))
+                .rows_of(application_user_query(row.text("user")))
                 .await
                 .and_then(|rows| rows.into_iter().next()),
+            _ => None,
+        };
+        let (integration_user, user_row) = self.integration_user().await;
+        let withheld = match (settings.grant, &user_row) {
+            (Grant::Password, Some(user)) => {
+                let threshold = self.rows_of(lockout_query()).await.map_or(
+                    crate::connector::grant::DEFAULT_MAX_UNLOCK_ATTEMPTS,
+                    |rows| lockout_threshold(&rows),
+                );
+                lockout_risk(user, threshold)
+            }
             _ => None,
         };
         let expected_user = match settings.grant {
             Grant::ClientCredentials => application_user
                 .as_ref()
                 .map(|row| row.text("user_name").to_string()),
-            Grant::Password | Grant::RefreshToken => profile.integration_user.clone(),
+            Grant::Password | Grant::RefreshToken => integration_user.clone(),
         };
         let inputs = ConnectInputs {
             grant: settings.grant,
             client_id,
             client_id_source,
-            integration_user: profile.integration_user.clone(),
+            integration_user,
             integration_password: self.credentials.integration_password.clone(),
             client_secret: self.credentials.client_secret.clone(),
             refresh_token: self.credentials.refresh_token.clone(),
             expected_user,
+            withheld,
         };
         let mut outcome = oauth::connect(&self.client, &inputs).await;
         outcome.application_user = application_user;
@@ -319,7 +353,7 @@ impl Gatherer {
         }
         let connect = Box::pin(self.get(&FactKey::Connect)).await;
         let bearer = match connect.as_ref() {
-            Ok(FactValue::Connect(outcome)) if outcome.succeeded() => outcome.bearer(),
+            Ok(FactValue::Connect(outcome)) => outcome.bearer(),
             _ => None,
         };
         let Some(bearer) = bearer else {

@@ -144,7 +144,7 @@ pub async fn run(
                 .cloned()
                 .collect();
             if !blockers.is_empty() {
-                let summary = format!("blocked: prerequisite {} did not pass", blockers.join(", "));
+                let summary = blocked_summary(&blockers, &results);
                 let result = result_of(
                     manifest,
                     Outcome::new(Status::Blocked, summary),
@@ -218,6 +218,31 @@ pub async fn run(
     ordered
 }
 
+/// `not run: needs oauth-connect, which failed` — or, through a blocked prerequisite, the failure at
+/// the bottom of the chain, so a row never just repeats that it is blocked.
+fn blocked_summary(blockers: &[String], results: &HashMap<String, CheckResult>) -> String {
+    let mut failed: Vec<String> = Vec::new();
+    let mut stack: Vec<String> = blockers.to_vec();
+    while let Some(id) = stack.pop() {
+        match results.get(&id) {
+            Some(r) if r.status == Status::Blocked => stack.extend(r.blocked_by.iter().cloned()),
+            Some(_) if !failed.contains(&id) => failed.push(id),
+            _ => {}
+        }
+    }
+    failed.sort();
+    let direct_failed = blockers.iter().all(|b| failed.contains(b));
+    if direct_failed {
+        format!("not run: needs {}, which failed", blockers.join(" and "))
+    } else {
+        format!(
+            "not run: needs {}, which could not run because {} failed",
+            blockers.join(" and "),
+            failed.join(" and ")
+        )
+    }
+}
+
 async fn execute(manifest: &Manifest, ctx: &Context, gatherer: &Gatherer) -> Outcome {
     match &manifest.probe {
         Probe::Builtin { builtin } => {
@@ -270,6 +295,7 @@ fn result_of(
         remediation,
         docs: manifest.docs.clone(),
         blocked_by,
+        explained_by: outcome.explained_by,
         steps: outcome.steps,
         root_cause: false,
         duration_ms,
@@ -278,7 +304,8 @@ fn result_of(
 }
 
 /// A root cause is a failing check none of whose prerequisites failed or was blocked (they passed,
-/// warned, were skipped or could not decide: a dependant runs after an inconclusive prerequisite).
+/// warned, were skipped or could not decide: a dependant runs after an inconclusive prerequisite)
+/// and that no failing check explains.
 fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
     let status: HashMap<String, Status> =
         results.iter().map(|r| (r.id.clone(), r.status)).collect();
@@ -297,41 +324,72 @@ fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
                     )
                 })
             });
-            result.root_cause = prerequisites_ok;
+            let explained = result
+                .explained_by
+                .iter()
+                .any(|id| status.get(id) == Some(&Status::Fail));
+            result.root_cause = prerequisites_ok && !explained;
         }
     }
 }
 
-/// The overall verdict: root causes first, most severe first.
-pub fn verdict(results: &[CheckResult]) -> Verdict {
+/// The overall verdict. A gate check (connectivity, the diagnosing account) that failed or could not
+/// decide leaves the instance `not_assessed`; otherwise the root causes lead, most severe first; then
+/// what was not proven and what would prove it; then the warnings, by name. The headline always
+/// names the check it is about.
+pub fn verdict(results: &[CheckResult], plan: &Plan) -> Verdict {
+    let gate = |r: &CheckResult| plan.entries.iter().any(|(m, _)| m.id == r.id && m.gate);
+    if let Some(stop) = results
+        .iter()
+        .find(|r| gate(r) && matches!(r.status, Status::Fail | Status::Inconclusive))
+    {
+        let not_run = results
+            .iter()
+            .filter(|r| r.status == Status::Blocked)
+            .count();
+        return Verdict {
+            status: Status::NotAssessed,
+            headline: format!(
+                "NOT ASSESSED: {} — {} ({not_run} other check(s) could not run)",
+                stop.id, stop.summary
+            ),
+            root_causes: vec![stop.id.clone()],
+        };
+    }
     let mut roots: Vec<&CheckResult> = results.iter().filter(|r| r.root_cause).collect();
     roots.sort_by_key(|r| std::cmp::Reverse(r.severity));
-    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-    let (status, headline) = if !roots.is_empty() {
-        let first = roots[0];
-        let more = match roots.len() {
-            1 => String::new(),
-            n => format!(
-                " (and {} more root cause{})",
-                n - 1,
-                if n > 2 { "s" } else { "" }
-            ),
-        };
-        (Status::Fail, format!("NOT READY: {}{more}", first.summary))
-    } else if count(Status::Fail) > 0 {
-        (Status::Fail, "NOT READY: checks failed".to_string())
-    } else if count(Status::Inconclusive) > 0 {
+    let with = |s: Status| {
+        results
+            .iter()
+            .filter(move |r| r.status == s)
+            .collect::<Vec<_>>()
+    };
+    let (status, headline) = if let Some(first) = roots.first() {
         (
-            Status::Inconclusive,
+            Status::Fail,
             format!(
-                "UNDECIDED: {} check(s) could not decide",
-                count(Status::Inconclusive)
+                "NOT READY: {} — {}{}",
+                first.id,
+                first.summary,
+                more(&roots, "root cause")
             ),
         )
-    } else if count(Status::Warn) > 0 {
+    } else if let Some(first) = with(Status::Fail).first() {
+        (
+            Status::Fail,
+            format!("NOT READY: {} — {}", first.id, first.summary),
+        )
+    } else if !with(Status::Inconclusive).is_empty() {
+        (Status::Inconclusive, undecided(&with(Status::Inconclusive)))
+    } else if let Some(first) = with(Status::Warn).first() {
         (
             Status::Warn,
-            format!("READY WITH WARNINGS: {} warning(s)", count(Status::Warn)),
+            format!(
+                "READY WITH WARNINGS: {} — {}{}",
+                first.id,
+                first.summary,
+                more(&with(Status::Warn), "warning")
+            ),
         )
     } else {
         (
@@ -343,5 +401,57 @@ pub fn verdict(results: &[CheckResult]) -> Verdict {
         status,
         headline,
         root_causes: roots.iter().map(|r| r.id.clone()).collect(),
+    }
+}
+
+/// ` (and 2 more root causes: a, b)` after the first of `list`.
+fn more(list: &[&CheckResult], what: &str) -> String {
+    match list.len() {
+        0 | 1 => String::new(),
+        n => format!(
+            " (and {} more {what}{}: {})",
+            n - 1,
+            if n > 2 { "s" } else { "" },
+            list[1..]
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// What was not proven and what would prove it: the first undecided check's reason and the first
+/// sentence of its fix; when every undecided check lacks the same right, that right.
+fn undecided(list: &[&CheckResult]) -> String {
+    let first = list[0];
+    let ids: Vec<&str> = list.iter().map(|r| r.id.as_str()).collect();
+    let fix = |r: &CheckResult| r.remediation.clone().unwrap_or_default();
+    let same_fix = list.iter().all(|r| fix(r) == fix(first));
+    let how = first_sentence(&fix(first));
+    match list.len() {
+        1 => format!(
+            "UNDECIDED: {} not proven — {}. To prove it: {how}",
+            first.id,
+            first.summary.trim_end_matches('.')
+        ),
+        n if same_fix => format!(
+            "UNDECIDED: {n} checks not proven ({}). To prove them: {how}",
+            ids.join(", ")
+        ),
+        n => format!(
+            "UNDECIDED: {n} checks not proven ({}); {} — {}. To prove it: {how}",
+            ids.join(", "),
+            first.id,
+            first.summary.trim_end_matches('.')
+        ),
+    }
+}
+
+fn first_sentence(text: &str) -> String {
+    let text = text.trim();
+    match text.find(". ").or_else(|| text.find(": ")) {
+        Some(end) if text[..end].len() > 20 => format!("{}.", &text[..end]),
+        _ => text.to_string(),
     }
 }

@@ -63,6 +63,8 @@ pub struct ConnectInputs {
     pub refresh_token: Option<SecretString>,
     /// The user the token must act as (integration user, or the entity's application user).
     pub expected_user: Option<String>,
+    /// Why no token request may be sent (one more failed password grant would lock the account).
+    pub withheld: Option<String>,
 }
 
 impl std::fmt::Debug for ConnectInputs {
@@ -140,6 +142,8 @@ pub struct ConnectOutcome {
     pub expected_user: Option<String>,
     /// Inputs that were missing; when non-empty nothing was sent.
     pub missing: Vec<MissingInput>,
+    /// Why the token request was not sent although every input was there (harm to the account).
+    pub withheld: Option<String>,
     pub steps: Vec<Step>,
     pub token: Option<IssuedToken>,
     pub acting_as: Option<ActingUser>,
@@ -149,17 +153,27 @@ pub struct ConnectOutcome {
 }
 
 impl ConnectOutcome {
-    /// The bearer token, when the connect succeeded far enough to use it.
+    /// The bearer token, when the connect succeeded far enough to use it: also when the instance
+    /// only cancelled or timed out the call that proves it (the token itself was issued).
     pub fn bearer(&self) -> Option<Auth> {
         match (&self.token, &self.failure) {
-            (Some(token), None) => Some(Auth::Bearer(token.access_token.clone())),
+            (
+                Some(token),
+                None
+                | Some(ConnectFailure::UseFailed(
+                    ClientError::TransactionCancelled | ClientError::Timeout { .. },
+                )),
+            ) => Some(Auth::Bearer(token.access_token.clone())),
             _ => None,
         }
     }
 
     /// True when a token was issued, worked, and acts as the expected user.
     pub fn succeeded(&self) -> bool {
-        self.missing.is_empty() && self.failure.is_none() && self.token.is_some()
+        self.missing.is_empty()
+            && self.withheld.is_none()
+            && self.failure.is_none()
+            && self.token.is_some()
     }
 }
 
@@ -225,6 +239,7 @@ pub async fn connect(client: &Client, inputs: &ConnectInputs) -> ConnectOutcome 
         client_id_source: inputs.client_id_source.clone(),
         expected_user: inputs.expected_user.clone(),
         missing: missing_inputs(inputs, grant),
+        withheld: None,
         steps: Vec::new(),
         token: None,
         acting_as: None,
@@ -232,6 +247,10 @@ pub async fn connect(client: &Client, inputs: &ConnectInputs) -> ConnectOutcome 
         application_user: None,
     };
     if !outcome.missing.is_empty() {
+        return outcome;
+    }
+    if let Some(why) = &inputs.withheld {
+        outcome.withheld = Some(why.clone());
         return outcome;
     }
     let started = Instant::now();

@@ -168,7 +168,7 @@ fn healthy_instance_passes_every_configuration_check() {
 }
 
 #[test]
-fn connector_app_missing_or_inactive_fails_and_blocks_the_cross_scope_check() {
+fn connector_app_missing_or_inactive_fails_and_blocks_nothing() {
     let missing = demo("app-missing");
     missing
         .check("connector-app")
@@ -177,9 +177,8 @@ fn connector_app_missing_or_inactive_fails_and_blocks_the_cross_scope_check() {
         .summary_contains("is not installed")
         .remediation_contains("Install the Microsoft 365 Ticketing Connector App")
         .remediation_contains("Installation Checklist");
-    missing
-        .check("oauth-entity-cross-scope")
-        .blocked_by("connector-app");
+    // The cross-scope policy is readable without the app (the scope comes from the profile).
+    missing.check("oauth-entity-cross-scope").status("pass");
     assert_eq!(missing.root_causes(), ["connector-app"]);
     // Checks that can still answer are not blocked.
     missing.check("oauth-entity").status("pass");
@@ -233,8 +232,19 @@ fn oauth_entity_failures_carry_microsofts_remedy() {
         .check("oauth-entity")
         .status("fail")
         .summary_contains("is inactive")
-        .remediation_starts_with(ENTITY_REMEDY)
         .remediation_contains("select Active");
+    // The entity exists: the fix is for an inactive entity, not "no usable entity was found".
+    let inactive = demo("entity-inactive");
+    let entity = inactive.check("oauth-entity");
+    let fix = entity.text("remediation");
+    assert!(!fix.contains("No usable OAuth entity"), "{fix}");
+    // The proof ran anyway; its refusal is explained by oauth-entity, the one root cause.
+    inactive
+        .check("oauth-connect")
+        .status("fail")
+        .root_cause(false)
+        .summary_contains("is inactive");
+    assert_eq!(inactive.root_causes(), ["oauth-entity"]);
     demo("entity-provider-only")
         .check("oauth-entity")
         .status("fail")
@@ -254,13 +264,23 @@ fn oauth_switch_and_password_grant() {
         .status("fail")
         .summary_contains("OAuth is switched off")
         .remediation_contains("com.snc.platform.security.oauth.is.active to true");
-    off.check("oauth-grant").blocked_by("oauth-platform");
-    demo("ropc-disabled")
-        .check("oauth-grant")
-        .status("fail")
+    // The grant properties are readable with OAuth off: nothing blocks the grant check.
+    off.check("oauth-grant").status("pass");
+    // ROPC off is a hardening setting the connector (authorization code) does not need: the test
+    // grant cannot prove the connection, which is undecided, never a failure, and the fix keeps it.
+    let ropc = demo("ropc-disabled");
+    ropc.exit_code(1);
+    ropc.check("oauth-grant")
+        .status("inconclusive")
         .summary_contains("glide.oauth.inbound.ropc.grant_type.disabled=true")
-        .remediation_contains("Set glide.oauth.inbound.ropc.grant_type.disabled to false")
+        .remediation_contains("Keep the setting")
         .remediation_contains("--grant refresh-token");
+    ropc.check("oauth-connect")
+        .status("inconclusive")
+        .remediation_contains("--grant refresh-token");
+    let headline = ropc.report.0["verdict"]["headline"].as_str().unwrap_or("");
+    assert!(headline.starts_with("UNDECIDED"), "{headline}");
+    assert!(headline.contains("--grant refresh-token"), "{headline}");
     // The refresh-token grant needs no switch.
     demo_with(
         "ropc-disabled",
@@ -390,7 +410,7 @@ fn several_faults_show_the_root_causes_first_and_block_dependants() {
     run.check("oauth-entity")
         .status("fail")
         .root_cause(true)
-        .remediation_starts_with(ENTITY_REMEDY);
+        .remediation_contains("select Active");
     run.check("integration-user")
         .status("fail")
         .root_cause(true)
@@ -409,13 +429,9 @@ fn several_faults_show_the_root_causes_first_and_block_dependants() {
             run.check(&manifest.id).blocked_by(first);
         }
     }
-    // A failure below a failed prerequisite is blocked, not a second root cause.
-    let chained = demo("app-missing");
-    assert!(
-        !chained
-            .root_causes()
-            .contains(&"oauth-entity-cross-scope".to_string())
-    );
+    // The proof ran despite the configuration failures; they explain its refusal, so it is not a
+    // fourth root cause.
+    run.check("oauth-connect").status("fail").root_cause(false);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use snowdoctor::exit::FailOn;
+use snowdoctor::exit::{self, FailOn};
 use snowdoctor::model::{RunReport, Status};
 use snowdoctor::report::{self, Format, RenderInput};
 use snowdoctor::secrets::{SecretRegistry, SecretString};
@@ -712,17 +712,28 @@ fn bundle_with_a_leaking_log_is_refused() {
 fn exit_code_follows_fail_on() {
     let healthy = sample("healthy");
     let broken = sample("broken");
-    assert_eq!(report::exit_code(&healthy, FailOn::Inconclusive), 0);
-    assert_eq!(report::exit_code(&broken, FailOn::Fail), 1);
-    assert_eq!(report::exit_code(&broken, FailOn::Never), 0);
+    assert_eq!(exit::exit_code(&healthy, FailOn::Inconclusive), 0);
+    assert_eq!(exit::exit_code(&broken, FailOn::Fail), 1);
+    assert_eq!(exit::exit_code(&broken, FailOn::Never), 0);
     let mut warn_only = sample("broken");
     for check in &mut warn_only.checks {
         if matches!(check.status, Status::Fail | Status::Inconclusive) {
             check.status = Status::Pass;
         }
     }
-    assert_eq!(report::exit_code(&warn_only, FailOn::Fail), 0);
-    assert_eq!(report::exit_code(&warn_only, FailOn::Warn), 1);
+    assert_eq!(exit::exit_code(&warn_only, FailOn::Fail), 0);
+    assert_eq!(exit::exit_code(&warn_only, FailOn::Inconclusive), 0);
+    assert_eq!(exit::exit_code(&warn_only, FailOn::Warn), 1);
+    // An undecided check is not a pass: it fails the default gate, not the lenient one.
+    let mut undecided = warn_only.clone();
+    if let Some(check) = undecided.checks.first_mut() {
+        check.status = Status::Inconclusive;
+    }
+    assert_eq!(exit::exit_code(&undecided, FailOn::Inconclusive), 1);
+    assert_eq!(exit::exit_code(&undecided, FailOn::Fail), 0);
+    let mut not_assessed = healthy.clone();
+    not_assessed.verdict.status = Status::NotAssessed;
+    assert_eq!(exit::exit_code(&not_assessed, FailOn::Never), 3);
 }
 
 #[test]

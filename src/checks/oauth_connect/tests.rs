@@ -7,9 +7,14 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::*;
+use crate::connector::grant::{
+    CC_ENABLED as PROP_CLIENT_CREDENTIALS, OAUTH_ACTIVE as PROP_OAUTH_ACTIVE,
+    ROPC_DISABLED as PROP_ROPC_DISABLED,
+};
 use crate::model::Step;
 use crate::runner::facts::{Fact, FactValue, Identity};
 use crate::servicenow::RawResponse;
+use crate::servicenow::Row;
 use crate::servicenow::oauth::{ActingUser, IssuedToken, MissingInput};
 use crate::servicenow::table::TableRows;
 
@@ -39,6 +44,7 @@ fn connect(grant: Grant, failure: Option<ConnectFailure>) -> ConnectOutcome {
         client_id_source: "--client-id".into(),
         expected_user: Some("m365.integration".into()),
         missing: Vec::new(),
+        withheld: None,
         steps: vec![Step {
             name: "token request".into(),
             status: if failure.is_none() {
@@ -125,7 +131,7 @@ fn facts(
             .collect::<Vec<_>>()
     };
     pairs.push((
-        FactKey::Table(grant_properties_query()),
+        FactKey::Table(properties_query()),
         rows(property_rows(&[
             PROP_ROPC_DISABLED,
             PROP_CLIENT_CREDENTIALS,
@@ -258,7 +264,7 @@ fn configuration_findings_outrank_the_secret() {
     let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
     let fix = out.remediation.unwrap_or_default();
     assert!(
-        fix.contains("Active") && fix.contains("Unlock") && fix.contains("ropc"),
+        fix.contains("Active") && fix.contains("Unlock") && fix.contains("--grant refresh-token"),
         "{fix}"
     );
 }

@@ -53,9 +53,9 @@ pub fn describe(step_name: &str, error: &ClientError, table: &str) -> StepFailur
         _ => None,
     };
     let cause = match (step_name, error) {
-        (STEP_CREATE, ClientError::Forbidden { .. }) => format!(
-            "the integration user lacks the role to create tickets on {table} (an ACL denied the insert)"
-        ),
+        (STEP_CREATE, ClientError::Forbidden { .. }) => {
+            format!("an ACL denied the integration user's insert on {table}")
+        }
         (STEP_UPDATE | STEP_CLOSE, ClientError::Forbidden { .. }) => format!(
             "the integration user may not update tickets on {table} (an ACL or data policy denied the update)"
         ),

@@ -1,0 +1,328 @@
+//! The cause ranking of a refused token request. ServiceNow answers nearly every token failure with the
+//! same generic 401, so the causes the configuration supports are ranked from the same rows the
+//! configuration checks read: the entity, the user the token is for, and the grant properties. "Wrong
+//! client secret" leads only when nothing else explains the refusal.
+
+use super::super::findings::may_lack_admin;
+use super::Context;
+use crate::connector::entity::{connector_entity, entities_query};
+use crate::connector::grant::{
+    CC_ENABLED, GRANT_OFF_FIX, OAUTH_ACTIVE, ROPC_DISABLED, oauth_active_query, properties_query,
+    property as row_of,
+};
+use crate::connector::user::{discovered, discovery_query, named, user_query};
+use crate::runner::facts::Facts;
+use crate::servicenow::Row;
+use crate::servicenow::oauth::ConnectOutcome;
+use crate::servicenow::oauth::Grant;
+
+/// How strongly the configuration points at a cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Likelihood {
+    High,
+    Medium,
+    Low,
+}
+
+impl Likelihood {
+    /// Lower-case name, as shown in the evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Likelihood::High => "high",
+            Likelihood::Medium => "medium",
+            Likelihood::Low => "low",
+        }
+    }
+}
+
+/// One possible cause of a refused token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub likelihood: Likelihood,
+    /// Short, stable key (tests and machine readers match on it).
+    pub key: &'static str,
+    pub text: String,
+    /// What was seen that supports it.
+    pub seen: String,
+    pub fix: String,
+}
+
+/// What a property row says: `Some(value)` when found, `None` when absent, `Err` when unreadable.
+fn property(facts: &Facts, name: &str) -> Result<Option<String>, ()> {
+    let query = if name == OAUTH_ACTIVE {
+        oauth_active_query()
+    } else {
+        properties_query()
+    };
+    facts
+        .rows(&query)
+        .map(|rows| row_of(rows, name).map(|r| r.text("value").trim().to_ascii_lowercase()))
+        .map_err(|_| ())
+}
+
+/// The user the token is for, as the configuration knows it: the entity's application user (client
+/// credentials), else the named integration user, else the one found through the app's roles.
+/// `Err(name)` when a named user has no record.
+fn token_user(
+    ctx: &Context,
+    facts: &Facts,
+    connect: &ConnectOutcome,
+) -> Result<Option<Row>, String> {
+    if connect.grant == Grant::ClientCredentials {
+        return Ok(connect.application_user.clone());
+    }
+    let profile = &ctx.settings.profile;
+    match named(profile) {
+        Some(name) => match facts.rows(&user_query(name)) {
+            Ok([]) => Err(name.to_string()),
+            Ok(rows) => Ok(rows.first().cloned()),
+            Err(_) => Ok(None),
+        },
+        None if !profile.app_scope.is_empty() => Ok(facts
+            .rows(&discovery_query(&profile.app_scope))
+            .ok()
+            .and_then(discovered)),
+        None => Ok(None),
+    }
+}
+
+/// The check that reports a configuration cause, for "X reported …, yet the token was issued".
+/// `None` for the causes no configuration check sees (the secret, the password, the refresh token).
+pub fn reported_by(key: &str) -> Option<&'static str> {
+    match key {
+        "oauth-inactive" => Some("oauth-platform"),
+        "ropc-disabled" | "cc-disabled" | "entity-no-user" => Some("oauth-grant"),
+        k if k.starts_with("entity-") => Some("oauth-entity"),
+        k if k.starts_with("user-") => Some("integration-user"),
+        _ => None,
+    }
+}
+
+/// The causes the configuration alone supports (entity, user, properties), in the order found. A
+/// refusal is explained by them; a connect that works despite one of them contradicts it.
+pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut add = |likelihood, key, text: String, seen: String, fix: &str| {
+        causes.push(Cause {
+            likelihood,
+            key,
+            text,
+            seen,
+            fix: fix.to_string(),
+        });
+    };
+    let admin_view = !may_lack_admin(facts);
+    if let Ok(Some(value)) = property(facts, OAUTH_ACTIVE)
+        && value == "false"
+    {
+        add(
+            Likelihood::High,
+            "oauth-inactive",
+            "OAuth is switched off on the instance".into(),
+            format!("{OAUTH_ACTIVE}=false"),
+            "Set com.snc.platform.security.oauth.is.active to true (System Properties).",
+        );
+    }
+    // The entity.
+    let grant = connect.grant;
+    if let Ok(rows) = facts.rows(&entities_query()) {
+        match connector_entity(
+            ctx.settings.client_id.as_deref(),
+            &ctx.settings.profile,
+            rows,
+        ) {
+            Ok(entity) => {
+                entity_causes(entity, &mut add);
+                if grant == Grant::ClientCredentials && entity.text("user").is_empty() {
+                    add(
+                        Likelihood::High,
+                        "entity-no-user",
+                        format!(
+                            "the OAuth entity {:?} has no OAuth Application User, which the client-credentials grant needs",
+                            entity.text("name")
+                        ),
+                        "oauth_entity.user is empty".into(),
+                        "Set the OAuth Application User on the entity (the integration user) in System OAuth > Application Registry.",
+                    );
+                }
+            }
+            Err(why) if admin_view => add(
+                Likelihood::High,
+                "entity-missing",
+                why,
+                format!("oauth_entity: {} row(s), none matches", rows.len()),
+                "Check --client-id against System OAuth > Application Registry, or rerun the connector's Installation Checklist OAuth step.",
+            ),
+            Err(_) => {}
+        }
+    }
+    // The user the token is for.
+    let user_row = match token_user(ctx, facts, connect) {
+        Ok(row) => row,
+        Err(name) => {
+            if admin_view {
+                add(
+                    Likelihood::High,
+                    "user-missing",
+                    format!("the integration user {name:?} does not exist"),
+                    "sys_user: 0 rows".into(),
+                    "Create the integration user or pass the right --integration-user.",
+                );
+            }
+            None
+        }
+    };
+    if let Some(user) = &user_row {
+        user_causes(user, grant, &mut add);
+    }
+    match grant {
+        Grant::Password => {
+            if let Ok(Some(value)) = property(facts, ROPC_DISABLED)
+                && value == "true"
+            {
+                add(
+                    Likelihood::High,
+                    "ropc-disabled",
+                    "the password grant is disabled on the instance".into(),
+                    format!("{ROPC_DISABLED}=true"),
+                    GRANT_OFF_FIX,
+                );
+            }
+        }
+        Grant::ClientCredentials => match property(facts, CC_ENABLED) {
+            Ok(Some(value)) if value == "true" => {}
+            Ok(found) if admin_view => add(
+                Likelihood::High,
+                "cc-disabled",
+                "the client-credentials grant is not enabled on the instance".into(),
+                match found {
+                    Some(v) => format!("{CC_ENABLED}={v}"),
+                    None => format!("{CC_ENABLED} is absent"),
+                },
+                GRANT_OFF_FIX,
+            ),
+            _ => {}
+        },
+        Grant::RefreshToken => {}
+    }
+    causes
+}
+
+/// The causes the configuration supports, most likely first, then the secrets nobody can read back.
+pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Vec<Cause> {
+    let mut causes = configuration_causes(ctx, facts, connect);
+    let grant = connect.grant;
+    let explained = causes.iter().any(|c| c.likelihood == Likelihood::High);
+    let (secret, password) = match (explained, grant) {
+        (true, _) => (Likelihood::Low, Likelihood::Low),
+        // An unexplained refresh failure is most often the token itself.
+        (false, Grant::RefreshToken) => (Likelihood::Medium, Likelihood::Low),
+        (false, _) => (Likelihood::High, Likelihood::Medium),
+    };
+    if grant == Grant::RefreshToken {
+        causes.push(Cause {
+            likelihood: if explained { Likelihood::Low } else { Likelihood::High },
+            key: "refresh-token-invalid",
+            text: "the refresh token expired, was revoked, or was issued to another OAuth client".into(),
+            seen: String::new(),
+            fix: "Obtain a new refresh token through the consent page as the integration user (or use the password grant).".into(),
+        });
+    }
+    causes.push(Cause {
+        likelihood: secret,
+        key: "wrong-client-secret",
+        text: "the client secret does not match the OAuth entity".into(),
+        seen: if explained { String::new() } else { "nothing in the configuration explains the refusal".into() },
+        fix: "Copy the client secret again from the OAuth entity (System OAuth > Application Registry, unlock Client Secret) into SNOWDOCTOR_CLIENT_SECRET.".into(),
+    });
+    if grant == Grant::Password {
+        causes.push(Cause {
+            likelihood: password,
+            key: "wrong-user-password",
+            text: "the integration user's password is wrong".into(),
+            seen: String::new(),
+            fix: "Check SNOWDOCTOR_INTEGRATION_PASSWORD (failed attempts count towards the user's lockout).".into(),
+        });
+    }
+    causes.sort_by_key(|c| c.likelihood);
+    causes
+}
+
+type Add<'a> = dyn FnMut(Likelihood, &'static str, String, String, &str) + 'a;
+
+fn entity_causes(entity: &Row, add: &mut Add) {
+    let name = entity.text("name");
+    if entity.flag("active") == Some(false) {
+        add(
+            Likelihood::High,
+            "entity-inactive",
+            format!("the OAuth entity {name:?} is inactive"),
+            "oauth_entity.active=false".into(),
+            "Open the entity in System OAuth > Application Registry and select Active.",
+        );
+    }
+    let kind = entity.value("type").unwrap_or("").to_string();
+    let label = entity.display("type").unwrap_or("").to_string();
+    let inbound = ["client", "oauth client"];
+    if !kind.is_empty()
+        && !inbound
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(&kind) || k.eq_ignore_ascii_case(&label))
+    {
+        add(
+            Likelihood::High,
+            "entity-not-client",
+            format!("the OAuth entity {name:?} is not an inbound OAuth client (type {label:?})"),
+            format!("oauth_entity.type={kind}"),
+            "Use an entity created with \"Create an OAuth API endpoint for external clients\" (type OAuth Client).",
+        );
+    }
+}
+
+fn user_causes(user: &Row, grant: Grant, add: &mut Add) {
+    let name = user.text("user_name").to_string();
+    let flag = |f: &str| user.flag(f) == Some(true);
+    if user.flag("active") == Some(false) {
+        add(
+            Likelihood::High,
+            "user-inactive",
+            format!("the user {name:?} is inactive"),
+            "sys_user.active=false".into(),
+            "Activate the user (User Administration > Users).",
+        );
+    }
+    if flag("locked_out") {
+        add(
+            Likelihood::High,
+            "user-locked",
+            format!("the user {name:?} is locked out"),
+            "sys_user.locked_out=true".into(),
+            "Unlock the user (clear Locked out) and check why it was locked (failed logins).",
+        );
+    }
+    if flag("web_service_access_only") && grant != Grant::ClientCredentials {
+        let likelihood = if grant == Grant::Password {
+            Likelihood::High
+        } else {
+            Likelihood::Medium
+        };
+        add(
+            likelihood,
+            "user-web-service-only",
+            format!(
+                "the user {name:?} is web-service-access-only: the password grant and the consent page need an interactive user"
+            ),
+            "sys_user.web_service_access_only=true".into(),
+            "Clear Web service access only on the integration user.",
+        );
+    }
+    if flag("password_needs_reset") {
+        add(
+            Likelihood::Medium,
+            "user-password-reset",
+            format!("the user {name:?} must reset its password"),
+            "sys_user.password_needs_reset=true".into(),
+            "Clear Password needs reset (or sign in once as the user and set a new password).",
+        );
+    }
+}
