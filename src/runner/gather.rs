@@ -129,10 +129,7 @@ impl Gatherer {
             FactKey::EndpointAsIntegration(path) => {
                 let auth = self.integration_auth()?;
                 let url = self.client.url(path)?;
-                let response = self
-                    .client
-                    .send(Method::GET, url, &auth, "application/json", None, true)
-                    .await?;
+                let response = self.client.send(Request::get(url, &auth)).await?;
                 Ok(FactValue::Response(response))
             }
         }

@@ -33,9 +33,11 @@ fn an_instance_sending_more_than_the_budget_is_stopped_with_a_clear_failure() {
     );
     let har_len = std::fs::metadata(&har).expect("har written").len();
     assert!(har_len < 3_000_000, "the HAR grew to {har_len} bytes");
+    // A bound on the whole run (the selected checks' reads, most refused once the budget is spent);
+    // the catalogue grew with the integration profiles' checks, hence 24 rather than one per check.
     let requests = server.requests().len();
     assert!(
-        requests <= 16,
+        requests <= 24,
         "{requests} requests after the budget was spent"
     );
 }
