@@ -13,7 +13,8 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use snowdoctor::azure::reference_data::{self, PUBLIC_20251028};
+use snowdoctor::azure::reference_data;
+use snowdoctor::azure::snapshot::PUBLIC;
 use snowdoctor::azure::{
     Coverage, Direction, Selection, ServiceTagFile, diagnose, rules_from_file,
 };
@@ -186,8 +187,9 @@ fn python(
 }
 
 fn run() -> Result<bool, String> {
-    let tags = reference_data::locate(PUBLIC_20251028)?;
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    // the embedded snapshot, written out so each run reads and parses a file as `ranges` does
+    let tags = reference_data::write_to(&PUBLIC, dir.path())?;
     let seed_file = ServiceTagFile::load(&tags).map_err(|e| e.to_string())?;
     let rules = dir.path().join("rules.csv");
     std::fs::write(&rules, synthetic_rules(&seed_file)).map_err(|e| format!("write rules: {e}"))?;
@@ -208,7 +210,7 @@ fn run() -> Result<bool, String> {
     let ours = summary(&result);
     println!(
         "ranges: parse + coverage of {} ({} prefixes) against {RULES} rules",
-        PUBLIC_20251028.name,
+        PUBLIC.file_name,
         seed_file.prefix_count()
     );
     println!("  result: {ours}");

@@ -149,7 +149,8 @@ pub struct IntegrationArgs {
     /// Skip every write (the round trip) and say so.
     #[arg(long, help_heading = "Round trip")]
     pub read_only: bool,
-    /// Azure ServiceTags JSON file for the IP allowlist check.
+    /// Azure ServiceTags JSON file for the IP allowlist check, or builtin:public (the default, an
+    /// embedded dated snapshot), builtin:gov, builtin:china, builtin:sample.
     #[arg(
         long,
         env = "SNOWDOCTOR_SERVICE_TAGS",
@@ -312,9 +313,11 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct RangesArgs {
-    /// Azure ServiceTags JSON file (Public, Government, China, or the Discovery API shape).
+    /// Azure ServiceTags JSON file (Public, Government, China, or the Discovery API shape), or
+    /// builtin:public (the default, an embedded dated snapshot), builtin:gov, builtin:china,
+    /// builtin:sample.
     #[arg(long, value_name = "FILE")]
-    pub service_tags: PathBuf,
+    pub service_tags: Option<PathBuf>,
     /// Restrict to these service tags (repeatable).
     #[arg(long = "service-tag", value_name = "NAME")]
     pub service_tags_selected: Vec<String>,

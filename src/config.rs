@@ -503,16 +503,19 @@ pub fn integration_settings(
     } else {
         Grant::Password
     });
+    let service_tags = args
+        .service_tags
+        .clone()
+        .or_else(|| file.defaults.service_tags.clone());
+    // a misspelt builtin:NAME is a usage error now, not an inconclusive check later
+    crate::azure::TagSource::from_arg(service_tags.as_deref())?;
     let settings = Settings {
         profile,
         client_id: args.client_id.clone(),
         grant,
         read_only: args.read_only,
         close_if_delete_denied: args.close_if_delete_denied,
-        service_tags: args
-            .service_tags
-            .clone()
-            .or_else(|| file.defaults.service_tags.clone()),
+        service_tags,
         service_tag_selection: args.service_tags_selected.clone(),
         service_ips,
         export_allow_rules: args.export_allow_rules.clone(),

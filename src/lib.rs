@@ -14,6 +14,7 @@ pub mod azure;
 pub mod catalogue;
 pub mod checks;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod emulator;
 pub mod error;

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::net::IpAddr;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
@@ -13,12 +13,10 @@ use crate::azure::coverage::{
 use crate::azure::intervals::IpSet;
 use crate::azure::rules::{Direction, Policy, RuleSet, rules_from_file};
 use crate::azure::service_tags::{ServiceTag, ServiceTagFile};
+use crate::azure::snapshot::TagSource;
 use crate::cli::RangesArgs;
 use crate::error::Error;
 use crate::exit;
-
-/// Files older than this many weeks get a warning.
-pub const MAX_AGE_WEEKS: i64 = 4;
 
 /// How many repair ranges are shown inline before pointing at `--export-allow-rules`.
 const INLINE_REPAIR: usize = 10;
@@ -28,7 +26,9 @@ const INLINE_REPAIR: usize = 10;
 /// `exit_code()` is 2).
 pub fn run(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
     let addresses = parse_addresses(&args.service_ips)?;
-    let file = ServiceTagFile::load(&args.service_tags)?;
+    let now = crate::clock::now()?;
+    // without --service-tags: the embedded Public snapshot
+    let file = TagSource::from_arg(args.service_tags.as_deref())?.load()?;
     let tags = file
         .select(&args.service_tags_selected)
         .map_err(|e| Error::Usage(e.to_string()))?;
@@ -76,7 +76,7 @@ pub fn run(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
     }
 
     if args.json {
-        let mut body = json_output(&file, &tags, args, rules.as_ref(), &coverage);
+        let mut body = json_output(&file, &tags, args, rules.as_ref(), &coverage, now);
         if !verdicts.is_empty() {
             body["addresses"] = json!(verdicts);
         }
@@ -84,7 +84,7 @@ pub fn run(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
             .map_err(|e| Error::Report(format!("cannot encode JSON: {e}")))?;
         writeln!(out, "{text}").map_err(io)?;
     } else {
-        write_header(out, &file, &tags, args).map_err(io)?;
+        write_header(out, &file, &tags, args, now).map_err(io)?;
         match &rules {
             Some(rules) => write_coverage(out, rules, &coverage, args).map_err(io)?,
             None => write_ranges(out, &coverage.union).map_err(io)?,
@@ -220,6 +220,17 @@ fn selection_note(tags: &[&ServiceTag], args: &RangesArgs) -> String {
     }
 }
 
+/// `builtin:public`, `builtin:sample` or the path given.
+fn source_name(file: &ServiceTagFile) -> String {
+    use crate::azure::snapshot::{BUILTIN, Origin, SAMPLE_KEY};
+    match &file.origin {
+        Origin::Builtin(s) => format!("{BUILTIN}{}", s.key),
+        Origin::Sample => format!("{BUILTIN}{SAMPLE_KEY}"),
+        Origin::File(path) => path.display().to_string(),
+        Origin::Text => String::new(),
+    }
+}
+
 fn export_description(file: &ServiceTagFile, tags: &[&ServiceTag], args: &RangesArgs) -> String {
     let what = if args.service_tags_selected.is_empty() {
         "all Azure service tags".to_string()
@@ -240,22 +251,18 @@ fn write_header(
     file: &ServiceTagFile,
     tags: &[&ServiceTag],
     args: &RangesArgs,
+    now: DateTime<Utc>,
 ) -> std::io::Result<()> {
+    writeln!(out, "service tags: {}", file.provenance())?;
     writeln!(
         out,
-        "service tags: {} ({file})",
-        args.service_tags.display()
+        "  {} tags, {} prefixes",
+        file.tags.len(),
+        file.prefix_count()
     )?;
     writeln!(out, "selection: {}", selection_note(tags, args))?;
-    // an undated file is only noted (the name may have been changed); a dated, old one warns
-    if let Some(warning) = file.age_warning(Utc::now(), MAX_AGE_WEEKS) {
-        let level = if file.date.is_some() {
-            "warning"
-        } else {
-            "note"
-        };
-        writeln!(out, "{level}: {warning}")?;
-    }
+    // the age line starts with "warning:" when the file is stale
+    writeln!(out, "{}", file.notice(now))?;
     if !file.host_bits.is_empty() {
         writeln!(
             out,
@@ -393,6 +400,7 @@ fn json_output(
     args: &RangesArgs,
     rules: Option<&RuleSet>,
     coverage: &Coverage,
+    now: DateTime<Utc>,
 ) -> serde_json::Value {
     let ranges = |set: &IpSet| -> serde_json::Value {
         json!({
@@ -402,11 +410,14 @@ fn json_output(
     };
     let mut body = json!({
         "file": {
-            "path": args.service_tags.display().to_string(),
+            "source": source_name(file),
+            "provenance": file.provenance(),
             "cloud": file.cloud,
             "change_number": file.change_number,
             "date": file.date.map(|d| d.to_string()),
-            "age_warning": file.age_warning(Utc::now(), MAX_AGE_WEEKS),
+            "age_days": file.age(now).map(|a| a.days),
+            "stale": file.age(now).is_some_and(|a| a.stale),
+            "notice": file.notice(now),
             "tags": file.tags.len(),
             "prefixes": file.prefix_count(),
             "host_bits": file.host_bits,

@@ -73,7 +73,7 @@ pub async fn diagnose(
         settings: config.settings.clone(),
         user: user.clone(),
         instance: client.base_url(),
-        now: chrono::Utc::now(),
+        now: crate::clock::now()?,
     });
     let credentials = crate::config::Credentials {
         password: Some(config.connection.password.clone()),
@@ -104,6 +104,9 @@ pub async fn diagnose(
     ctrl_c.abort();
     if let Some(path) = &config.settings.export_allow_rules {
         export_allow_rules(path, &ctx_for_export, &gatherer).await?;
+    }
+    if let Some(note) = service_tags_notice(&results, &ctx_for_export, &gatherer).await {
+        notes.push(note);
     }
     let verdict = runner::verdict(&results);
     let report = RunReport {
@@ -149,6 +152,35 @@ pub async fn diagnose(
 }
 
 /// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
+/// The report-level line naming the Azure ranges `ip-allowlist` judged and their age (a `warning:`
+/// when stale), so every format shows which snapshot a verdict rests on. `None` when the check did not
+/// run or had no file.
+async fn service_tags_notice(
+    results: &[crate::model::CheckResult],
+    ctx: &Context,
+    gatherer: &Gatherer,
+) -> Option<String> {
+    let ran = results.iter().any(|r| {
+        r.id == "ip-allowlist"
+            && matches!(
+                r.status,
+                Status::Pass | Status::Warn | Status::Fail | Status::Inconclusive
+            )
+    });
+    if !ran {
+        return None;
+    }
+    // memoised: the check already loaded it
+    match gatherer
+        .get(&crate::runner::facts::FactKey::ServiceTags)
+        .await
+        .as_ref()
+    {
+        Ok(crate::runner::facts::FactValue::ServiceTags(file)) => Some(file.notice(ctx.now)),
+        _ => None,
+    }
+}
+
 async fn export_allow_rules(
     path: &std::path::Path,
     ctx: &Context,

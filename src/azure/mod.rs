@@ -5,12 +5,14 @@
 //! judges each selected tag's prefixes against it and derives the minimal Allow rules, all on the
 //! sorted interval sets of [`intervals`]. The offline `snowdoctor ranges` command is
 //! `src/app/ranges.rs`.
+//! [`snapshot`] holds the files shipped in the binary and resolves `--service-tags`.
 
 pub mod coverage;
 pub mod intervals;
 pub mod reference_data;
 pub mod rules;
 pub mod service_tags;
+pub mod snapshot;
 
 #[cfg(test)]
 mod tests;
@@ -25,3 +27,4 @@ pub use coverage::{
 pub use intervals::{Count, Family, Interval, IntervalSet, IpSet};
 pub use rules::{Direction, Policy, Rule, RuleSet, rules_from_file, rules_from_rows};
 pub use service_tags::{ServiceTag, ServiceTagError, ServiceTagFile};
+pub use snapshot::{Origin, STALE_AFTER_DAYS, Snapshot, TagSource};

@@ -1,83 +1,92 @@
-//! Where tests and benchmarks find Microsoft's real service-tag files.
+//! Microsoft's real service-tag files for tests and benchmarks: the snapshots embedded from
+//! `data/azure/` (see its SOURCE.md), so a fresh clone needs nothing beside it.
 //!
-//! The files live beside the project (`../shared/data/azure/`, see its README), never inside it. One
-//! function resolves them so every test and benchmark agrees; a missing or different file is an
-//! error with a message, so a test that needs it fails loudly instead of skipping.
+//! `SNOWDOCTOR_AZURE_DATA` may name a directory holding the uncompressed files under Microsoft's names;
+//! when set, they are read from there instead. Either way the bytes are checked against the recorded
+//! size and SHA-256 first, so a test that depends on exact counts fails with a message naming the
+//! expected file rather than reporting wrong counts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Environment variable naming the directory that holds the files (`.ci/run` sets it).
+use super::ServiceTagFile;
+use super::snapshot::{Origin, Snapshot};
+
+/// Optional override: a directory with the uncompressed files (never required).
 pub const DATA_ENV: &str = "SNOWDOCTOR_AZURE_DATA";
 
-/// A reference file and the size its data card records.
-#[derive(Debug, Clone, Copy)]
-pub struct ReferenceFile {
-    pub name: &'static str,
-    pub bytes: u64,
-    pub sha256: &'static str,
+/// The override directory, when `SNOWDOCTOR_AZURE_DATA` is set and not empty.
+pub fn override_dir() -> Option<PathBuf> {
+    std::env::var_os(DATA_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
-/// `ServiceTags_Public_20251028.json`, the primary fixture (93,362 prefixes).
-pub const PUBLIC_20251028: ReferenceFile = ReferenceFile {
-    name: "ServiceTags_Public_20251028.json",
-    bytes: 4_108_133,
-    sha256: "9cb4e5f9371cec1297b05a6f5d742768921a28bd854a3a9cbd80673a6399dc40",
-};
-
-/// `ServiceTags_AzureGovernment_20260720.json`.
-pub const GOVERNMENT_20260720: ReferenceFile = ReferenceFile {
-    name: "ServiceTags_AzureGovernment_20260720.json",
-    bytes: 326_446,
-    sha256: "526a500736740f22077bf7846b46243f6e0d823353042461e6e90212c5e6849e",
-};
-
-/// `ServiceTags_China_20260720.json`.
-pub const CHINA_20260720: ReferenceFile = ReferenceFile {
-    name: "ServiceTags_China_20260720.json",
-    bytes: 263_189,
-    sha256: "bd83fd5acb17c1ed9c0bf1ad47b291787fccd06436fd6509169a6a0a506ca94a",
-};
-
-/// The data directory: `$SNOWDOCTOR_AZURE_DATA`, else `<package>/../shared/data/azure`.
-pub fn data_dir() -> PathBuf {
-    match std::env::var_os(DATA_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/azure"),
+/// The uncompressed, verified bytes of a snapshot (from the override directory when set).
+pub fn bytes(snapshot: &'static Snapshot) -> Result<Vec<u8>, String> {
+    match override_dir() {
+        Some(dir) => {
+            let path = dir.join(snapshot.file_name);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                format!(
+                    "{DATA_ENV} is set, but {} cannot be read ({e}); unset it to use the embedded copy",
+                    path.display()
+                )
+            })?;
+            verify(snapshot, &bytes, &path.display().to_string())?;
+            Ok(bytes)
+        }
+        None => {
+            let bytes = snapshot.bytes()?;
+            verify(
+                snapshot,
+                &bytes,
+                &format!("embedded {}", snapshot.file_name),
+            )?;
+            Ok(bytes)
+        }
     }
 }
 
-/// The path of a reference file after checking that it exists and has the recorded size and SHA-256.
-pub fn locate(file: ReferenceFile) -> Result<PathBuf, String> {
-    let dir = data_dir();
-    let path = dir.join(file.name);
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        format!(
-            "reference file {} not found at {} ({e}); set {DATA_ENV} to the directory holding \
-             Microsoft's service-tag files (../shared/data/azure, see its README)",
-            file.name,
-            path.display()
-        )
-    })?;
-    if meta.len() != file.bytes {
-        return Err(format!(
-            "{} is {} bytes, but the data card records {} bytes (SHA-256 {}): this is not the \
-             expected file, so its counts would be wrong",
-            path.display(),
-            meta.len(),
-            file.bytes,
-            file.sha256
-        ));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let digest = sha256_hex(&bytes)?;
-    if digest != file.sha256 {
-        return Err(format!(
-            "{} has SHA-256 {digest}, but the data card records {}: this is not the expected file",
-            path.display(),
-            file.sha256
-        ));
-    }
+/// The parsed snapshot, dated from its name.
+pub fn load(snapshot: &'static Snapshot) -> Result<ServiceTagFile, String> {
+    let bytes = bytes(snapshot)?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| format!("{}: {e}", snapshot.file_name))?;
+    let mut file =
+        ServiceTagFile::parse(text).map_err(|e| format!("{}: {e}", snapshot.file_name))?;
+    file.date = snapshot.date();
+    file.origin = Origin::Builtin(snapshot);
+    Ok(file)
+}
+
+/// Writes the verified file under Microsoft's name into `dir` (for code that reads a path).
+pub fn write_to(snapshot: &'static Snapshot, dir: &Path) -> Result<PathBuf, String> {
+    let path = dir.join(snapshot.file_name);
+    std::fs::write(&path, bytes(snapshot)?)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// Checks size and SHA-256 against the record in `data/azure/SOURCE.md`.
+pub fn verify(snapshot: &Snapshot, bytes: &[u8], what: &str) -> Result<(), String> {
+    if bytes.len() != snapshot.bytes {
+        return Err(format!(
+            "{what} is {} bytes, but data/azure/SOURCE.md records {} bytes for {} (SHA-256 {}): \
+             this is not the expected file, so its counts would be wrong",
+            bytes.len(),
+            snapshot.bytes,
+            snapshot.file_name,
+            snapshot.sha256
+        ));
+    }
+    let digest = sha256_hex(bytes)?;
+    if digest != snapshot.sha256 {
+        return Err(format!(
+            "{what} has SHA-256 {digest}, but data/azure/SOURCE.md records {} for {}: this is not \
+             the expected file",
+            snapshot.sha256, snapshot.file_name
+        ));
+    }
+    Ok(())
 }
 
 /// SHA-256 through the crypto provider already in the build (rustls on aws-lc-rs), so checking the

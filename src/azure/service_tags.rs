@@ -10,9 +10,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+use super::snapshot::{Origin, TagSource};
 
 /// Why a service-tag file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +148,8 @@ pub struct ServiceTagFile {
     pub tags: Vec<ServiceTag>,
     /// Prefixes with host bits set (masked before use).
     pub host_bits: Vec<HostBits>,
+    /// Where the file came from (embedded snapshot, sample, a path).
+    pub origin: Origin,
 }
 
 impl ServiceTagFile {
@@ -212,15 +216,17 @@ impl ServiceTagFile {
             date: None,
             tags,
             host_bits,
+            origin: Origin::Text,
         })
     }
 
-    /// Reads and parses a file; the date comes from its name. `builtin:sample` is the embedded sample.
+    /// Loads what a `--service-tags` value names: `builtin:public|gov|china|sample` or a file path.
     pub fn load(path: &Path) -> Result<ServiceTagFile, crate::error::Error> {
-        if path.as_os_str() == super::SAMPLE_SERVICE_TAGS {
-            return ServiceTagFile::parse(super::SAMPLE_TEXT)
-                .map_err(|e| crate::error::Error::Config(format!("embedded sample: {e}")));
-        }
+        TagSource::from_arg(Some(path))?.load()
+    }
+
+    /// Reads and parses a file on disk; the date comes from its name.
+    pub fn load_file(path: &Path) -> Result<ServiceTagFile, crate::error::Error> {
         let bytes = std::fs::read(path).map_err(|source| crate::error::Error::Io {
             path: path.to_path_buf(),
             source,
@@ -238,6 +244,7 @@ impl ServiceTagFile {
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(date_from_file_name);
+        file.origin = Origin::File(path.to_path_buf());
         Ok(file)
     }
 
@@ -300,25 +307,6 @@ impl ServiceTagFile {
     /// Total number of prefixes over all tags (with repeats across tags).
     pub fn prefix_count(&self) -> usize {
         self.tags.iter().map(|t| t.prefixes.len()).sum()
-    }
-
-    /// A warning when the file's date is more than `max_weeks` weeks before `now`, or unknown.
-    pub fn age_warning(&self, now: DateTime<Utc>, max_weeks: i64) -> Option<String> {
-        let Some(date) = self.date else {
-            return Some(
-                "the file's date is unknown (no _YYYYMMDD in its name); Microsoft publishes a new \
-                 file every week, make sure this one is recent"
-                    .into(),
-            );
-        };
-        let age = now.date_naive().signed_duration_since(date).num_days();
-        (age > max_weeks * 7).then(|| {
-            format!(
-                "the file is from {date}, {} weeks old; Microsoft publishes a new file every week \
-                 and new ranges appear in it at least a week before use: download the current one",
-                age / 7
-            )
-        })
     }
 }
 

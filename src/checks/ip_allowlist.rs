@@ -1,7 +1,11 @@
 //! `ip-allowlist`: IP Address Access Control (`ip_access`) against Azure's published ranges. Microsoft
 //! names no service tag for the connector, so by default every prefix of the service-tag file must be
 //! admitted (inbound and bidirectional rules; an address is blocked only when a Deny rule matches and no
-//! Allow rule does).
+//! Allow rule does). Without `--service-tags` the ranges are the embedded Public snapshot
+//! (`src/azure/snapshot.rs`); the evidence names the file used. A stale file (older than
+//! [`azure::STALE_AFTER_DAYS`]) turns a pass into a warning only where the age matters: Deny rules
+//! filter and every published prefix is admitted, so ranges Microsoft added since may be blocked. A
+//! failure stands on the old file's ranges alone; without filtering the ranges do not matter.
 
 use std::sync::Arc;
 
@@ -12,8 +16,6 @@ use crate::servicenow::TableQuery;
 
 /// Where to download the file Microsoft's troubleshooting names.
 pub const DOWNLOAD_URL: &str = "https://www.microsoft.com/en-us/download/details.aspx?id=56519";
-/// A service-tag file older than this many weeks is stale (Microsoft publishes weekly).
-const MAX_AGE_WEEKS: i64 = 4;
 /// Tags listed in the evidence, worst first.
 const SHOWN_TAGS: usize = 8;
 
@@ -84,26 +86,29 @@ impl Check for IpAllowlist {
                 ),
             );
         }
+        let file = match facts.get(&FactKey::ServiceTags) {
+            Ok(FactValue::ServiceTags(file)) => Some(file.clone()),
+            _ => None,
+        };
+        if let Some(file) = &file {
+            base = base.with("service-tag file", file_evidence(ctx, file));
+        }
         let ips = &ctx.settings.service_ips;
         if !policy.filters() && ips.is_empty() {
             base.summary = "no IP filtering: no active inbound Deny rule in ip_access, so Microsoft's addresses are not restricted".into();
             return base;
         }
-        let file = match facts.get(&FactKey::ServiceTags) {
-            Ok(FactValue::ServiceTags(file)) => Some(file.clone()),
-            _ => None,
-        };
         let Some(file) = file else {
             if !policy.filters() {
                 base.summary = "no IP filtering: no active inbound Deny rule in ip_access".into();
                 return with_addresses(base, &policy, ips);
             }
             let mut outcome = Outcome::inconclusive(format!(
-                "ip_access has {} active inbound Deny rule(s), but no Azure service-tag file was given to compare them with",
+                "ip_access has {} active inbound Deny rule(s), but the Azure service-tag file to compare them with could not be read",
                 policy.deny_rules
             ))
             .fix(format!(
-                "Download \"Azure IP Ranges and Service Tags – Public Cloud\" ({DOWNLOAD_URL}) and rerun with --service-tags FILE."
+                "Fix or replace the --service-tags file: download \"Azure IP Ranges and Service Tags – Public Cloud\" ({DOWNLOAD_URL}), or leave the flag out to use the embedded snapshot."
             ));
             outcome.evidence = base.evidence;
             let fact_error = facts.get(&FactKey::ServiceTags).err();
@@ -135,15 +140,6 @@ fn evaluate_coverage(
         format!("tags {}", selection.join(", "))
     };
     let mut outcome = base
-        .with(
-            "service-tag file",
-            format!(
-                "cloud {}, change number {}, date {}",
-                file.cloud,
-                file.change_number,
-                file.date.map(|d| d.to_string()).unwrap_or_else(|| "unknown".into())
-            ),
-        )
         .with("ranges checked", scope)
         .with(
             "overall",
@@ -179,12 +175,7 @@ fn evaluate_coverage(
             format!("{} more tags are partly blocked", worst.len() - SHOWN_TAGS),
         );
     }
-    // An undated file (no `_YYYYMMDD` in its name) is noted; only a dated, old file warns.
-    let age_note = file.age_warning(ctx.now, MAX_AGE_WEEKS);
-    if let Some(note) = &age_note {
-        outcome = outcome.with("file age", note.clone());
-    }
-    let stale = age_note.filter(|_| file.date.is_some());
+    let stale = file.age(ctx.now).filter(|age| age.stale);
     outcome = with_addresses(outcome, policy, &ctx.settings.service_ips);
     let address_blocked = ctx
         .settings
@@ -196,11 +187,17 @@ fn evaluate_coverage(
             "ip_access admits all {} selected Azure prefixes ({} inbound Deny rule(s), covered by Allow rules)",
             coverage.overall.prefixes, policy.deny_rules
         );
-        if let Some(warning) = stale {
+        if let Some(age) = stale {
             outcome.status = crate::model::Status::Warn;
-            outcome.summary = format!("{}; but {warning}", outcome.summary);
+            outcome.summary = format!(
+                "{}, but the service-tag file is {} days old: ranges Microsoft added since may be blocked",
+                outcome.summary, age.days
+            );
             outcome.remediation = Some(format!(
-                "Download the current file from {DOWNLOAD_URL} and rerun: Azure adds ranges every week."
+                "Download the current \"Azure IP Ranges and Service Tags\" file from {} and rerun with --service-tags FILE: Microsoft republishes it weekly and your Deny rules may block ranges added since {}.",
+                file.download_page(),
+                file.date
+                    .map_or_else(|| "then".to_string(), |d| d.to_string())
             ));
         }
         return outcome;
@@ -228,6 +225,21 @@ fn evaluate_coverage(
         "IP Address Access Control denies addresses Microsoft's service uses. Add Allow rules (System Security > IP Address Access Control, type Allow, direction Inbound) covering the {ranges} blocked range(s), taken from Azure IP Ranges and Service Tags – Public Cloud ({DOWNLOAD_URL}). {export}"
     ));
     outcome
+}
+
+/// Which file, and how old it is at run time.
+fn file_evidence(ctx: &Context, file: &ServiceTagFile) -> String {
+    let what = file.provenance();
+    match file.age(ctx.now) {
+        Some(age) if age.stale => format!(
+            "{what}; {} days old, stale after {}: download the current file from {} and pass --service-tags FILE",
+            age.days,
+            azure::STALE_AFTER_DAYS,
+            file.download_page()
+        ),
+        Some(age) => format!("{what}; {} days old", age.days),
+        None => what,
+    }
 }
 
 fn with_addresses(

@@ -1,7 +1,7 @@
 //! JUnit XML for CI: one test suite per area, one test case per check named `<area>::<id> — <title>`
 //! (stable across runs, so CI history lines up). Fail is a failure carrying the summary and the fix,
 //! inconclusive an error, skipped and blocked are skipped with the reason; warnings pass with the warning
-//! in `system-out`.
+//! in `system-out`. Run-level notes are `note` properties of the first suite.
 
 use std::time::Duration;
 
@@ -18,12 +18,18 @@ pub fn render(report: &RunReport) -> Result<String, Error> {
     if let Ok(started) = chrono::DateTime::parse_from_rfc3339(&report.started_at) {
         junit.set_timestamp(started);
     }
-    for (area, checks) in view::by_area(report) {
+    for (index, (area, checks)) in view::by_area(report).into_iter().enumerate() {
         let mut suite = TestSuite::new(area.as_str());
         let total: u64 = checks.iter().map(|c| c.duration_ms).sum();
         suite.set_time(Duration::from_millis(total));
         suite.add_property(("instance", report.instance.as_str()));
         suite.add_property(("profile", report.profile.as_str()));
+        // run-level notes (the Azure ranges used and their age, read-only mode, …), said once
+        if index == 0 {
+            for note in &report.notes {
+                suite.add_property(("note", note.as_str()));
+            }
+        }
         for check in checks {
             suite.add_test_case(test_case(report, check));
         }

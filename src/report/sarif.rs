@@ -54,6 +54,10 @@ pub fn render(report: &RunReport) -> Result<String, Error> {
         "headline".to_string(),
         report.verdict.headline.clone().into(),
     );
+    // run-level notes (the Azure ranges used and their age, read-only mode, …)
+    if !report.notes.is_empty() {
+        properties.insert("notes".to_string(), report.notes.clone().into());
+    }
     let run = Run::builder()
         .tool(Tool::from(driver))
         .results(results)

@@ -202,19 +202,11 @@ impl Gatherer {
         Ok(identity)
     }
 
-    /// The `--service-tags` file (`builtin:sample` is the small sample the demo uses).
+    /// The `--service-tags` file; without the flag, the embedded Public snapshot.
     fn service_tags(&self) -> Fact {
-        let Some(path) = &self.settings.service_tags else {
-            return Err(FactError::Unavailable(
-                "no --service-tags file was given".into(),
-            ));
-        };
-        let file = if path.as_os_str() == crate::azure::SAMPLE_SERVICE_TAGS {
-            crate::azure::ServiceTagFile::parse(crate::azure::SAMPLE_TEXT)
-                .map_err(|e| FactError::Input(e.to_string()))?
-        } else {
-            crate::azure::ServiceTagFile::load(path).map_err(|e| FactError::Input(e.to_string()))?
-        };
+        let source = crate::azure::TagSource::from_arg(self.settings.service_tags.as_deref())
+            .map_err(|e| FactError::Input(e.to_string()))?;
+        let file = source.load().map_err(|e| FactError::Input(e.to_string()))?;
         Ok(FactValue::ServiceTags(Arc::new(file)))
     }
 

@@ -220,11 +220,23 @@ fn ip_allowlist_scenarios_and_the_csv_export() {
         evidence.contains("ignored"),
         "malformed or ignored rules are listed: {evidence}"
     );
-    // Without a service-tag file the check cannot decide, but still reports the deny rule.
-    let out = EmulatorRun::start("ip-deny-all").run_json(&["--only", "ip-allowlist"]);
+    // Without --service-tags the embedded Public snapshot decides (tests/it/ip_allowlist.rs); with
+    // an unreadable file the check cannot decide, but still reports the deny rule.
+    let absent = dir.path().join("absent.json");
+    let out = EmulatorRun::start("ip-deny-all").run_json(&[
+        "--only",
+        "ip-allowlist",
+        "--service-tags",
+        absent.to_str().expect("utf8"),
+    ]);
     let report = out.report();
     report.assert_status("ip-allowlist", "inconclusive");
     assert!(report.summary("ip-allowlist").contains("Deny rule"));
+    assert!(
+        report.check("ip-allowlist")["evidence"]
+            .to_string()
+            .contains("absent.json")
+    );
     assert!(
         report
             .remediation("ip-allowlist")

@@ -1,9 +1,10 @@
 //! The IP allowlist engine against Microsoft's real service-tag files, and the `ranges` command.
 //!
-//! The real files are resolved by `snowdoctor::azure::reference_data` (env `SNOWDOCTOR_AZURE_DATA`,
-//! default `../shared/data/azure`). A missing or different file fails these tests with a message;
-//! they never skip. Expected numbers come from the data card (`../shared/data/azure/README.md`) and
-//! microsoft-integration.md §3, §4.4 and §5.6, which were computed independently with Python.
+//! The real files are the snapshots embedded from `data/azure/` (see its SOURCE.md), verified by size
+//! and SHA-256 through `snowdoctor::azure::reference_data` before use (`SNOWDOCTOR_AZURE_DATA` may point
+//! at uncompressed copies instead; nothing outside the repository is needed). Expected numbers come from
+//! the shared data card and microsoft-integration.md §3, §4.4 and §5.6, computed independently with
+//! Python.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -11,22 +12,22 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use snowdoctor::app::ranges::run as ranges_command;
-use snowdoctor::azure::reference_data::{self, ReferenceFile};
+use snowdoctor::azure::reference_data;
+use snowdoctor::azure::snapshot::{self, Snapshot};
 use snowdoctor::azure::{
     AddressStatus, Direction, IpSet, RuleSet, Selection, ServiceTagFile, address_status,
     allow_rules_csv, diagnose, rules_from_file,
 };
 use snowdoctor::cli::RangesArgs;
 
-fn load(file: ReferenceFile) -> ServiceTagFile {
-    let path = reference_data::locate(file).unwrap_or_else(|e| panic!("{e}"));
-    ServiceTagFile::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn load(file: &'static Snapshot) -> ServiceTagFile {
+    reference_data::load(file).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Parsed once: 4 MB in a debug build is worth sharing between tests.
 fn public() -> &'static ServiceTagFile {
     static FILE: OnceLock<ServiceTagFile> = OnceLock::new();
-    FILE.get_or_init(|| load(reference_data::PUBLIC_20251028))
+    FILE.get_or_init(|| load(&snapshot::PUBLIC))
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -99,35 +100,18 @@ fn reference_data_is_verified_before_use() {
         reference_data::sha256_hex(b"abc").expect("sha256"),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
-    let real = reference_data::PUBLIC_20251028;
-    reference_data::locate(real).unwrap_or_else(|e| panic!("{e}"));
-    let missing = ReferenceFile {
-        name: "ServiceTags_Public_19990101.json",
-        ..real
-    };
-    let err = reference_data::locate(missing).expect_err("no such file");
+    let real = &snapshot::PUBLIC;
+    let bytes = reference_data::bytes(real).unwrap_or_else(|e| panic!("{e}"));
+    reference_data::verify(real, &bytes, "embedded").unwrap_or_else(|e| panic!("{e}"));
+    let err = reference_data::verify(real, &bytes[1..], "shortened").expect_err("size differs");
     assert!(
-        err.contains("not found") && err.contains("SNOWDOCTOR_AZURE_DATA"),
+        err.contains("bytes") && err.contains(real.file_name),
         "{err}"
     );
-    let resized = ReferenceFile {
-        bytes: real.bytes + 1,
-        ..real
-    };
-    assert!(
-        reference_data::locate(resized)
-            .expect_err("size differs")
-            .contains("bytes")
-    );
-    let rehashed = ReferenceFile {
-        sha256: "00",
-        ..real
-    };
-    assert!(
-        reference_data::locate(rehashed)
-            .expect_err("hash differs")
-            .contains("SHA-256")
-    );
+    let mut changed = bytes.clone();
+    changed[100] ^= 1;
+    let err = reference_data::verify(real, &changed, "changed").expect_err("hash differs");
+    assert!(err.contains("SHA-256"), "{err}");
 }
 
 #[test]
@@ -321,14 +305,8 @@ fn no_rules_admit_everything() {
 #[test]
 fn government_and_china_files() {
     for (reference, cloud, change, prefixes, azurecloud) in [
-        (
-            reference_data::GOVERNMENT_20260720,
-            "AzureGovernment",
-            "402",
-            6_591,
-            605,
-        ),
-        (reference_data::CHINA_20260720, "China", "405", 4_390, 345),
+        (&snapshot::GOVERNMENT, "AzureGovernment", "402", 6_591, 605),
+        (&snapshot::CHINA, "China", "405", 4_390, 345),
     ] {
         let file = load(reference);
         assert_eq!(
@@ -346,7 +324,7 @@ fn government_and_china_files() {
 
 fn args(tags: PathBuf) -> RangesArgs {
     RangesArgs {
-        service_tags: tags,
+        service_tags: Some(tags),
         service_tags_selected: Vec::new(),
         rules: None,
         export_allow_rules: None,
@@ -369,8 +347,10 @@ fn sample_path() -> PathBuf {
 fn ranges_without_rules_prints_merged_ranges() {
     let (code, text) = run(&args(sample_path()));
     assert_eq!(code, 0);
-    assert!(text.contains("cloud Public, change number 12"), "{text}");
-    assert!(text.contains("date unknown"), "{text}");
+    assert!(
+        text.contains("ServiceTags_Sample.json (Public, undated, changeNumber 12)"),
+        "{text}"
+    );
     assert!(
         text.contains("Microsoft names no narrower service tag"),
         "{text}"
@@ -384,7 +364,7 @@ fn ranges_without_rules_prints_merged_ranges() {
     let (code, builtin) = run(&args(PathBuf::from(snowdoctor::azure::SAMPLE_SERVICE_TAGS)));
     assert_eq!(code, 0);
     assert!(
-        builtin.contains("cloud Public, change number 12"),
+        builtin.contains("built-in sample builtin:sample (Public, undated)"),
         "{builtin}"
     );
 
@@ -495,10 +475,10 @@ fn ranges_input_errors_exit_2() {
 #[test]
 fn ranges_on_the_real_file_exports_azurecloud() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path =
-        reference_data::locate(reference_data::PUBLIC_20251028).unwrap_or_else(|e| panic!("{e}"));
     let export = dir.path().join("azurecloud.csv");
-    let mut a = args(path);
+    // no --service-tags: the embedded Public snapshot
+    let mut a = args(PathBuf::new());
+    a.service_tags = None;
     a.service_tags_selected = vec!["AzureCloud".into()];
     a.export_allow_rules = Some(export.clone());
     let (code, text) = run(&a);
@@ -511,4 +491,256 @@ fn ranges_on_the_real_file_exports_azurecloud() {
     assert!(text.contains("wrote 1640 Allow rules"), "{text}");
     let csv = std::fs::read_to_string(&export).expect("export");
     assert_eq!(csv.lines().count(), 1 + 730 + 910);
+}
+
+// ---- the embedded snapshot through the binary, with a fixed clock (SNOWDOCTOR_NOW) ----
+
+use crate::support::{EmulatorRun, Finished, snowdoctor};
+
+/// The embedded Public file's provenance as every report names it.
+const EMBEDDED_PUBLIC: &str =
+    "embedded Public snapshot builtin:public of 2025-10-28 (changeNumber 375)";
+
+/// `snowdoctor run --only ip-allowlist --format json` against `scenario` at the fixed time `now`,
+/// writing the other report formats into `dir`.
+fn run_at(scenario: &str, now: &str, extra: &[&str], dir: &Path) -> Finished {
+    let run = EmulatorRun::start(scenario);
+    let mut cmd = run.command();
+    cmd.args(["--only", "ip-allowlist", "--format", "json"])
+        .args(extra)
+        .env("SNOWDOCTOR_NOW", now);
+    for (format, file) in [
+        ("terminal", "report.txt"),
+        ("md", "report.md"),
+        ("html", "report.html"),
+        ("junit", "junit.xml"),
+        ("sarif", "report.sarif"),
+    ] {
+        cmd.arg("--report")
+            .arg(format!("{format}={}", dir.join(file).display()));
+    }
+    Finished::from(cmd.output().expect("snowdoctor runs"))
+}
+
+fn notes(report: &serde_json::Value) -> Vec<String> {
+    report["notes"]
+        .as_array()
+        .map(|n| {
+            n.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every report format in `dir` contains `needle` (whitespace runs count as one space: the terminal
+/// report wraps).
+fn every_report_says(dir: &Path, needle: &str) {
+    for file in [
+        "report.txt",
+        "report.md",
+        "report.html",
+        "junit.xml",
+        "report.sarif",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).expect(file);
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(needle), "{file} lacks {needle:?}:\n{text}");
+    }
+}
+
+#[test]
+fn without_service_tags_a_run_judges_against_the_embedded_public_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_at("ip-deny-all", "2026-11-27T09:00:00Z", &[], dir.path());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.report();
+    report.assert_status("ip-allowlist", "fail");
+    assert!(
+        report
+            .summary("ip-allowlist")
+            .contains("of 52340 prefixes blocked"),
+        "{}",
+        report.summary("ip-allowlist")
+    );
+    let evidence = report.check("ip-allowlist")["evidence"].to_string();
+    assert!(
+        evidence.contains(EMBEDDED_PUBLIC) && evidence.contains("395 days old"),
+        "{evidence}"
+    );
+    assert!(
+        report
+            .remediation("ip-allowlist")
+            .contains("details.aspx?id=56519")
+    );
+    // the report-level notice: stale, with the download link and the flag that replaces it
+    let notes = notes(&report.0);
+    let notice = notes
+        .iter()
+        .find(|n| n.contains("Azure IP ranges"))
+        .unwrap_or_else(|| panic!("no Azure ranges note in {notes:?}"));
+    assert!(
+        notice.starts_with("warning: ")
+            && notice.contains(EMBEDDED_PUBLIC)
+            && notice.contains("395 days old")
+            && notice.contains("details.aspx?id=56519")
+            && notice.contains("--service-tags FILE"),
+        "{notice}"
+    );
+    every_report_says(
+        dir.path(),
+        "builtin:public of 2025-10-28 (changeNumber 375)",
+    );
+    every_report_says(dir.path(), "395 days old");
+}
+
+#[test]
+fn a_stale_file_warns_only_where_its_age_matters() {
+    // the sample's ranges under a dated name: 2026-10-01
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tags = dir.path().join("ServiceTags_Public_20261001.json");
+    std::fs::write(&tags, snowdoctor::azure::SAMPLE_TEXT).expect("write tags");
+    let tags = tags.to_str().expect("utf-8 path");
+
+    // 60 days old: fresh; the allows cover everything, so the check passes
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let out = run_at(
+        "ip-azure-allowed",
+        "2026-11-30T23:00:00Z",
+        &["--service-tags", tags],
+        fresh.path(),
+    );
+    let report = out.report();
+    report.assert_status("ip-allowlist", "pass");
+    let notice = notes(&report.0).join("\n");
+    assert!(
+        notice.contains("ServiceTags_Public_20261001.json (Public, 2026-10-01, changeNumber 12), 60 days old at run time")
+            && !notice.contains("warning"),
+        "{notice}"
+    );
+    every_report_says(fresh.path(), "(Public, 2026-10-01, changeNumber 12)");
+
+    // 61 days old with Deny rules filtering: the pass cannot vouch for newer ranges, so it warns
+    let stale = tempfile::tempdir().expect("tempdir");
+    let out = run_at(
+        "ip-azure-allowed",
+        "2026-12-01T00:00:00Z",
+        &["--service-tags", tags],
+        stale.path(),
+    );
+    let report = out.report();
+    report.assert_status("ip-allowlist", "warn");
+    assert!(
+        report.summary("ip-allowlist").contains("61 days old"),
+        "{}",
+        report.summary("ip-allowlist")
+    );
+    let fix = report.remediation("ip-allowlist");
+    assert!(
+        fix.contains("details.aspx?id=56519") && fix.contains("--service-tags FILE"),
+        "{fix}"
+    );
+    assert!(notes(&report.0).iter().any(|n| n.starts_with("warning: ")));
+    every_report_says(stale.path(), "61 days old");
+
+    // stale, but nothing is filtered: the ranges do not matter, the check passes; the notice still warns
+    let nofilter = tempfile::tempdir().expect("tempdir");
+    let out = run_at(
+        "ip-no-filtering",
+        "2026-12-01T00:00:00Z",
+        &[],
+        nofilter.path(),
+    );
+    let report = out.report();
+    report.assert_status("ip-allowlist", "pass");
+    assert!(
+        report.check("ip-allowlist")["evidence"]
+            .to_string()
+            .contains(EMBEDDED_PUBLIC)
+    );
+    assert!(
+        notes(&report.0)
+            .iter()
+            .any(|n| n.starts_with("warning: ") && n.contains("399 days old")),
+        "{:?}",
+        notes(&report.0)
+    );
+}
+
+#[test]
+fn a_misspelt_builtin_or_a_bad_clock_is_a_usage_error() {
+    let run = EmulatorRun::start("healthy");
+    let out = Finished::from(
+        run.command()
+            .args(["--service-tags", "builtin:gvo"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(
+        out.code,
+        i32::from(snowdoctor::exit::USAGE),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("builtin:gov"), "{}", out.stderr);
+    let out = Finished::from(
+        snowdoctor()
+            .args(["ranges", "--service-tags", "builtin:sample"])
+            .env("SNOWDOCTOR_NOW", "yesterday")
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(
+        out.code,
+        i32::from(snowdoctor::exit::USAGE),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("SNOWDOCTOR_NOW"), "{}", out.stderr);
+}
+
+#[test]
+fn ranges_defaults_to_the_embedded_public_snapshot_and_names_the_others() {
+    let out = Finished::from(
+        snowdoctor()
+            .args(["ranges", "--service-tag", "AzureCloud.westeurope"])
+            .env("SNOWDOCTOR_NOW", "2026-11-27T00:00:00Z")
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("service tags: {EMBEDDED_PUBLIC}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("warning: Azure IP ranges")
+            && out.stdout.contains("395 days old")
+            && out.stdout.contains("--service-tags FILE"),
+        "{}",
+        out.stdout
+    );
+    for (builtin, cloud, change, stale) in [
+        ("builtin:gov", "AzureGovernment", "402", false),
+        ("builtin:china", "China", "405", false),
+        ("builtin:public", "Public", "375", true),
+    ] {
+        let out = Finished::from(
+            snowdoctor()
+                .args(["ranges", "--json", "--service-tag", "AzureCloud"])
+                .args(["--service-tags", builtin])
+                .env("SNOWDOCTOR_NOW", "2026-09-01T00:00:00Z")
+                .output()
+                .expect("runs"),
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let body: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+        let file = &body["file"];
+        assert_eq!(file["source"], builtin);
+        assert_eq!(file["cloud"], cloud);
+        assert_eq!(file["change_number"], change);
+        assert_eq!(file["stale"], stale, "{file}");
+    }
 }

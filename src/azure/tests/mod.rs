@@ -3,3 +3,4 @@
 mod coverage;
 mod parse;
 mod props;
+mod snapshot;

@@ -168,18 +168,35 @@ fn date_from_name_and_age_warning() {
         .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
         .single()
         .expect("time");
-    assert_eq!(file.age_warning(soon, 4), None);
-    let warning = file.age_warning(later, 4).expect("ten weeks is too old");
+    let at = |y, m, d| {
+        Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)
+            .single()
+            .expect("time")
+    };
+    let age = file.age(soon).expect("dated");
+    assert_eq!((age.days, age.stale), (13, false));
     assert!(
-        warning.contains("2025-10-28") && warning.contains("9 weeks"),
-        "{warning}"
+        !file.notice(soon).starts_with("warning"),
+        "{}",
+        file.notice(soon)
+    );
+    // the threshold: 60 days is still fresh, 61 is stale
+    assert!(!file.age(at(2025, 12, 27)).expect("dated").stale);
+    assert!(file.age(at(2025, 12, 28)).expect("dated").stale);
+    let age = file.age(later).expect("dated");
+    assert_eq!((age.days, age.stale), (69, true));
+    let notice = file.notice(later);
+    assert!(
+        notice.starts_with("warning:")
+            && notice.contains("2025-10-28")
+            && notice.contains("69 days old")
+            && notice.contains("details.aspx?id=56519")
+            && notice.contains("--service-tags FILE"),
+        "{notice}"
     );
     file.date = None;
-    assert!(
-        file.age_warning(soon, 4)
-            .expect("unknown date warns")
-            .contains("unknown")
-    );
+    assert_eq!(file.age(soon), None);
+    assert!(!file.notice(later).starts_with("warning"));
 }
 
 proptest::proptest! {
