@@ -40,7 +40,7 @@ pub enum Command {
     #[command(subcommand)]
     Report(ReportCommand),
     /// Print the JSON schema of the JSON report.
-    Schema,
+    Schema(SchemaArgs),
     /// Find and remove round-trip records a previous run left behind (only snowdoctor's own).
     Cleanup(CleanupArgs),
     /// Print the effective settings (flags, environment, config file) and where each came from.
@@ -241,11 +241,28 @@ pub struct RunArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
     pub integration: IntegrationArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Many instances in one run (`--targets`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct FleetArgs {
+    /// Diagnose every `[[target]]` of this TOML file (see examples/targets.toml) instead of one
+    /// --instance; each target names the environment variables holding its secrets.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// How many targets are diagnosed at once (with --targets).
+    #[arg(long, default_value_t = 4, value_name = "N", requires = "targets")]
+    pub parallel_targets: usize,
+    /// Write every report format of every target under DIR/<target>/ (with --targets).
+    #[arg(long, value_name = "DIR", requires = "targets")]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -334,6 +351,13 @@ pub struct RangesArgs {
     /// support integration IPs.
     #[arg(long = "service-ip", value_name = "ADDR")]
     pub service_ips: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the schema of the fleet report (`run --targets FILE --format json`) instead.
+    #[arg(long)]
+    pub targets: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -456,6 +480,7 @@ impl ConnectionArgs {
             profile: None,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
+            password_env: None,
         }
     }
 }
@@ -481,6 +506,7 @@ impl IntegrationArgs {
             service_tags_selected: self.service_tags_selected.clone(),
             service_ips: self.service_ips.clone(),
             export_allow_rules: self.export_allow_rules.clone(),
+            secret_env: Default::default(),
             prompt: true,
         }
     }

@@ -294,6 +294,9 @@ pub struct ConnectionInput {
     pub connect_timeout: Option<u64>,
     /// Seconds; 0 counts as 1; absent: the config file's, else [`REQUEST_TIMEOUT_SECS`].
     pub request_timeout: Option<u64>,
+    /// The environment variable holding the password, when named (a `--targets` file does); unset is
+    /// then an error instead of a prompt or a file. `None`: `SNOWDOCTOR_PASSWORD`.
+    pub password_env: Option<String>,
 }
 
 /// What the integration looks like, as asked for; [`integration_settings`] validates it.
@@ -319,6 +322,17 @@ pub struct IntegrationInput {
     pub export_allow_rules: Option<PathBuf>,
     /// Ask on a terminal for a missing integration secret (not in `demo`, whose emulator has its own).
     pub prompt: bool,
+    /// Environment variables holding the integration's secrets, when named (a `--targets` file does);
+    /// a named variable that is unset is an error. `None`: the `SNOWDOCTOR_*` variable.
+    pub secret_env: SecretEnv,
+}
+
+/// Names of the environment variables holding the integration's secrets (never the secrets).
+#[derive(Debug, Clone, Default)]
+pub struct SecretEnv {
+    pub integration_password: Option<String>,
+    pub client_secret: Option<String>,
+    pub refresh_token: Option<String>,
 }
 
 /// Which checks run and how, checked once: at least one job, a timeout of at least a second.
@@ -373,6 +387,28 @@ pub struct SecretSource<'a> {
     pub env: &'a str,
     /// Prompt on a terminal when neither is set.
     pub prompt: bool,
+    /// The variable was named explicitly (in a `--targets` file): unset or empty is an error.
+    pub required_env: bool,
+}
+
+impl<'a> SecretSource<'a> {
+    /// A source reading `named` when it is given (then it must be set, and nothing is prompted), else
+    /// `default`.
+    fn env_or(
+        what: &'a str,
+        file: Option<&'a Path>,
+        named: Option<&'a str>,
+        default: &'a str,
+        prompt: bool,
+    ) -> Self {
+        SecretSource {
+            what,
+            file,
+            env: named.unwrap_or(default),
+            prompt: prompt && named.is_none(),
+            required_env: named.is_some(),
+        }
+    }
 }
 
 /// Reads a secret from its file, its environment variable, or a terminal prompt.
@@ -389,7 +425,9 @@ pub fn read_secret(
             ))
         })?;
         Some(text.trim_end_matches(['\r', '\n']).to_string())
-    } else if let Some(raw) = std::env::var_os(source.env) {
+    } else if let Some(raw) = std::env::var_os(source.env)
+        && !(raw.is_empty() && source.required_env)
+    {
         // A value that is not UTF-8 is a mistake to name, not a missing secret to prompt for.
         Some(raw.into_string().map_err(|_| {
             Error::Config(format!(
@@ -397,6 +435,11 @@ pub fn read_secret(
                 source.env, source.what
             ))
         })?)
+    } else if source.required_env {
+        return Err(Error::Usage(format!(
+            "the environment variable {} (named for the {}) is not set or is empty; export it before the run",
+            source.env, source.what
+        )));
     } else if source.prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         let answer = rpassword::prompt_password(format!("{}: ", source.what))
             .map_err(|e| Error::Config(format!("cannot read the {}: {e}", source.what)))?;
@@ -463,30 +506,33 @@ pub fn integration_settings(
         ))
     })?;
     let integration_password = read_secret(
-        &SecretSource {
-            what: "integration user's password",
-            file: args.integration_password_file.as_deref(),
-            env: "SNOWDOCTOR_INTEGRATION_PASSWORD",
-            prompt: args.prompt && args.grant != Some(Grant::ClientCredentials),
-        },
+        &SecretSource::env_or(
+            "integration user's password",
+            args.integration_password_file.as_deref(),
+            args.secret_env.integration_password.as_deref(),
+            "SNOWDOCTOR_INTEGRATION_PASSWORD",
+            args.prompt && args.grant != Some(Grant::ClientCredentials),
+        ),
         registry,
     )?;
     let client_secret = read_secret(
-        &SecretSource {
-            what: "OAuth client secret",
-            file: args.client_secret_file.as_deref(),
-            env: "SNOWDOCTOR_CLIENT_SECRET",
-            prompt: args.prompt,
-        },
+        &SecretSource::env_or(
+            "OAuth client secret",
+            args.client_secret_file.as_deref(),
+            args.secret_env.client_secret.as_deref(),
+            "SNOWDOCTOR_CLIENT_SECRET",
+            args.prompt,
+        ),
         registry,
     )?;
     let refresh_token = read_secret(
-        &SecretSource {
-            what: "refresh token",
-            file: args.refresh_token_file.as_deref(),
-            env: "SNOWDOCTOR_REFRESH_TOKEN",
-            prompt: args.prompt && args.grant == Some(Grant::RefreshToken),
-        },
+        &SecretSource::env_or(
+            "refresh token",
+            args.refresh_token_file.as_deref(),
+            args.secret_env.refresh_token.as_deref(),
+            "SNOWDOCTOR_REFRESH_TOKEN",
+            args.prompt && args.grant == Some(Grant::RefreshToken),
+        ),
         registry,
     )?;
     let service_ips = args
@@ -585,13 +631,18 @@ pub fn connection(
     let password = read_secret(
         &SecretSource {
             what: "password of the diagnosing account",
-            file: args
-                .password_file
-                .clone()
-                .or_else(|| pick("password_file").map(PathBuf::from))
-                .as_deref(),
-            env: "SNOWDOCTOR_PASSWORD",
-            prompt: true,
+            // A named variable is the only source: no file from the config, no prompt.
+            file: match &args.password_env {
+                Some(_) => None,
+                None => args
+                    .password_file
+                    .clone()
+                    .or_else(|| pick("password_file").map(PathBuf::from)),
+            }
+            .as_deref(),
+            env: args.password_env.as_deref().unwrap_or("SNOWDOCTOR_PASSWORD"),
+            prompt: args.password_env.is_none(),
+            required_env: args.password_env.is_some(),
         },
         secrets,
     )?
@@ -637,14 +688,31 @@ pub fn run_config(
     integration: &IntegrationInput,
     selection: Selection,
 ) -> Result<RunConfig> {
-    let secrets = SecretRegistry::new();
     let file = config_file(integration.config.as_deref())?;
+    run_config_in(
+        connection_args,
+        integration,
+        selection,
+        &file,
+        SecretRegistry::new(),
+    )
+}
+
+/// Validates one run's inputs against a config file already loaded, registering the secrets it reads
+/// in `secrets`: a fleet shares one registry, so every output redacts every target's secrets.
+pub fn run_config_in(
+    connection_args: &ConnectionInput,
+    integration: &IntegrationInput,
+    selection: Selection,
+    file: &ConfigFile,
+    secrets: SecretRegistry,
+) -> Result<RunConfig> {
     let connection_args = ConnectionInput {
         profile: integration.profile.clone(),
         ..connection_args.clone()
     };
-    let connection = connection(&connection_args, &file, &secrets)?;
-    let (settings, credentials) = integration_settings(integration, &file, &secrets)?;
+    let connection = connection(&connection_args, file, &secrets)?;
+    let (settings, credentials) = integration_settings(integration, file, &secrets)?;
     Ok(RunConfig {
         connection,
         settings,

@@ -41,3 +41,21 @@ impl FailOn {
         }
     }
 }
+
+/// The worst of several exit codes (a fleet run exits with its worst target's): a usage error beats
+/// an instance that could not be assessed, which beats findings, which beat no checks and success.
+/// A code this list does not know (a signal's) is worse than all of them.
+pub fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
+    let rank = |code: u8| match code {
+        OK => 0,
+        NO_CHECKS => 1,
+        FINDINGS => 2,
+        NOT_ASSESSED => 3,
+        USAGE => 4,
+        _ => 5,
+    };
+    codes
+        .into_iter()
+        .max_by_key(|&code| rank(code))
+        .unwrap_or(OK)
+}

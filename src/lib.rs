@@ -19,6 +19,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod known_errors;
 pub mod model;
 pub mod profile;

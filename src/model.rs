@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON report schema. Bump the minor for additive changes, the major for breaking ones.
-pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1";
 
 /// The functional area a check belongs to; `--only`/`--skip` accept these names.
 #[derive(
@@ -246,6 +246,9 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// Instance base URL (host only, no credentials).
     pub instance: String,
+    /// The target's name when the run is one of a fleet (`run --targets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Profile name (`m365-security-center` by default).
     pub profile: String,
     /// The diagnosing account's user name.

@@ -18,6 +18,7 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
                 file: None,
                 env: name,
                 prompt: false,
+                required_env: false,
             },
             &secrets,
         )

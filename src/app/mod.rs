@@ -14,6 +14,7 @@ mod config;
 mod demo;
 pub mod emulate;
 mod explain;
+mod fleet;
 mod list;
 mod logging;
 mod man;
@@ -85,7 +86,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
             ranges::run(&args, &mut stdout)
         }
         Command::Report(ReportCommand::Render(args)) => report::render(&args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(&args),
         Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Why(args) => why::run(&args),
         Command::Profiles(args) => profiles::run(&args),

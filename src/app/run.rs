@@ -1,5 +1,7 @@
 //! `snowdoctor run`: diagnoses an instance (configuration checks, the OAuth connect, the ticket round
-//! trip) and writes every requested output. `demo` reuses [`diagnose`] against its embedded emulator.
+//! trip) and writes every requested output. [`execute`] is the one path every diagnosis takes: `demo`
+//! reuses [`diagnose`] against its embedded emulator, and `run --targets` (`fleet.rs`) calls [`execute`]
+//! once per target.
 
 use std::sync::Arc;
 
@@ -10,15 +12,18 @@ use crate::checks::Context;
 use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::exit;
+use crate::exit::{self, FailOn};
 use crate::model::{RunReport, Status, ToolInfo, WriteState};
 use crate::runner::gather::Gatherer;
-use crate::runner::{self, Limits, Plan};
+use crate::runner::{self, Events, Limits, Plan};
 use crate::servicenow::Client;
 use crate::servicenow::transcript::Exchange;
 
 /// Runs `snowdoctor run`.
 pub async fn run(args: RunArgs) -> Result<u8> {
+    if let Some(path) = &args.fleet.targets {
+        return super::fleet::run(path, &args).await;
+    }
     let config = crate::config::run_config(
         &args.connection.input(),
         &args.integration.input(),
@@ -27,12 +32,24 @@ pub async fn run(args: RunArgs) -> Result<u8> {
     diagnose(config, &args.output, Vec::new()).await
 }
 
+/// What every diagnosis of a command shares: the checks and how findings map to the exit code.
+pub struct Shared {
+    pub catalogue: Catalogue,
+    pub plan: Plan,
+    pub fail_on: FailOn,
+}
+
+/// A finished diagnosis, nothing printed yet.
+pub struct Diagnosis {
+    pub report: RunReport,
+    /// Every HTTP exchange, redacted.
+    pub transcript: Vec<Exchange>,
+    /// What `snowdoctor run` exits with for this report.
+    pub exit_code: u8,
+}
+
 /// Runs a diagnosis and writes every requested output. `notes` are prepended to the report's notes.
-pub async fn diagnose(
-    config: RunConfig,
-    output: &OutputArgs,
-    mut notes: Vec<String>,
-) -> Result<u8> {
+pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>) -> Result<u8> {
     let log = super::logging::init(output.verbose, config.secrets.clone());
     let catalogue = Catalogue::load(config.selection.checks_dir.as_deref())?;
     let plan = Plan::select(&catalogue, &config.selection.only, &config.selection.skip)?;
@@ -45,92 +62,29 @@ pub async fn diagnose(
         .iter()
         .map(|arg| crate::report::parse_report_arg(arg))
         .collect::<Result<Vec<_>>>()?;
-    let client = Client::new(config.connection.client_options(&config.secrets))
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    for warning in client.warnings() {
-        eprintln!("warning: {warning}");
-        notes.push(warning.clone());
-    }
-    if config.settings.read_only {
-        notes.push(
-            "read-only run (--read-only): the ticket round trip and every other write were skipped"
-                .into(),
-        );
-    }
     let cancel = CancellationToken::new();
-    let ctrl_c = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing cleanup before exiting…");
-                cancel.cancel();
-            }
-        })
-    };
-    let transcript = client.transcript().clone();
-    let user = config.connection.user.clone();
-    let ctx = Arc::new(Context {
-        settings: config.settings.clone(),
-        user: user.clone(),
-        instance: client.base_url(),
-        now: crate::clock::now()?,
-    });
-    let credentials = crate::config::Credentials {
-        password: Some(config.connection.password.clone()),
-        ..config.credentials.clone()
-    };
-    let gatherer = Arc::new(Gatherer::new(
-        client.clone(),
-        user.clone(),
-        config.settings.clone(),
-        credentials,
-        cancel.clone(),
-    ));
+    let ctrl_c = cancel_on_ctrl_c(&cancel);
     let progress = super::progress::Progress::new(
         plan.selected_count(),
         output.no_progress || output.quiet || output.verbose > 0,
     );
-    let started_at = chrono::Utc::now();
-    let started = std::time::Instant::now();
-    let limits = Limits {
-        jobs: config.selection.jobs,
-        check_timeout: config.selection.check_timeout,
+    let shared = Shared {
+        catalogue,
+        plan,
+        fail_on: output.fail_on,
     };
-    let ctx_for_export = ctx.clone();
-    let results = runner::run(&plan, ctx, gatherer.clone(), limits, progress.clone()).await;
-    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
-    gatherer.settle().await;
+    let diagnosis = execute(&config, &shared, notes, cancel, progress.clone(), "").await;
     progress.finish();
     ctrl_c.abort();
-    if let Some(path) = &config.settings.export_allow_rules {
-        export_allow_rules(path, &ctx_for_export, &gatherer).await?;
-    }
-    if let Some(note) = service_tags_notice(&results, &ctx_for_export, &gatherer).await {
-        notes.push(note);
-    }
-    let verdict = runner::verdict(&results);
-    let report = RunReport {
-        schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
-        tool: ToolInfo::current(),
-        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        duration_ms: started.elapsed().as_millis() as u64,
-        instance: client.base_url(),
-        profile: config.settings.profile.name.clone(),
-        user,
-        verdict,
-        checks: results,
-        writes: gatherer.written_records(),
-        notes,
-    };
-    let exchanges: Vec<Exchange> = transcript.snapshot();
+    let diagnosis = diagnosis?;
     let input = crate::report::RenderInput {
-        report: &report,
-        transcript: &exchanges,
+        report: &diagnosis.report,
+        transcript: &diagnosis.transcript,
         color: super::term::stdout_color(output.color),
         width: super::term::stdout_width(),
     };
     let stdout_text = if output.quiet {
-        crate::report::verdict_line(&report, input.color)
+        crate::report::verdict_line(&diagnosis.report, input.color)
     } else {
         crate::report::render(output.format, &input)?
     };
@@ -148,7 +102,98 @@ pub async fn diagnose(
             &config.secrets,
         )?;
     }
-    Ok(exit_code(&report, &catalogue, output))
+    Ok(diagnosis.exit_code)
+}
+
+/// Cancels `cancel` on Ctrl-C; the run then finishes its cleanup. Abort the handle when the run ends.
+pub fn cancel_on_ctrl_c(cancel: &CancellationToken) -> tokio::task::JoinHandle<()> {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing cleanup before exiting…");
+            cancel.cancel();
+        }
+    })
+}
+
+/// Diagnoses the instance of `config`: gathers, evaluates, settles the round trip's writes and builds
+/// the report. Prints only the client's warnings on stderr, after `label` (a fleet target's name).
+pub async fn execute(
+    config: &RunConfig,
+    shared: &Shared,
+    mut notes: Vec<String>,
+    cancel: CancellationToken,
+    events: Arc<dyn Events>,
+    label: &str,
+) -> Result<Diagnosis> {
+    let client = Client::new(config.connection.client_options(&config.secrets))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    for warning in client.warnings() {
+        eprintln!("warning: {label}{warning}");
+        notes.push(warning.clone());
+    }
+    if config.settings.read_only {
+        notes.push(
+            "read-only run (--read-only): the ticket round trip and every other write were skipped"
+                .into(),
+        );
+    }
+    let transcript = client.transcript().clone();
+    let user = config.connection.user.clone();
+    let ctx = Arc::new(Context {
+        settings: config.settings.clone(),
+        user: user.clone(),
+        instance: client.base_url(),
+        now: crate::clock::now()?,
+    });
+    let credentials = crate::config::Credentials {
+        password: Some(config.connection.password.clone()),
+        ..config.credentials.clone()
+    };
+    let gatherer = Arc::new(Gatherer::new(
+        client.clone(),
+        user.clone(),
+        config.settings.clone(),
+        credentials,
+        cancel,
+    ));
+    let started_at = chrono::Utc::now();
+    let started = std::time::Instant::now();
+    let limits = Limits {
+        jobs: config.selection.jobs,
+        check_timeout: config.selection.check_timeout,
+    };
+    let ctx_for_export = ctx.clone();
+    let results = runner::run(&shared.plan, ctx, gatherer.clone(), limits, events).await;
+    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
+    gatherer.settle().await;
+    if let Some(path) = &config.settings.export_allow_rules {
+        export_allow_rules(path, &ctx_for_export, &gatherer).await?;
+    }
+    if let Some(note) = service_tags_notice(&results, &ctx_for_export, &gatherer).await {
+        notes.push(note);
+    }
+    let verdict = runner::verdict(&results);
+    let report = RunReport {
+        schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
+        tool: ToolInfo::current(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration_ms: started.elapsed().as_millis() as u64,
+        instance: client.base_url(),
+        target: None,
+        profile: config.settings.profile.name.clone(),
+        user,
+        verdict,
+        checks: results,
+        writes: gatherer.written_records(),
+        notes,
+    };
+    let exit_code = exit_code(&report, &shared.catalogue, shared.fail_on);
+    Ok(Diagnosis {
+        report,
+        transcript: transcript.snapshot(),
+        exit_code,
+    })
 }
 
 /// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).
@@ -205,7 +250,7 @@ async fn export_allow_rules(
 }
 
 /// 3 when a gate check (connectivity, authentication) failed or could not decide; else `--fail-on`.
-fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> u8 {
+fn exit_code(report: &RunReport, catalogue: &Catalogue, fail_on: FailOn) -> u8 {
     let gate_failed = report
         .checks
         .iter()
@@ -221,5 +266,5 @@ fn exit_code(report: &RunReport, catalogue: &Catalogue, output: &OutputArgs) -> 
     {
         return exit::FINDINGS;
     }
-    crate::report::exit_code(report, output.fail_on)
+    crate::report::exit_code(report, fail_on)
 }

@@ -45,7 +45,8 @@ pub fn case_name(check: &CheckResult) -> String {
     format!("{}::{} — {}", check.area, check.id, check.title)
 }
 
-fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
+/// One check as a test case (the fleet's suites reuse it).
+pub(super) fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
     let status = match check.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
         Status::Fail | Status::Inconclusive => {

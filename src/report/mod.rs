@@ -6,6 +6,7 @@
 //! removed if one shows up.
 
 mod bundle;
+mod fleet;
 mod format;
 mod har;
 mod html;
@@ -27,10 +28,11 @@ use crate::model::{RunReport, Status};
 use crate::servicenow::transcript::Exchange;
 
 pub use bundle::{BundleSummary, write_bundle};
+pub use fleet::{FLEET_FORMATS, TargetRun, render_fleet, write_report_dir};
 pub use format::Format;
 pub use output::{parse_report_arg, write_reports};
 pub use pseudonymize::Pseudonymizer;
-pub use schema::json_schema;
+pub use schema::{fleet_json_schema, json_schema};
 
 /// Width of the terminal format in a file (and on stdout when it is not a terminal).
 pub const FILE_WIDTH: usize = 100;

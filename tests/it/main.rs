@@ -5,6 +5,7 @@ mod config_checks;
 mod diagnosis;
 mod emulator;
 mod engine;
+mod fleet;
 mod hostile;
 mod hostile_server;
 mod ip_allowlist;

@@ -62,7 +62,10 @@ fn render_refuses_har_and_unknown_schema_versions() {
     std::fs::write(
         &future,
         text.replacen(
-            "\"schema_version\": \"1.0\"",
+            &format!(
+                "\"schema_version\": \"{}\"",
+                snowdoctor::model::REPORT_SCHEMA_VERSION
+            ),
             "\"schema_version\": \"99.0\"",
             1,
         ),
