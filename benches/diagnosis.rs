@@ -1,61 +1,153 @@
-//! Benchmark (not a test): a full diagnosis of the embedded emulator with 80 ms latency per request, with
-//! the default concurrency and with `--jobs 1`, measured in the same run and printed as a ratio.
+//! Benchmark (not a test): a full diagnosis of an in-process healthy emulator at 80 ms latency per
+//! request, through the real binary. From the run's own HAR transcript it prints the number of HTTP
+//! requests, the critical-path depth (the longest chain of requests each waiting for the previous one)
+//! and the wall time against the floor that depth sets (depth × latency). Each figure is printed for
+//! the Batch API answering and for it refused (404: the fallback to individual requests), and the
+//! default `--jobs 8` is compared with `--jobs 1`, all in the same run.
 //!
-//! Run: `cargo bench --bench diagnosis`.
+//! Run: `cargo bench --bench diagnosis`. Loopback only; every run has a deadline.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::{Instance, LATENCY, critical_path, median, ms, snowdoctor, wire_spans};
+use snowdoctor::emulator::{Fault, FaultKind};
 
 const RUNS: usize = 3;
-const LATENCY_MS: &str = "80";
 
-fn run_once(jobs: &str) -> Duration {
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_snowdoctor"))
-        .args([
-            "demo",
-            "--latency-ms",
-            LATENCY_MS,
-            "--format",
-            "json",
-            "--no-progress",
-            "--jobs",
-            jobs,
-        ])
-        .output()
-        .expect("snowdoctor demo runs");
-    let elapsed = started.elapsed();
-    let code = output.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "demo exited {code}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    elapsed
+/// One configuration's figures: the counts of its last run, the median wall of its runs.
+struct Figures {
+    label: &'static str,
+    requests: usize,
+    har_entries: usize,
+    depth: usize,
+    walls: Vec<Duration>,
+    wall: Duration,
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
+/// One diagnosis of `instance` with `--jobs jobs`, recorded into `figures`.
+fn sample(
+    instance: &Instance,
+    dir: &std::path::Path,
+    jobs: &str,
+    run: usize,
+    figures: &mut Figures,
+) {
+    let har_path = dir.join(format!("{}-{run}.har", figures.label).replace([' ', ','], "_"));
+    let mut args = instance.run_args();
+    args.extend(
+        [
+            "--format",
+            "json",
+            "--jobs",
+            jobs,
+            "--report",
+            &format!("har={}", har_path.display()),
+        ]
+        .map(String::from),
+    );
+    let before = instance.emulator.request_count();
+    let finished = snowdoctor(&args, &instance.secret_env("SNOWDOCTOR_"));
+    figures.requests = instance.emulator.request_count() - before;
+    assert_eq!(
+        finished.code, 0,
+        "a healthy run passes:\n{}",
+        finished.stdout
+    );
+    let report: serde_json::Value = serde_json::from_str(&finished.stdout).expect("JSON report");
+    let har: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&har_path).expect("HAR written"))
+            .expect("HAR is JSON");
+    figures.har_entries = har["log"]["entries"].as_array().map_or(0, Vec::len);
+    figures.depth = critical_path(&wire_spans(&har));
+    figures.walls.push(Duration::from_millis(
+        report["duration_ms"].as_u64().expect("duration_ms"),
+    ));
 }
 
 fn main() {
-    // Interleave the two configurations so machine noise affects both alike.
-    let mut concurrent = Vec::new();
-    let mut serial = Vec::new();
-    for _ in 0..RUNS {
-        concurrent.push(run_once("8"));
-        serial.push(run_once("1"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_batch = Instance::start(dir.path(), "batch");
+    let without_batch = Instance::start(dir.path(), "no-batch");
+    without_batch.emulator.add_fault(Fault {
+        method: None,
+        path_prefix: "/api/now/v1/batch".into(),
+        kind: FaultKind::Status(404),
+        times: None,
+    });
+    let configurations = [
+        (&with_batch, "8", "batch, --jobs 8"),
+        (&without_batch, "8", "no batch, --jobs 8"),
+        (&with_batch, "1", "batch, --jobs 1"),
+    ];
+    let mut rows: Vec<Figures> = configurations
+        .iter()
+        .map(|(_, _, label)| Figures {
+            label,
+            requests: 0,
+            har_entries: 0,
+            depth: 0,
+            walls: Vec::new(),
+            wall: Duration::ZERO,
+        })
+        .collect();
+    // Interleaved so machine noise affects every configuration alike.
+    for run in 0..RUNS {
+        for ((instance, jobs, _), figures) in configurations.iter().zip(rows.iter_mut()) {
+            sample(instance, dir.path(), jobs, run, figures);
+        }
     }
-    let (c, s) = (median(concurrent), median(serial));
-    println!("full diagnosis, emulator latency {LATENCY_MS} ms, median of {RUNS} runs");
-    println!("  --jobs 8 (default): {:>8.0} ms", c.as_secs_f64() * 1000.0);
+    for row in &mut rows {
+        row.wall = median(std::mem::take(&mut row.walls));
+    }
+
+    let latency = ms(LATENCY);
     println!(
-        "  --jobs 1 (baseline): {:>7.0} ms",
-        s.as_secs_f64() * 1000.0
+        "full healthy diagnosis, {latency:.0} ms emulated latency per request, median of {RUNS} runs"
     );
     println!(
-        "  speed-up: {:.2}x (baseline / concurrent)",
-        s.as_secs_f64() / c.as_secs_f64()
+        "  {:<20} {:>8} {:>11} {:>14} {:>9} {:>22}",
+        "configuration",
+        "requests",
+        "HAR entries",
+        "critical path",
+        "wall",
+        "wall ÷ (path × latency)"
     );
+    for row in &rows {
+        println!(
+            "  {:<20} {:>8} {:>11} {:>14} {:>6.0} ms {:>22.2}",
+            row.label,
+            row.requests,
+            row.har_entries,
+            row.depth,
+            ms(row.wall),
+            ms(row.wall) / (row.depth as f64 * latency)
+        );
+    }
+    let (concurrent, serial) = (&rows[0], &rows[2]);
+    println!(
+        "  --jobs 8 vs --jobs 1: {:.2}x ({:.0} ms vs {:.0} ms)",
+        ms(serial.wall) / ms(concurrent.wall),
+        ms(concurrent.wall),
+        ms(serial.wall)
+    );
+    println!(
+        "  batch vs no batch: {} vs {} requests, {:.0} ms vs {:.0} ms",
+        rows[0].requests,
+        rows[1].requests,
+        ms(rows[0].wall),
+        ms(rows[1].wall)
+    );
+    println!(
+        "  goals: requests ≤ 15 with batch: {}; critical path ≤ 9: {}; wall ÷ (path × latency) ≤ 1.15: {}",
+        met(rows[0].requests <= 15),
+        met(rows[0].depth <= 9),
+        met(ms(rows[0].wall) / (rows[0].depth as f64 * latency) <= 1.15)
+    );
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
 }
