@@ -93,7 +93,7 @@ fn auto_colours_a_terminal_unless_dumb_or_no_color() {
     ];
     for (env, expected) in cases {
         let tmux = Tmux::start(100, 200, &shell_line(&binary, env, &args));
-        let screen = tmux.capture_when("__END__", true, Duration::from_secs(30));
+        let screen = tmux.capture_when("__END__", true, Duration::from_secs(120));
         assert!(screen.contains("__END__0"), "{screen}");
         let output = screen.split("__END__").next().unwrap_or_default();
         assert_eq!(output.contains(ESC), *expected, "{env:?}:\n{output}");

@@ -92,7 +92,7 @@ fn a_narrow_tty_gets_a_narrow_list_with_whole_ids() {
     }
     let binary = assert_cmd::cargo::cargo_bin("snowdoctor");
     let tmux = Tmux::start(58, 200, &shell_line(&binary, &[], "list"));
-    let screen = tmux.capture_when("__END__", false, Duration::from_secs(30));
+    let screen = tmux.capture_when("__END__", false, Duration::from_secs(120));
     assert!(screen.contains("__END__0"), "{screen}");
     let output = screen.split("__END__").next().unwrap_or_default();
     assert_fits(output, 58);

@@ -37,11 +37,11 @@ fn every_missing_secret_is_prompted_for_on_a_terminal() {
         ("OAuth client secret", creds.client_secret.expose_secret()),
     ];
     for (prompt, answer) in answers {
-        let screen = tmux.capture_when(prompt, false, Duration::from_secs(30));
+        let screen = tmux.capture_when(prompt, false, Duration::from_secs(90));
         assert!(screen.contains(prompt), "no prompt {prompt:?}:\n{screen}");
         tmux.send_line(answer);
     }
-    let screen = tmux.capture_when("__END__", false, Duration::from_secs(60));
+    let screen = tmux.capture_when("__END__", false, Duration::from_secs(120));
     assert!(screen.contains("__END__0"), "{screen}");
     for (_, answer) in answers {
         assert!(!screen.contains(answer), "a secret was echoed:\n{screen}");

@@ -53,7 +53,15 @@ impl Tmux {
         let started = Instant::now();
         loop {
             let text = self.capture(escapes);
-            if text.contains(marker) || started.elapsed() > timeout {
+            // `__END__` is complete only with the exit status after it.
+            let complete = match text.find(marker) {
+                Some(at) if marker == "__END__" => {
+                    text[at + marker.len()..].starts_with(|c: char| c.is_ascii_digit())
+                }
+                Some(_) => true,
+                None => false,
+            };
+            if complete || started.elapsed() > timeout {
                 return text;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -105,7 +113,9 @@ fn rand_suffix() -> u64 {
 pub fn shell_line(binary: &Path, env: &[(&str, &str)], args: &str) -> String {
     let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!(
-        "env -u COLUMNS -u NO_COLOR -u CLICOLOR_FORCE TERM=xterm-256color {} {} {args}; echo __END__$?",
+        // The pane must outlive the command (its output is captured after it exits): `sleep` keeps it,
+        // and the server's kill on drop ends it.
+        "env -u COLUMNS -u NO_COLOR -u CLICOLOR_FORCE TERM=xterm-256color {} {} {args}; echo __END__$?; sleep 600",
         env.join(" "),
         binary.display()
     )
