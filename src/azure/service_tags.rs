@@ -41,21 +41,90 @@ fn suggest(close: &[String]) -> String {
     }
 }
 
-/// A number or a string: the download files use a number, the Discovery API a string.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawChange<'a> {
-    Number(u64),
-    #[serde(borrow)]
-    Text(Cow<'a, str>),
+/// `changeNumber`: a number in the download files, a string in the Discovery API. A visitor that takes
+/// either, instead of an untagged enum, which buffers every value before trying its variants.
+struct Change(String);
+
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Change;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a change number (number or string)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Change, E> {
+                Ok(Change(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Change, E> {
+                Ok(Change(v.to_string()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Change, E> {
+                Ok(Change(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
-impl RawChange<'_> {
-    fn into_string(self) -> String {
-        match self {
-            RawChange::Number(n) => n.to_string(),
-            RawChange::Text(s) => s.into_owned(),
+/// A tag's `addressPrefixes`, parsed to prefixes as they stream past: no list of strings is built and
+/// no string is copied unless it has to be reported.
+#[derive(Default)]
+struct Prefixes {
+    nets: Vec<IpNet>,
+    /// (given text, prefix used) for prefixes published with host bits set.
+    host_bits: Vec<(String, IpNet)>,
+    /// The first entry that is not a CIDR prefix: (text, reason).
+    bad: Option<(String, String)>,
+}
+
+impl<'de> Deserialize<'de> for Prefixes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Prefixes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of CIDR prefix strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Prefixes, A::Error> {
+                let mut out = Prefixes {
+                    nets: Vec::with_capacity(seq.size_hint().unwrap_or(16)),
+                    ..Prefixes::default()
+                };
+                while let Some(Text(text)) = seq.next_element::<Text<'de>>()? {
+                    let given = text.trim();
+                    let net = match parse_prefix(given) {
+                        Ok(net) => net,
+                        Err(reason) => {
+                            if out.bad.is_none() {
+                                out.bad = Some((text.to_string(), reason));
+                            }
+                            continue;
+                        }
+                    };
+                    let used = net.trunc();
+                    if used != net {
+                        out.host_bits.push((given.to_string(), used));
+                    }
+                    out.nets.push(used);
+                }
+                Ok(out)
+            }
         }
+        d.deserialize_seq(Visit)
+    }
+}
+
+/// One prefix: the allocation-free IPv4 path, else `ipnet` (IPv6, odd forms), which decides.
+fn parse_prefix(given: &str) -> Result<IpNet, String> {
+    match fast_v4_prefix(given) {
+        Some(net) => Ok(net),
+        None => given
+            .parse()
+            .map_err(|e: ipnet::AddrParseError| e.to_string()),
     }
 }
 
@@ -85,8 +154,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawFile<'a> {
-    #[serde(borrow, default)]
-    change_number: Option<RawChange<'a>>,
+    #[serde(default)]
+    change_number: Option<Change>,
     #[serde(borrow, default)]
     cloud: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -104,14 +173,14 @@ struct RawTag<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawProperties<'a> {
-    #[serde(borrow, default)]
-    change_number: Option<RawChange<'a>>,
+    #[serde(default)]
+    change_number: Option<Change>,
     #[serde(borrow, default)]
     region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     system_service: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    address_prefixes: Option<Vec<Text<'a>>>,
+    #[serde(default)]
+    address_prefixes: Option<Prefixes>,
 }
 
 /// One service tag.
@@ -164,35 +233,25 @@ impl ServiceTagFile {
         let mut tags = Vec::with_capacity(raw.values.len());
         for tag in raw.values {
             let name = tag.name.into_owned();
-            let texts = tag
-                .properties
-                .address_prefixes
-                .as_deref()
-                .unwrap_or_default();
-            let mut prefixes = Vec::with_capacity(texts.len());
-            for Text(text) in texts {
-                let given = text.trim();
-                let net = match fast_v4_prefix(given) {
-                    Some(net) => net,
-                    None => given.parse().map_err(|e: ipnet::AddrParseError| {
-                        ServiceTagError::BadPrefix {
-                            tag: name.clone(),
-                            prefix: text.to_string(),
-                            reason: e.to_string(),
-                        }
-                    })?,
-                };
-                let used = net.trunc();
-                if used != net {
-                    host_bits.push(HostBits {
-                        tag: name.clone(),
-                        given: given.to_string(),
-                        used,
-                    });
-                }
-                prefixes.push(used);
-            }
             let props = tag.properties;
+            let prefixes = props.address_prefixes.unwrap_or_default();
+            if let Some((prefix, reason)) = prefixes.bad {
+                return Err(ServiceTagError::BadPrefix {
+                    tag: name,
+                    prefix,
+                    reason,
+                });
+            }
+            host_bits.extend(
+                prefixes
+                    .host_bits
+                    .into_iter()
+                    .map(|(given, used)| HostBits {
+                        tag: name.clone(),
+                        given,
+                        used,
+                    }),
+            );
             tags.push(ServiceTag {
                 name,
                 region: props.region.map(Cow::into_owned).unwrap_or_default(),
@@ -200,19 +259,13 @@ impl ServiceTagFile {
                     .system_service
                     .map(Cow::into_owned)
                     .unwrap_or_default(),
-                change_number: props
-                    .change_number
-                    .map(RawChange::into_string)
-                    .unwrap_or_default(),
-                prefixes,
+                change_number: props.change_number.map(|c| c.0).unwrap_or_default(),
+                prefixes: prefixes.nets,
             });
         }
         Ok(ServiceTagFile {
             cloud: raw.cloud.map(Cow::into_owned).unwrap_or_default(),
-            change_number: raw
-                .change_number
-                .map(RawChange::into_string)
-                .unwrap_or_default(),
+            change_number: raw.change_number.map(|c| c.0).unwrap_or_default(),
             date: None,
             tags,
             host_bits,

@@ -129,7 +129,7 @@ impl Gatherer {
                 Ok(FactValue::Response(response))
             }
             FactKey::AuthorizeProbe => self.authorize_probe().await,
-            FactKey::ServiceTags => self.service_tags(),
+            FactKey::ServiceTags => self.service_tags().await,
             FactKey::Connect => Ok(FactValue::Connect(Arc::new(self.connect().await))),
             FactKey::RoundTrip => self.round_trip().await,
         }
@@ -203,10 +203,15 @@ impl Gatherer {
     }
 
     /// The `--service-tags` file; without the flag, the embedded Public snapshot.
-    fn service_tags(&self) -> Fact {
+    async fn service_tags(&self) -> Fact {
         let source = crate::azure::TagSource::from_arg(self.settings.service_tags.as_deref())
             .map_err(|e| FactError::Input(e.to_string()))?;
-        let file = source.load().map_err(|e| FactError::Input(e.to_string()))?;
+        // decompressing and parsing 4 MB is CPU work: off the async workers, so requests and
+        // Ctrl-C handling carry on meanwhile
+        let file = tokio::task::spawn_blocking(move || source.load())
+            .await
+            .map_err(|e| FactError::Input(format!("loading the service-tag file stopped: {e}")))?
+            .map_err(|e| FactError::Input(e.to_string()))?;
         Ok(FactValue::ServiceTags(Arc::new(file)))
     }
 

@@ -232,3 +232,52 @@ fn fast_v4_path_declines_odd_forms() {
         "255.255.255.255/32".parse().ok()
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, failure_persistence: None, ..Default::default() })]
+
+    /// The parser never panics: the sample with bytes overwritten, inserted or cut off.
+    #[test]
+    fn parse_never_panics_on_mutated_files(
+        edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>(), 0u8..3), 1..12),
+        cut in proptest::option::of(0usize..4096),
+    ) {
+        let mut bytes = SAMPLE.as_bytes().to_vec();
+        for (at, byte, kind) in edits {
+            let at = at % (bytes.len() + 1);
+            match kind {
+                0 if at < bytes.len() => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ if at < bytes.len() => { bytes.remove(at); }
+                _ => {}
+            }
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut % (bytes.len() + 1));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = ServiceTagFile::parse(&text);
+    }
+
+    /// Any string as a prefix, and any JSON shape where the parser expects a list of prefixes.
+    #[test]
+    fn parse_never_panics_on_odd_prefixes(
+        prefix in "\\PC{0,40}",
+        number in proptest::prelude::any::<i64>(),
+        shape in 0u8..5,
+    ) {
+        let list = match shape {
+            0 => serde_json::json!([prefix]),
+            1 => serde_json::json!([number]),
+            2 => serde_json::json!(prefix),
+            3 => serde_json::json!({ "a": prefix }),
+            _ => serde_json::json!([null, [prefix]]),
+        };
+        let doc = serde_json::json!({
+            "changeNumber": number,
+            "cloud": prefix,
+            "values": [{ "name": prefix, "properties": { "changeNumber": prefix, "addressPrefixes": list } }],
+        });
+        let _ = ServiceTagFile::parse(&doc.to_string());
+    }
+}
