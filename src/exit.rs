@@ -12,6 +12,12 @@ pub const USAGE: u8 = 2;
 pub const NOT_ASSESSED: u8 = 3;
 /// The selection left no check to run.
 pub const NO_CHECKS: u8 = 4;
+/// Interrupted by SIGINT (Ctrl-C): 128 + 2, after the run's own records were removed or named.
+pub const INTERRUPTED: u8 = 130;
+/// Ended by SIGTERM: 128 + 15, after the same cleanup.
+pub const TERMINATED: u8 = 143;
+/// Ended by SIGHUP: 128 + 1, after the same cleanup.
+pub const HANGUP: u8 = 129;
 
 /// The lowest status that makes the exit code [`FINDINGS`] (`--fail-on`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -103,6 +103,8 @@ pub enum Status {
     Blocked,
     /// Deselected, or not applicable to this run.
     Skipped,
+    /// The run was stopped by a signal (SIGINT, SIGTERM, SIGHUP) before it finished: the verdict only.
+    Interrupted,
 }
 
 impl Status {
@@ -115,6 +117,7 @@ impl Status {
             Status::Inconclusive => "inconclusive",
             Status::Blocked => "blocked",
             Status::Skipped => "skipped",
+            Status::Interrupted => "interrupted",
         }
     }
 }

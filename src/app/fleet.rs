@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
 
-use super::run::{Diagnosis, Shared, cancel_on_ctrl_c, execute};
+use super::run::{Diagnosis, Shared, execute, install_signals};
+use super::signals::Signals;
 use crate::catalogue::Catalogue;
 use crate::cli::RunArgs;
 use crate::config::{self, ConfigFile, ConnectionInput, IntegrationInput, Selection};
@@ -41,7 +41,7 @@ struct Inputs<'a> {
     file: ConfigFile,
     secrets: SecretRegistry,
     shared: Shared,
-    cancel: &'a CancellationToken,
+    signals: &'a Signals,
 }
 
 /// Runs `snowdoctor run --targets FILE`.
@@ -67,8 +67,7 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
         eprintln!("error: the selection (--only/--skip) leaves no check to run");
         return Ok(exit::NO_CHECKS);
     }
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel_on_ctrl_c(&cancel);
+    let signals = install_signals()?;
     let inputs = Inputs {
         connection: args.connection.input(),
         integration: args.integration.input(),
@@ -80,7 +79,7 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
             plan,
             fail_on: output.fail_on,
         },
-        cancel: &cancel,
+        signals: &signals,
     };
     let started_at = chrono::Utc::now();
     let started = Instant::now();
@@ -92,7 +91,6 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
         .buffer_unordered(args.fleet.parallel_targets.max(1))
         .collect()
         .await;
-    ctrl_c.abort();
     outcomes.sort_by_key(|(index, _)| *index);
 
     let mut summaries = Vec::with_capacity(targets.len());
@@ -191,7 +189,7 @@ async fn run_target(target: &Target, inputs: &Inputs<'_>) -> Outcome {
         exit_code: error.exit_code(),
         duration_ms: started.elapsed().as_millis() as u64,
     };
-    if inputs.cancel.is_cancelled() {
+    if inputs.signals.stop().is_cancelled() {
         return Outcome::Failed {
             error: "not diagnosed: the run was interrupted before this target started".into(),
             exit_code: exit::NOT_ASSESSED,
@@ -214,7 +212,7 @@ async fn run_target(target: &Target, inputs: &Inputs<'_>) -> Outcome {
         &config,
         &inputs.shared,
         Vec::new(),
-        inputs.cancel.clone(),
+        inputs.signals,
         Arc::new(Silent),
         &label,
     )

@@ -24,6 +24,7 @@ pub mod ranges;
 mod report;
 pub mod run;
 mod schema;
+mod signals;
 pub mod term;
 mod why;
 

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
+use super::signals::Signals;
 
 use crate::catalogue::Catalogue;
 use crate::checks::Context;
@@ -13,10 +13,11 @@ use crate::cli::{OutputArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::exit::{self, FailOn};
-use crate::model::{RunReport, Status, ToolInfo, WriteState};
+use crate::model::{RunReport, Status, ToolInfo, Verdict, WriteState, WrittenRecord};
 use crate::runner::gather::Gatherer;
 use crate::runner::{self, Events, Limits, Plan};
 use crate::servicenow::Client;
+use crate::servicenow::roundtrip::cleanup::CLEANUP_BUDGET;
 use crate::servicenow::transcript::Exchange;
 
 /// Runs `snowdoctor run`.
@@ -62,8 +63,7 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
         .iter()
         .map(|arg| crate::report::parse_report_arg(arg))
         .collect::<Result<Vec<_>>>()?;
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel_on_ctrl_c(&cancel);
+    let signals = install_signals()?;
     let progress = super::progress::Progress::new(
         plan.selected_count(),
         output.no_progress || output.quiet || output.verbose > 0,
@@ -73,9 +73,8 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
         plan,
         fail_on: output.fail_on,
     };
-    let diagnosis = execute(&config, &shared, notes, cancel, progress.clone(), "").await;
+    let diagnosis = execute(&config, &shared, notes, &signals, progress.clone(), "").await;
     progress.finish();
-    ctrl_c.abort();
     let diagnosis = diagnosis?;
     let input = crate::report::RenderInput {
         report: &diagnosis.report,
@@ -102,18 +101,16 @@ pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>
             &config.secrets,
         )?;
     }
+    if signals.received().is_some() {
+        name_leftovers(&diagnosis.report.writes);
+    }
     Ok(diagnosis.exit_code)
 }
 
-/// Cancels `cancel` on Ctrl-C; the run then finishes its cleanup. Abort the handle when the run ends.
-pub fn cancel_on_ctrl_c(cancel: &CancellationToken) -> tokio::task::JoinHandle<()> {
-    let cancel = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing cleanup before exiting…");
-            cancel.cancel();
-        }
-    })
+/// Listens for SIGINT, SIGTERM and SIGHUP for the rest of the command (see `signals.rs`).
+pub fn install_signals() -> Result<Signals> {
+    Signals::install(CLEANUP_BUDGET)
+        .map_err(|e| Error::Usage(format!("cannot listen for SIGINT/SIGTERM/SIGHUP: {e}")))
 }
 
 /// Diagnoses the instance of `config`: gathers, evaluates, settles the round trip's writes and builds
@@ -122,12 +119,13 @@ pub async fn execute(
     config: &RunConfig,
     shared: &Shared,
     mut notes: Vec<String>,
-    cancel: CancellationToken,
+    signals: &Signals,
     events: Arc<dyn Events>,
     label: &str,
 ) -> Result<Diagnosis> {
     let client = Client::new(config.connection.client_options(&config.secrets))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .with_stop(signals.stop(), signals.force());
     for warning in client.warnings() {
         eprintln!("warning: {label}{warning}");
         notes.push(warning.clone());
@@ -155,7 +153,7 @@ pub async fn execute(
         user.clone(),
         config.settings.clone(),
         credentials,
-        cancel,
+        signals.stop(),
     ));
     let started_at = chrono::Utc::now();
     let started = std::time::Instant::now();
@@ -164,16 +162,40 @@ pub async fn execute(
         check_timeout: config.selection.check_timeout,
     };
     let ctx_for_export = ctx.clone();
-    let results = runner::run(&shared.plan, ctx, gatherer.clone(), limits, events).await;
-    // A round trip whose check timed out is still cleaning up: its writes belong in the report.
-    gatherer.settle().await;
-    if let Some(path) = &config.settings.export_allow_rules {
+    let force = signals.force();
+    let gathered = async {
+        let results = runner::run(&shared.plan, ctx, gatherer.clone(), limits, events).await;
+        // A round trip whose check timed out is still cleaning up: its writes belong in the report.
+        gatherer.settle().await;
+        results
+    };
+    let results = tokio::select! {
+        results = gathered => results,
+        // The second signal ends the process now: no report, only the records left behind.
+        () = force.cancelled() => {
+            name_leftovers(&gatherer.written_records());
+            let code = signals.received().map_or(exit::INTERRUPTED, |s| s.exit_code());
+            std::process::exit(i32::from(code));
+        }
+    };
+    let interrupted = signals.received();
+    if let (Some(path), None) = (&config.settings.export_allow_rules, interrupted) {
         export_allow_rules(path, &ctx_for_export, &gatherer).await?;
     }
     if let Some(note) = service_tags_notice(&results, &ctx_for_export, &gatherer).await {
         notes.push(note);
     }
-    let verdict = runner::verdict(&results);
+    let verdict = match interrupted {
+        Some(signal) => Verdict {
+            status: Status::Interrupted,
+            headline: format!(
+                "INTERRUPTED by {}: the run stopped before its checks finished",
+                signal.name()
+            ),
+            root_causes: Vec::new(),
+        },
+        None => runner::verdict(&results),
+    };
     let report = RunReport {
         schema_version: crate::model::REPORT_SCHEMA_VERSION.into(),
         tool: ToolInfo::current(),
@@ -188,12 +210,31 @@ pub async fn execute(
         writes: gatherer.written_records(),
         notes,
     };
-    let exit_code = exit_code(&report, &shared.catalogue, shared.fail_on);
+    let exit_code = match interrupted {
+        Some(signal) => signal.exit_code(),
+        None => exit_code(&report, &shared.catalogue, shared.fail_on),
+    };
     Ok(Diagnosis {
         report,
         transcript: transcript.snapshot(),
         exit_code,
     })
+}
+
+/// After a signal, stderr names every record left on the instance, whatever else was (not) written.
+fn name_leftovers(writes: &[WrittenRecord]) {
+    for write in writes.iter().filter(|w| w.state == WriteState::Leftover) {
+        eprintln!(
+            "left behind: {} {} (sys_id {}); remove it with `snowdoctor cleanup`",
+            write.table,
+            if write.number.is_empty() {
+                "-"
+            } else {
+                &write.number
+            },
+            write.sys_id
+        );
+    }
 }
 
 /// Writes the minimal Allow rules from the facts the ip-allowlist check used (memoised: no new request).

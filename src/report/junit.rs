@@ -49,7 +49,8 @@ pub fn case_name(check: &CheckResult) -> String {
 pub(super) fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
     let status = match check.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
-        Status::Fail | Status::Inconclusive => {
+        // A check never carries `interrupted` (only the verdict does); it would be an error if it did.
+        Status::Fail | Status::Inconclusive | Status::Interrupted => {
             let kind = if check.status == Status::Fail {
                 NonSuccessKind::Failure
             } else {

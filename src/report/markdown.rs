@@ -186,6 +186,7 @@ fn emoji(status: Status) -> &'static str {
         Status::Inconclusive => "❔",
         Status::Blocked => "⛔",
         Status::Skipped => "⏭️",
+        Status::Interrupted => "⏹️",
     }
 }
 

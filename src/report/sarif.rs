@@ -178,7 +178,9 @@ fn classify(check: &CheckResult) -> (ResultKind, ResultLevel) {
     match check.status {
         Status::Fail => (ResultKind::Fail, severity_level(check.severity)),
         Status::Warn => (ResultKind::Fail, ResultLevel::Warning),
-        Status::Inconclusive | Status::Blocked => (ResultKind::Fail, ResultLevel::Note),
+        Status::Inconclusive | Status::Blocked | Status::Interrupted => {
+            (ResultKind::Fail, ResultLevel::Note)
+        }
         Status::Skipped | Status::Pass => (ResultKind::NotApplicable, ResultLevel::None),
     }
 }

@@ -56,7 +56,7 @@ fn status_color(status: Status) -> Color {
         Status::Pass => Color::Green,
         Status::Warn => Color::Yellow,
         Status::Fail => Color::Red,
-        Status::Inconclusive => Color::Magenta,
+        Status::Inconclusive | Status::Interrupted => Color::Magenta,
         Status::Blocked | Status::Skipped => Color::BrightBlack,
     }
 }

@@ -63,6 +63,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::Inconclusive => "INCONCLUSIVE",
         Status::Blocked => "BLOCKED",
         Status::Skipped => "SKIPPED",
+        Status::Interrupted => "INTERRUPTED",
     }
 }
 
@@ -75,6 +76,7 @@ pub fn status_mark(status: Status) -> &'static str {
         Status::Inconclusive => "?",
         Status::Blocked => "⊘",
         Status::Skipped => "–",
+        Status::Interrupted => "■",
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::header;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::auth::register_credential;
@@ -76,6 +77,10 @@ pub struct Client {
     options: ClientOptions,
     /// Human-readable warnings about the connection settings (insecure, plain http).
     warnings: Vec<String>,
+    /// Once fired (the first signal), no request starts and those in flight are dropped.
+    stop: CancellationToken,
+    /// What stops [`Client::for_cleanup`]'s requests: the second signal.
+    force: CancellationToken,
 }
 
 impl std::fmt::Debug for Client {
@@ -119,7 +124,26 @@ impl Client {
             base,
             options,
             warnings,
+            stop: CancellationToken::new(),
+            force: CancellationToken::new(),
         })
+    }
+
+    /// This client stops at `stop` (no request starts after it, those in flight are dropped); the
+    /// cleanup client ([`Client::for_cleanup`]) stops only at `force`.
+    pub fn with_stop(mut self, stop: CancellationToken, force: CancellationToken) -> Client {
+        self.stop = stop;
+        self.force = force;
+        self
+    }
+
+    /// The same client for removing the run's own records: it keeps working after the first signal
+    /// and stops only at the second.
+    pub fn for_cleanup(&self) -> Client {
+        Client {
+            stop: self.force.clone(),
+            ..self.clone()
+        }
     }
 
     /// The instance base URL (no trailing slash).
@@ -170,6 +194,27 @@ impl Client {
     /// Sends one request, with retries when `idempotent`, and returns the raw response whatever its
     /// status. Transport failures, timeouts and oversized bodies are errors.
     pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        auth: &Auth,
+        accept: &str,
+        body: Option<Body>,
+        idempotent: bool,
+    ) -> Result<RawResponse, ClientError> {
+        // After a signal nothing new starts: no token request (a failed one counts toward lockout), no
+        // write, no read; a request in flight is dropped.
+        if self.stop.is_cancelled() {
+            return Err(ClientError::Cancelled);
+        }
+        tokio::select! {
+            biased;
+            () = self.stop.cancelled() => Err(ClientError::Cancelled),
+            result = self.send_retrying(method, url, auth, accept, body, idempotent) => result,
+        }
+    }
+
+    async fn send_retrying(
         &self,
         method: Method,
         url: Url,

@@ -4,13 +4,20 @@
 //! **How cleanup is guaranteed.** [`spawn`] runs the round trip in its own tokio task, tracked by a
 //! `TaskTracker` the run waits on before it writes the report. The runner's per-check timeout drops the
 //! *fact* future, not this task: dropping the future fires a cancellation token (a drop guard), and
-//! the task, which checks that token and Ctrl-C at every step, stops where it is, removes what it
-//! created, records the outcome and ends. Cleanup itself ignores cancellation (it is the thing that must
-//! finish), retries transient errors a bounded number of times, falls back to the diagnosing account
-//! when the integration user may not delete, and when all of that fails reports the record as a
-//! `leftover` (table, sys_id, number) in the report's `writes`, which makes the exit code non-zero.
-//! An ambiguous create (reset, timeout, 5xx: the record may exist without us knowing its sys_id) is
-//! followed by a search for this run's marker, so even that record is found and removed.
+//! the task, which checks that token and the run's signal token at every step, stops where it is,
+//! removes what it created, records the outcome and ends. Cleanup goes on after the first signal (through
+//! [`Client::for_cleanup`]; the run's own client refuses every request once signalled), retries transient
+//! errors within one time budget ([`cleanup::CLEANUP_BUDGET`]), falls back to the diagnosing account when
+//! the integration user may not delete, stops at a second signal, and when all of that fails reports the
+//! record as a `leftover` (table, sys_id, number) in the report's `writes`, which makes the exit code
+//! non-zero. A failed create (any error once the request may have been sent: the record may exist
+//! without us knowing its sys_id) is followed by a search for this run's marker, so even that record is
+//! found and removed.
+//!
+//! **Whose record.** The id the create answers with is not trusted: it must be a well-formed sys_id, and
+//! the record read back by that id must carry this run's marker before anything is written to it; if
+//! not, the run forgets that id and searches for its marker. Every DELETE or PATCH of cleanup is preceded
+//! by the same read-back proof ([`cleanup::prove`]).
 
 pub mod cleanup;
 pub mod failure;

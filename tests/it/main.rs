@@ -17,6 +17,7 @@ mod proxy;
 mod ranges_cli;
 mod reports;
 mod round_trip;
+mod signals;
 mod support;
 mod version;
 mod why;

@@ -11,13 +11,16 @@ use crate::proxy::{Proxy, Seen};
 use crate::support::{EmulatorRun, Finished, snowdoctor};
 
 /// The round trip (and the connect it needs) through `instance`, as JSON, unrun.
-fn round_trip(emu: &Emulator, instance: &str, extra: &[&str]) -> assert_cmd::Command {
+pub fn round_trip(emu: &Emulator, instance: &str, extra: &[&str]) -> std::process::Command {
     let creds = emu.credentials();
-    let mut cmd = snowdoctor();
-    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
-        cmd.env_remove(var);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("snowdoctor"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SNOWDOCTOR_") || key.to_ascii_lowercase().ends_with("_proxy") {
+            cmd.env_remove(key);
+        }
     }
-    cmd.env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
+    cmd.env("NO_COLOR", "1")
+        .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
         .env(
             "SNOWDOCTOR_INTEGRATION_PASSWORD",
             creds.integration_password.expose_secret(),
@@ -48,7 +51,7 @@ fn cleanup(emu: &Emulator, instance: &str, extra: &[&str]) -> Finished {
     Finished::from(output)
 }
 
-fn text(row: &Map<String, Value>, key: &str) -> String {
+pub fn text(row: &Map<String, Value>, key: &str) -> String {
     match row.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Object(o)) => o
@@ -61,7 +64,7 @@ fn text(row: &Map<String, Value>, key: &str) -> String {
 }
 
 /// Incident rows carrying a snowdoctor marker.
-fn marked(emu: &Emulator) -> Vec<Map<String, Value>> {
+pub fn marked(emu: &Emulator) -> Vec<Map<String, Value>> {
     emu.rows("incident")
         .into_iter()
         .filter(|r| text(r, "short_description").contains("[snowdoctor:"))

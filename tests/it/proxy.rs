@@ -24,7 +24,6 @@ pub struct Seen {
     pub method: String,
     /// Path and query.
     pub target: String,
-    #[expect(dead_code, reason = "read by the signal tests")]
     pub at: Instant,
 }
 
@@ -38,7 +37,6 @@ impl Seen {
     }
 
     /// True for a token request (any grant).
-    #[expect(dead_code, reason = "used by the signal tests")]
     pub fn is_token(&self) -> bool {
         self.target.starts_with("/oauth_token.do")
     }
@@ -49,12 +47,11 @@ impl Seen {
     }
 }
 
-/// What the proxy does with a request before forwarding it.
+/// When the proxy answers a request it has forwarded.
 pub enum Before {
     Forward,
-    /// Waits this long first (the client sees a slow instance).
-    #[expect(dead_code, reason = "used by the signal tests")]
-    Delay(Duration),
+    /// The instance has done the work, but its answer reaches the client this much later.
+    AnswerAfter(Duration),
 }
 
 /// What a test may change: called with the request and the emulator's status and body; returns the
@@ -184,9 +181,6 @@ async fn forward(
     if let Ok(mut log) = shared.log.lock() {
         log.push(seen.clone());
     }
-    if let Before::Delay(wait) = (shared.hold)(&seen) {
-        tokio::time::sleep(wait).await;
-    }
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .unwrap_or_default();
@@ -208,6 +202,9 @@ async fn forward(
         }
         Err(_) => (502, HeaderMap::new(), String::new()),
     };
+    if let Before::AnswerAfter(wait) = (shared.hold)(&seen) {
+        tokio::time::sleep(wait).await;
+    }
     let (status, text) = (shared.rewrite)(&seen, status, text);
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);

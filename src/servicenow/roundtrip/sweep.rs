@@ -28,8 +28,10 @@ pub(super) async fn cleanup_record(
     }
     let started = Instant::now();
     let proof = |row: &Row| marker.is_on(row);
+    // Cleanup goes on after the first signal (the run's client refuses to); the second ends it.
+    let client = inputs.client.for_cleanup();
     let removal = remove_record(
-        &inputs.client,
+        &client,
         &inputs.accounts(),
         &record.table,
         &record.sys_id,
@@ -48,7 +50,7 @@ pub(super) async fn cleanup_record(
     };
     if matches!(disposition, Disposition::Leftover { .. }) && inputs.close_if_delete_denied {
         let closed = close_record(
-            &inputs.client,
+            &client,
             &inputs.bearer,
             &record.table,
             &record.sys_id,
@@ -89,9 +91,10 @@ pub(super) async fn cleanup_record(
 pub(super) async fn sweep(inputs: &RoundTripInputs, marker: &Marker, out: &mut RoundTripOutcome) {
     let started = Instant::now();
     let budget = Budget::start(CLEANUP_BUDGET);
+    let client = inputs.client.for_cleanup();
     let found = budget
         .run(find_marked(
-            &inputs.client,
+            &client,
             &inputs.accounts(),
             &inputs.table,
             marker,
