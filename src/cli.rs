@@ -267,9 +267,10 @@ pub struct FleetArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Emulator scenario to diagnose (see `snowdoctor emulate --list-scenarios`).
-    #[arg(long, default_value = "healthy")]
-    pub scenario: String,
+    /// Emulator scenario to diagnose (see `snowdoctor emulate --list-scenarios`); default: the
+    /// `--profile`'s healthy scenario (named after the profile), else `healthy`.
+    #[arg(long)]
+    pub scenario: Option<String>,
     /// Simulated network latency per request, milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,

@@ -28,8 +28,9 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         integration_password: env_secret("SNOWDOCTOR_INTEGRATION_PASSWORD")?,
         client_secret: env_secret("SNOWDOCTOR_CLIENT_SECRET")?,
     };
+    let scenario = scenario_for(&args);
     let emulator = Emulator::start(EmulatorOptions {
-        scenario: args.scenario.clone(),
+        scenario: scenario.clone(),
         latency: std::time::Duration::from_millis(args.latency_ms),
         secrets: overrides,
         ..EmulatorOptions::default()
@@ -90,9 +91,24 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     };
     let notes = vec![format!(
         "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
-        args.scenario
+        scenario
     )];
     let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
+}
+
+/// The scenario to serve: `--scenario`, else the profile's healthy scenario (a scenario named after the
+/// profile), else `healthy`.
+fn scenario_for(args: &DemoArgs) -> String {
+    if let Some(scenario) = &args.scenario {
+        return scenario.clone();
+    }
+    let names = crate::emulator::scenarios();
+    args.integration
+        .profile
+        .as_ref()
+        .filter(|profile| names.iter().any(|s| &s.name == *profile))
+        .cloned()
+        .unwrap_or_else(|| "healthy".into())
 }

@@ -19,17 +19,31 @@ fn properties_query() -> TableQuery {
         .fields(["name", "value"])
 }
 
+/// The facts the running build is read from (shared with `supported-release`, so they are read once).
+pub fn build_facts() -> Vec<FactKey> {
+    vec![
+        FactKey::Table(properties_query()),
+        FactKey::Page(Page::XmlStats),
+        FactKey::Page(Page::Stats),
+    ]
+}
+
+/// The running build, from the first source that answers.
+pub fn detect(facts: &Facts) -> Option<Build> {
+    let mut tried = Vec::new();
+    from_properties(facts, &mut tried)
+        .or_else(|| from_page(facts, Page::XmlStats, &mut tried))
+        .or_else(|| from_page(facts, Page::Stats, &mut tried))
+        .map(|(_, build)| build)
+}
+
 impl Check for InstanceVersion {
     fn name(&self) -> &'static str {
         "instance-version"
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
-        vec![
-            FactKey::Table(properties_query()),
-            FactKey::Page(Page::XmlStats),
-            FactKey::Page(Page::Stats),
-        ]
+        build_facts()
     }
 
     fn evaluate(&self, _ctx: &Context, facts: &Facts) -> Outcome {

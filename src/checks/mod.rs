@@ -7,6 +7,7 @@ pub mod declarative;
 pub mod diagnosing_account;
 pub mod diagnosing_privileges;
 pub mod findings;
+pub mod forbidden_roles;
 pub mod instance_version;
 pub mod integration_user;
 pub mod ip_allowlist;
@@ -14,7 +15,13 @@ pub mod oauth_connect;
 pub mod oauth_entity;
 pub mod oauth_entity_cross_scope;
 pub mod oauth_grant;
+pub mod plugins_active;
+pub mod probe_endpoint;
+pub mod redirect_url;
+pub mod refresh_token_lifespan;
 pub mod sso_interference;
+pub mod supported_release;
+pub mod table_read_access;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod ticket_round_trip;
@@ -122,15 +129,22 @@ pub static BUILTIN: &[&dyn Check] = &[
     &connectivity::Connectivity,
     &diagnosing_account::DiagnosingAccount,
     &instance_version::InstanceVersion,
+    &supported_release::SupportedRelease,
     &diagnosing_privileges::DiagnosingPrivileges,
     &connector_app::ConnectorApp,
+    &plugins_active::PluginsActive,
     &oauth_entity_cross_scope::OauthEntityCrossScope,
     &oauth_entity::OauthEntity,
     &oauth_grant::OauthGrant,
+    &redirect_url::RedirectUrlCheck,
+    &refresh_token_lifespan::RefreshTokenLifespan,
     &integration_user::IntegrationUser,
+    &forbidden_roles::ForbiddenRoles,
+    &table_read_access::TableReadAccess,
     &sso_interference::SsoInterference,
     &ip_allowlist::IpAllowlist,
     &oauth_connect::OauthConnect,
+    &probe_endpoint::ProbeEndpoint,
     &ticket_round_trip::TicketRoundTrip,
 ];
 

@@ -4,6 +4,7 @@
 
 use super::{Check, Context, Outcome};
 use crate::model::Status;
+use crate::profile::WriteKind;
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome};
 
@@ -16,7 +17,7 @@ impl Check for TicketRoundTrip {
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
-        if ctx.settings.read_only {
+        if ctx.settings.read_only || ctx.settings.profile.write.kind == WriteKind::None {
             Vec::new()
         } else {
             vec![FactKey::RoundTrip]
@@ -24,6 +25,13 @@ impl Check for TicketRoundTrip {
     }
 
     fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
+        let profile = &ctx.settings.profile;
+        if profile.write.kind == WriteKind::None {
+            return Outcome::skipped(format!(
+                "not applicable: the {} only reads (the {} profile's write path is none)",
+                profile.integration, profile.name
+            ));
+        }
         if ctx.settings.read_only {
             return Outcome::skipped(format!(
                 "read-only run (--read-only): no ticket was written to {}",

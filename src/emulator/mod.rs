@@ -24,6 +24,7 @@ mod query;
 mod render;
 mod reply;
 mod scenario;
+mod scripted;
 mod server;
 mod state;
 mod store;
@@ -341,6 +342,7 @@ fn build_router(shared: &App) -> Router {
         .merge(oauth::routes())
         .merge(consent::routes())
         .merge(misc::routes())
+        .merge(scripted::routes())
         .fallback(fallback)
         .with_state(shared.clone());
     *lock(&shared.router) = Some(inner.clone());

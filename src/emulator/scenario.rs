@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::EmulatorError;
 use super::query::{Query, QueryCtx};
-use super::store::{Row, Store, fill_row, stable_id};
+use super::store::{Row, Store, TableSchema, fill_row, stable_id};
 
 /// A parsed scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +22,9 @@ pub struct Scenario {
     pub include: Vec<String>,
     #[serde(default)]
     pub modes: Modes,
+    /// Tables to create (or whose schema to replace), applied before the row edits.
+    #[serde(default)]
+    pub table: Vec<TableOp>,
     #[serde(default)]
     pub set: Vec<SetOp>,
     #[serde(default)]
@@ -84,6 +87,19 @@ pub struct Rewrite {
     pub shift_hours: Option<i64>,
 }
 
+/// Create a table the baseline lacks (an app's tables), or replace the schema of one it has (a read
+/// ACL an integration's setup adds).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableOp {
+    pub name: String,
+    /// Columns of a new table (row keys are added too).
+    #[serde(default)]
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub schema: Option<TableSchema>,
+}
+
 /// Set fields on the rows an encoded query matches (at least one must match).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +152,17 @@ impl Scenario {
     pub fn apply(&self, name: &str, store: &mut Store, now: &str) -> Result<(), EmulatorError> {
         let bad = |msg: String| EmulatorError::Fixture(format!("scenario {name}: {msg}"));
         let ctx = QueryCtx::default();
+        for op in &self.table {
+            let table = store.tables.entry(op.name.clone()).or_default();
+            for column in op.columns.iter().chain(["sys_id".to_string()].iter()) {
+                if !table.columns.contains(column) {
+                    table.columns.push(column.clone());
+                }
+            }
+            if let Some(schema) = &op.schema {
+                store.schema.insert(op.name.clone(), schema.clone());
+            }
+        }
         for op in &self.remove {
             let hits = matching(store, &op.table, &op.query, &ctx)
                 .ok_or_else(|| bad(format!("remove: unknown table {}", op.table)))?;

@@ -37,6 +37,10 @@ pub enum FactKey {
     RoundTrip,
     /// The Azure service-tag file given with `--service-tags`.
     ServiceTags,
+    /// A Table API read as the integration user (basic auth): what the integration itself may see.
+    TableAsIntegration(TableQuery),
+    /// A GET of a path on the instance as the integration user (a profile's probe endpoint).
+    EndpointAsIntegration(String),
 }
 
 /// The diagnosing account as the instance sees it.
@@ -128,6 +132,14 @@ impl Facts {
     pub fn response(&self, key: &FactKey) -> Result<&RawResponse, FactError> {
         match self.get(key)? {
             FactValue::Response(response) => Ok(response),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Rows of a table read as the integration user.
+    pub fn rows_as_integration(&self, query: &TableQuery) -> Result<&[Row], FactError> {
+        match self.get(&FactKey::TableAsIntegration(query.clone()))? {
+            FactValue::Rows(rows) => Ok(&rows.rows),
             other => Err(unexpected(other)),
         }
     }

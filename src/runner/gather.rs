@@ -132,6 +132,34 @@ impl Gatherer {
             FactKey::ServiceTags => self.service_tags().await,
             FactKey::Connect => Ok(FactValue::Connect(Arc::new(self.connect().await))),
             FactKey::RoundTrip => self.round_trip().await,
+            FactKey::TableAsIntegration(query) => {
+                let auth = self.integration_auth()?;
+                let rows = self.client.table_list(&auth, query).await?;
+                Ok(FactValue::Rows(rows))
+            }
+            FactKey::EndpointAsIntegration(path) => {
+                let auth = self.integration_auth()?;
+                let url = self.client.url(path)?;
+                let response = self
+                    .client
+                    .send(Method::GET, url, &auth, "application/json", None, true)
+                    .await?;
+                Ok(FactValue::Response(response))
+            }
+        }
+    }
+
+    /// Basic auth as the integration user, for the reads that must see what the integration sees.
+    fn integration_auth(&self) -> Result<Auth, FactError> {
+        let user = self.settings.profile.integration_user.as_deref();
+        match (user, &self.credentials.integration_password) {
+            (Some(user), Some(password)) => Ok(Auth::basic(user, password.clone(), self.client.secrets())),
+            (None, _) => Err(FactError::Unavailable(
+                "no integration user was named (--integration-user NAME, or integration_user in the profile)".into(),
+            )),
+            (Some(user), None) => Err(FactError::Unavailable(format!(
+                "reading as the integration user {user} needs its password (SNOWDOCTOR_INTEGRATION_PASSWORD or --integration-password-file)"
+            ))),
         }
     }
 

@@ -8,6 +8,7 @@ mod engine;
 mod fleet;
 mod hostile;
 mod hostile_server;
+mod integrations;
 mod ip_allowlist;
 mod live_reports;
 mod mapping;

@@ -80,7 +80,7 @@ fn json_output_lists_matches_best_first() {
     assert_eq!(matches[0]["id"], "copilot-invalid-redirect-uri");
     assert_eq!(
         matches[0]["confirm_command"],
-        "snowdoctor run --profile copilot-servicenow-knowledge --only oauth-entity"
+        "snowdoctor run --profile copilot-servicenow-knowledge --only redirect-url"
     );
     assert!(
         matches[0]["source"]

@@ -1,0 +1,219 @@
+//! `redirect-url`: the registry entry lists the callback URL the integration sends as `redirect_uri`.
+//! ServiceNow answers "Invalid redirect_uri" to an authorization request whose `redirect_uri` is not
+//! among the entry's comma-separated Redirect URLs (KB2109232), so the sign-in of Copilot connectors,
+//! Azure DevOps service connections and Power Platform connections fails before any token exists.
+
+use regex::Regex;
+
+use super::findings::Findings;
+use super::oauth_entity::{Selection, entities_query, select};
+use super::{Check, Context, Outcome};
+use crate::profile::RedirectUrl;
+use crate::runner::facts::{FactKey, Facts};
+
+/// See the module docs.
+pub struct RedirectUrlCheck;
+
+impl Check for RedirectUrlCheck {
+    fn name(&self) -> &'static str {
+        "redirect-url"
+    }
+
+    fn needs(&self, ctx: &Context) -> Vec<FactKey> {
+        if ctx.settings.profile.redirect_urls.is_empty() {
+            return Vec::new();
+        }
+        vec![FactKey::WhoAmI, FactKey::Table(entities_query())]
+    }
+
+    fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
+        let profile = &ctx.settings.profile;
+        if profile.redirect_urls.is_empty() {
+            return Outcome::skipped(format!(
+                "not applicable: the {} profile uses no redirect URL",
+                profile.name
+            ));
+        }
+        let mut f = Findings::default();
+        let Some(rows) = f.rows(facts, &entities_query()) else {
+            return f.outcome("");
+        };
+        let row = match select(profile, rows) {
+            Selection::Found { row, .. } => row,
+            Selection::NotFound { why } => {
+                return Outcome::inconclusive(format!(
+                    "no registry entry to compare: {why}"
+                ))
+                .fix("Fix the oauth-entity finding first (create the integration's registry entry), then rerun.");
+            }
+        };
+        let name = row.text("name");
+        let configured: Vec<&str> = row
+            .text("redirect_url")
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        f.note(
+            format!("oauth_entity[{name}].redirect_url"),
+            if configured.is_empty() {
+                "(empty)".to_string()
+            } else {
+                configured.join(", ")
+            },
+        );
+        let matched: Vec<(&RedirectUrl, &str)> = profile
+            .redirect_urls
+            .iter()
+            .filter_map(|expected| {
+                configured
+                    .iter()
+                    .find(|c| matches(&expected.url, c))
+                    .map(|c| (expected, *c))
+            })
+            .collect();
+        let expected = profile
+            .redirect_urls
+            .iter()
+            .map(|r| format!("{} ({})", r.url, r.cloud.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        f.note("expected (any of)", expected.clone());
+        if matched.is_empty() {
+            let what = if configured.is_empty() {
+                "has no Redirect URL".to_string()
+            } else {
+                format!("lists {}", configured.join(", "))
+            };
+            f.fail(
+                format!(
+                    "the registry entry {name:?} {what}, not the callback the {} uses ({expected}): its sign-in fails with \"Invalid redirect_uri\"",
+                    profile.integration
+                ),
+                format!(
+                    "Open {name:?} in System OAuth > Application Registry and add the integration's callback to Redirect URL (comma-separated): {}. For a per-organisation or per-connector URL, copy the redirect_uri parameter from the failing sign-in URL.",
+                    profile.redirect_urls.iter().map(|r| r.url.as_str()).collect::<Vec<_>>().join(" or ")
+                ),
+            );
+            return f.outcome("");
+        }
+        let (expected, found) = matched[0];
+        f.outcome(format!(
+            "the registry entry {name:?} lists {found}, the {} callback ({} cloud)",
+            profile.integration,
+            expected.cloud.as_str()
+        ))
+    }
+}
+
+/// True when `configured` is the `expected` URL; `{name}` and `*` stand for one host label or path
+/// segment. Case and a trailing slash do not matter.
+pub fn matches(expected: &str, configured: &str) -> bool {
+    let mut pattern = String::from("(?i)^");
+    let mut rest = expected.trim_end_matches('/');
+    while !rest.is_empty() {
+        let next = rest.find(['{', '*']).unwrap_or(rest.len());
+        pattern.push_str(&regex::escape(&rest[..next]));
+        rest = &rest[next..];
+        if rest.starts_with('*') {
+            rest = &rest[1..];
+            pattern.push_str("[^/.?#]+");
+        } else if rest.starts_with('{') {
+            rest = rest.find('}').map_or("", |end| &rest[end + 1..]);
+            pattern.push_str("[^/.?#]+");
+        }
+    }
+    pattern.push_str("/?$");
+    Regex::new(&pattern).is_ok_and(|re| re.is_match(configured.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{admin, context_with, rows};
+    use crate::model::Status;
+    use crate::profile::Cloud;
+    use crate::runner::facts::Facts;
+
+    #[test]
+    fn placeholders_match_one_segment() {
+        let ado = "https://dev.azure.com/{organization}/_admin/oauth2/callback";
+        assert!(matches(
+            ado,
+            "https://dev.azure.com/contoso/_admin/oauth2/callback"
+        ));
+        assert!(matches(
+            ado,
+            "HTTPS://dev.azure.com/contoso/_admin/oauth2/callback/"
+        ));
+        assert!(!matches(
+            ado,
+            "https://dev.azure.com/contoso/x/_admin/oauth2/callback"
+        ));
+        let apim = "https://*.consent.azure-apim.net/redirect";
+        assert!(matches(
+            apim,
+            "https://tip1-shared.consent.azure-apim.net/redirect"
+        ));
+        assert!(!matches(
+            apim,
+            "https://evil.example/.consent.azure-apim.net/redirect"
+        ));
+        assert!(matches(
+            "https://gcs.office.com/v1.0/admin/oauth/callback",
+            " https://gcs.office.com/v1.0/admin/oauth/callback"
+        ));
+        assert!(!matches(
+            "https://gcs.office.com/v1.0/admin/oauth/callback",
+            "https://gcs.office.com.evil.example/v1.0/admin/oauth/callback"
+        ));
+    }
+
+    fn run(redirect: &str) -> Outcome {
+        let ctx = context_with(|s| {
+            s.profile.oauth_entity = Some("Microsoft Search".into());
+            s.profile.redirect_urls = vec![
+                RedirectUrl {
+                    url: "https://gcs.office.com/v1.0/admin/oauth/callback".into(),
+                    cloud: Cloud::Public,
+                },
+                RedirectUrl {
+                    url: "https://gcsgcc.office.com/v1.0/admin/oauth/callback".into(),
+                    cloud: Cloud::Gov,
+                },
+            ];
+        });
+        let facts = Facts::from_pairs([
+            admin(),
+            rows(
+                FactKey::Table(entities_query()),
+                vec![
+                    serde_json::json!({"name": "Microsoft Search", "type": "client", "active": "true", "redirect_url": redirect}),
+                ],
+            ),
+        ]);
+        RedirectUrlCheck.evaluate(&ctx, &facts)
+    }
+
+    #[test]
+    fn the_gov_callback_passes_and_a_wrong_one_fails() {
+        assert_eq!(
+            run("https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback").status,
+            Status::Pass
+        );
+        let outcome = run("https://security.microsoft.com/cb");
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(
+            outcome.summary.contains("Invalid redirect_uri"),
+            "{}",
+            outcome.summary
+        );
+        assert_eq!(run("").status, Status::Fail);
+    }
+
+    #[test]
+    fn a_profile_without_redirect_urls_is_not_applicable() {
+        let outcome = RedirectUrlCheck.evaluate(&context_with(|_| {}), &Facts::default());
+        assert_eq!(outcome.status, Status::Skipped);
+    }
+}
