@@ -53,8 +53,12 @@ fn fleet_run(file: &std::path::Path, env: &[(String, String)], expect: usize) ->
     ]
     .map(String::from);
     let finished = snowdoctor(&args, env);
-    assert_eq!(finished.code, 0, "every healthy target passes");
     let fleet: serde_json::Value = serde_json::from_str(&finished.stdout).expect("fleet JSON");
+    assert_eq!(
+        finished.code, 0,
+        "every healthy target passes; summary: {:#}",
+        fleet["summary"]["targets"][0]
+    );
     let passed = fleet["summary"]["targets"]
         .as_array()
         .map_or(0, |t| t.iter().filter(|t| t["verdict"] == "pass").count());
