@@ -198,7 +198,12 @@ mod tests {
     }
 
     fn run(redirect: &str) -> Outcome {
+        run_in(Cloud::Public, redirect)
+    }
+
+    fn run_in(cloud: Cloud, redirect: &str) -> Outcome {
         let ctx = context_with(|s| {
+            s.cloud = cloud;
             s.profile.oauth_entity = Some("Microsoft Search".into());
             s.profile.redirect_urls = vec![
                 RedirectUrl {
@@ -225,8 +230,22 @@ mod tests {
 
     #[test]
     fn the_gov_callback_passes_and_a_wrong_one_fails() {
+        let both = "https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback";
+        assert_eq!(run_in(Cloud::Gov, both).status, Status::Pass);
+        // judged as a public-cloud tenant, the Government callback is the wrong one, and the fix says
+        // which --cloud would fit
+        let public = run(both);
+        assert_eq!(public.status, Status::Fail);
+        assert!(
+            public
+                .remediation
+                .as_deref()
+                .is_some_and(|r| r.contains("--cloud gov")),
+            "{:?}",
+            public.remediation
+        );
         assert_eq!(
-            run("https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback").status,
+            run("https://gcs.office.com/v1.0/admin/oauth/callback").status,
             Status::Pass
         );
         let outcome = run("https://security.microsoft.com/cb");
