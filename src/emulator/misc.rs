@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use super::auth::{self, ReadAccess};
 use super::BatchApi;
+use super::auth::{self, ReadAccess};
 use super::state::{App, ConnCtx, lock};
 use super::store::text;
 use super::table_api::{Gate, matching_rows, open, params};

@@ -26,11 +26,7 @@ fn plain(scenario: &str) -> Emulator {
 /// The raw answer (head and body) to one HTTP/1.1 request as the emulator's admin.
 fn raw(emulator: &Emulator, method: &str, path: &str, body: Option<&Value>) -> String {
     let creds = emulator.credentials();
-    let basic = STANDARD.encode(format!(
-        "{}:{}",
-        creds.user,
-        creds.password.expose_secret()
-    ));
+    let basic = STANDARD.encode(format!("{}:{}", creds.user, creds.password.expose_secret()));
     let body = body.map(Value::to_string).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {basic}\r\n\
@@ -89,7 +85,12 @@ fn headers_travel_with_the_platform_casing() {
 #[test]
 fn the_batch_answers_ids_as_strings_and_items_with_the_platform_casing() {
     let emulator = plain("healthy");
-    let answer = raw(&emulator, "POST", "/api/now/v1/batch", Some(&one_read(json!(41))));
+    let answer = raw(
+        &emulator,
+        "POST",
+        "/api/now/v1/batch",
+        Some(&one_read(json!(41))),
+    );
     assert_eq!(status_of(&answer), 200, "{answer}");
     let body = body_of(&answer);
     assert_eq!(body["batch_request_id"], json!("41"), "{body}");
@@ -105,7 +106,12 @@ fn the_batch_answers_ids_as_strings_and_items_with_the_platform_casing() {
         "{names:?}"
     );
     // A string id stays as sent.
-    let answer = raw(&emulator, "POST", "/api/now/v1/batch", Some(&one_read(json!("abc"))));
+    let answer = raw(
+        &emulator,
+        "POST",
+        "/api/now/v1/batch",
+        Some(&one_read(json!("abc"))),
+    );
     assert_eq!(body_of(&answer)["batch_request_id"], json!("abc"));
 }
 
@@ -119,7 +125,12 @@ fn the_batch_api_can_be_missing_forbidden_or_rate_limited() {
         (BatchApi::On, 200),
     ] {
         emulator.set_batch_api(mode);
-        let answer = raw(&emulator, "POST", "/api/now/v1/batch", Some(&one_read(json!(1))));
+        let answer = raw(
+            &emulator,
+            "POST",
+            "/api/now/v1/batch",
+            Some(&one_read(json!(1))),
+        );
         assert_eq!(status_of(&answer), status, "{mode:?}: {answer}");
         if mode == BatchApi::RateLimited {
             assert!(answer.contains("\r\nRetry-After: "), "{answer}");
