@@ -322,9 +322,23 @@ pub struct EmulateArgs {
     /// Pretend requests come from this address when enforcing ip_access rules.
     #[arg(long, value_name = "ADDR")]
     pub client_ip: Option<String>,
+    /// How the Batch API (POST /api/now/v1/batch) answers: on, or missing (404), forbidden (403),
+    /// rate-limited (429), to try the fallback to individual requests.
+    #[arg(long, value_enum, default_value_t = BatchApiArg::On, value_name = "MODE")]
+    pub batch_api: BatchApiArg,
     /// List the scenarios and exit.
     #[arg(long)]
     pub list_scenarios: bool,
+}
+
+/// `emulate --batch-api`: how the emulator's Batch API answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum BatchApiArg {
+    #[default]
+    On,
+    Missing,
+    Forbidden,
+    RateLimited,
 }
 
 #[derive(Debug, Args)]

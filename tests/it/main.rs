@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod batch;
 mod command_line;
 mod config_checks;
 mod diagnosis;
