@@ -5,8 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::EmulateArgs;
-use crate::emulator::{DemoCredentials, Emulator, EmulatorError, EmulatorOptions, scenarios};
+use crate::cli::{BatchApiArg, EmulateArgs};
+use crate::emulator::{
+    BatchApi, DemoCredentials, Emulator, EmulatorError, EmulatorOptions, scenarios,
+};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::secrets::ExposeSecret;
@@ -53,6 +55,12 @@ async fn serve(args: &EmulateArgs) -> std::result::Result<(), EmulatorError> {
         tls: !args.plain_http,
         latency: Duration::from_millis(args.latency_ms),
         client_ip,
+        batch_api: match args.batch_api {
+            BatchApiArg::On => BatchApi::On,
+            BatchApiArg::Missing => BatchApi::Missing,
+            BatchApiArg::Forbidden => BatchApi::Forbidden,
+            BatchApiArg::RateLimited => BatchApi::RateLimited,
+        },
         ..EmulatorOptions::default()
     })
     .await?;

@@ -166,10 +166,7 @@ fn probe_problem(text: &str) -> Option<(usize, String)> {
     }
     let error = TableProbe::deserialize(toml::Value::Table(probe.clone())).err()?;
     let message = error.message().trim().to_string();
-    let line = message
-        .split('`')
-        .nth(1)
-        .map_or(header, key_line);
+    let line = message.split('`').nth(1).map_or(header, key_line);
     Some((line, format!("[probe] (a table probe): {message}")))
 }
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use crate::hostile_server::{
+use crate::support::canary::{self, Canary};
+use crate::support::hostile_server::{
     HostileServer, Reply, Request, UntrustedTlsServer, envelope, html, http, json,
 };
-use crate::support::canary::{self, Canary};
 use crate::support::{Finished, Report, snowdoctor};
 
 const PASSWORD: &str = "canary-pw-Hostile7q2";

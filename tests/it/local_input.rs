@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::hostile_server::{HostileServer, json};
+use crate::support::hostile_server::{HostileServer, json};
 use crate::support::{Finished, snowdoctor, write};
 
 fn sample_tags() -> PathBuf {

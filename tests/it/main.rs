@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod batch;
 mod command_line;
 mod config_checks;
 mod diagnosis;
@@ -8,10 +9,8 @@ mod engine;
 mod fleet;
 mod fuzz;
 mod hostile;
-mod hostile_server;
 mod integrations;
 mod ip_allowlist;
-mod live_reports;
 mod local_input;
 mod mapping;
 mod output_paths;
@@ -25,6 +24,7 @@ mod round_trip;
 mod secret_encodings;
 mod secret_scan;
 mod signals;
+mod source_ranges;
 mod support;
 mod terminal_safety;
 mod version;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::hostile_server::{HostileServer, json};
+use crate::support::hostile_server::{HostileServer, json};
 use crate::support::{Finished, demo, snowdoctor};
 
 /// Runs `snowdoctor run` against a server that counts requests, from `cwd`.

@@ -3,7 +3,7 @@
 //! `SNOWDOCTOR_RESPONSE_BUDGET_BYTES`), with a clear "sent more than N MB" failure, and the HAR stays
 //! bounded.
 
-use crate::hostile_server::{HostileServer, json};
+use crate::support::hostile_server::{HostileServer, json};
 use crate::support::{Finished, snowdoctor};
 
 #[test]

@@ -3,8 +3,8 @@
 //! that repeats a freshly minted token (a header, an extra field, a text/plain body) is redacted on
 //! receipt instead of making the final scan withhold the reports.
 
-use crate::hostile_server::{HostileServer, Reply, Request, envelope, http, json};
 use crate::support::canary::{self, Canary};
+use crate::support::hostile_server::{HostileServer, Reply, Request, envelope, http, json};
 use crate::support::{Finished, snowdoctor};
 
 /// Every character that some encoding escapes: JSON (`"` `\`), HTML and XML (`&` `<` `>` `'`).

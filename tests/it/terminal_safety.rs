@@ -4,7 +4,7 @@
 
 use std::process::Stdio;
 
-use crate::hostile_server::{HostileServer, envelope};
+use crate::support::hostile_server::{HostileServer, envelope};
 use crate::support::snowdoctor;
 
 #[test]

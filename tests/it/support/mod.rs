@@ -1,7 +1,8 @@
-//! Shared test helpers: the real binary with a clean environment, JSON-report assertions, and the
-//! secret canaries (`canary`).
+//! Shared test helpers: the real binary with a clean environment, JSON-report assertions, the secret
+//! canaries (`canary`) and the misbehaving HTTP server of the hostile-input tests (`hostile_server`).
 
 pub mod canary;
+pub mod hostile_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

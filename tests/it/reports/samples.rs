@@ -11,6 +11,8 @@ use snowdoctor::report::{self, Format, RenderInput};
 use snowdoctor::secrets::{SecretRegistry, SecretString};
 use snowdoctor::servicenow::transcript::Exchange;
 
+use super::{redacted_settings, root};
+
 const ALL_FORMATS: [Format; 7] = [
     Format::Terminal,
     Format::Json,
@@ -20,10 +22,6 @@ const ALL_FORMATS: [Format; 7] = [
     Format::Html,
     Format::Har,
 ];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn sample_path(name: &str) -> PathBuf {
     root().join("fixtures/reports").join(format!("{name}.json"))
@@ -46,26 +44,6 @@ fn render(format: Format, report: &RunReport, transcript: &[Exchange]) -> String
         width: report::FILE_WIDTH,
     };
     report::render(format, &input).expect("renders")
-}
-
-/// Timestamps, durations and ports vary between runs; snapshots must not.
-pub fn redacted_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("tests/it/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    for (pattern, replacement) in [
-        (
-            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
-            "[timestamp]",
-        ),
-        (r"\b\d+ min \d+ s\b|\b\d+(\.\d)? m?s\b", "[duration]"),
-        (r#""(duration_ms|time|wait)": \d+"#, r#""$1": "[ms]""#),
-        (r#"\btime="[\d.]+""#, r#"time="[s]""#),
-        (r"(127\.0\.0\.1|localhost|\[::1\]):\d+", "$1:[port]"),
-    ] {
-        settings.add_filter(pattern, replacement);
-    }
-    settings
 }
 
 #[test]

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::reports::redacted_settings;
 use crate::support::canary::{self, Canary};
 use crate::support::{Finished, snowdoctor};
+
+use super::redacted_settings;
 
 /// Formats written by file in these tests, with their file names.
 const FILES: [(&str, &str); 7] = [
