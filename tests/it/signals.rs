@@ -30,16 +30,24 @@ fn holding_proxy(emu: &Emulator) -> Proxy {
 
 /// Starts the round trip through `proxy` and waits until the ticket exists on the emulator.
 fn start_and_wait_for_the_ticket(emu: &Emulator, proxy: &Proxy) -> Child {
-    let child = round_trip(
+    spawn_and_wait_for_the_ticket(
         emu,
-        &proxy.url(),
-        &["--request-timeout", "120", "--check-timeout", "150"],
+        round_trip(
+            emu,
+            &proxy.url(),
+            &["--request-timeout", "120", "--check-timeout", "150"],
+        ),
     )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawns");
+}
+
+/// Spawns `command` (a run that creates a ticket) and waits until the ticket exists on the emulator.
+fn spawn_and_wait_for_the_ticket(emu: &Emulator, mut command: Command) -> Child {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
     let deadline = Instant::now() + Duration::from_secs(60);
     while marked(emu).is_empty() {
         assert!(Instant::now() < deadline, "the create never happened");
@@ -159,19 +167,11 @@ fn a_signal_during_a_fleet_run_removes_the_ticket_and_exits_with_its_code() {
             creds.client_id
         ),
     );
-    let child = round_trip(emu, &proxy.url(), &["--request-timeout", "120"])
+    let mut fleet = round_trip(emu, &proxy.url(), &["--request-timeout", "120"]);
+    fleet
         .args(["--check-timeout", "150", "--targets"])
-        .arg(&targets)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while marked(emu).is_empty() {
-        assert!(Instant::now() < deadline, "the create never happened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .arg(&targets);
+    let child = spawn_and_wait_for_the_ticket(emu, fleet);
     kill(&child, "TERM");
     let out = Finished::from(child.wait_with_output().expect("child ends"));
     assert_eq!(out.code, 143, "{}\n{}", out.stdout, out.stderr);
