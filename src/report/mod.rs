@@ -78,9 +78,15 @@ pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
     }
 }
 
-/// The verdict line alone (`--quiet`).
+/// The verdict line alone (`--quiet`); the headline can quote the instance, so its control
+/// characters are shown, not sent.
 pub fn verdict_line(report: &RunReport, color: bool) -> String {
-    terminal::verdict_line(report, color)
+    terminal::verdict_line(&visible::report(report), color)
+}
+
+/// Text for a terminal with its control characters shown, not sent (see `visible`).
+pub fn visible_text(text: &str) -> String {
+    visible::text(text)
 }
 
 /// Reads a JSON report written by `--format json` or `--report json=PATH`.
