@@ -94,7 +94,7 @@ impl Check for SsoInterference {
         match (&probe, &sso) {
             (Probe::Sso { host }, _) => f.fail(
                 format!("the authorization page /oauth_auth.do redirects to {host}: single sign-on intercepts the step where the integration user signs in and selects Allow"),
-                workarounds(&format!("Single sign-on sends the connector's consent step to your identity provider ({host})"), instance, &user),
+                workarounds(&format!("Single sign-on sends the connector's consent step to your identity provider ({host})"), instance, &user, ctx),
             ),
             (_, Some(sso)) if sso.on => {
                 let mut what = format!("Multi-Provider SSO is enabled ({} active identity provider(s)", sso.idps);
@@ -113,7 +113,7 @@ impl Check for SsoInterference {
                 };
                 f.warn(
                     format!("{what} {local}{acr}"),
-                    workarounds("Single sign-on may send the consent step to your identity provider", instance, &user),
+                    workarounds("Single sign-on may send the consent step to your identity provider", instance, &user, ctx),
                 );
             }
             _ => {}
@@ -311,10 +311,23 @@ fn integration_user(ctx: &Context, facts: &Facts) -> String {
     format!("{name} ({email})")
 }
 
-/// Microsoft's two workarounds (troubleshooting item 5), with this instance's local login paths.
-fn workarounds(opening: &str, instance: &str, user: &str) -> String {
+/// Microsoft's two workarounds (troubleshooting item 5), with this instance's local login paths. The
+/// second one (an Entra user named like the integration user) is the retired security-center
+/// connector's; the other integrations' pages give a private window signed in as the service account
+/// (Copilot connectors: "Logout successful" means SSO signed in the admin instead).
+fn workarounds(opening: &str, instance: &str, user: &str, ctx: &Context) -> String {
+    let second = if ctx.settings.profile.app_scope == "x_mioms_m365ticket" {
+        format!(
+            "Create a Microsoft Entra (Azure AD) user with security admin rights and the same name and email as the integration user {user}, sign in to the Microsoft 365 security center as that user and run the setup; remove the role afterwards."
+        )
+    } else {
+        format!(
+            "Start the {}'s sign-in from a private browser window in which you first signed in to ServiceNow as {user} at {instance}/login.do, so your own SSO session does not answer the consent (a \"Logout successful\" window means it did).",
+            ctx.settings.profile.integration
+        )
+    };
     format!(
-        "{opening}, so the integration user cannot sign in there to select Allow. Microsoft documents two workarounds:\n1. Sign in to ServiceNow as the integration user {user} through *Not You* on the authorization page, using a local login path that SSO does not redirect: {instance}/login.do (public and not auto-redirected) or {instance}/side_door.do. The user needs a local password.\n2. Create a Microsoft Entra (Azure AD) user with security admin rights and the same name and email as the integration user {user}, sign in to the Microsoft 365 security center as that user and run the setup; remove the role afterwards."
+        "{opening}, so the integration user cannot sign in there to select Allow. Microsoft documents two workarounds:\n1. Sign in to ServiceNow as the integration user {user} through *Not You* on the authorization page, using a local login path that SSO does not redirect: {instance}/login.do (public and not auto-redirected) or {instance}/side_door.do. The user needs a local password.\n2. {second}"
     )
 }
 
