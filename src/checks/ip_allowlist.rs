@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::findings::may_lack_admin;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::azure::{self, Direction, Selection, ServiceTagFile};
 use crate::runner::facts::{FactKey, FactValue, Facts};
 use crate::servicenow::TableQuery;
@@ -22,6 +22,11 @@ const SHOWN_TAGS: usize = 8;
 
 /// See the module docs.
 pub struct IpAllowlist;
+
+const BAD_TAGS: Code = Code::inconclusive("service-tags-unreadable");
+const STALE_TAGS: Code = Code::warn("stale-service-tags");
+const BLOCKED_RANGES: Code = Code::fail("blocks-azure-ranges");
+const ADDRESS_BLOCKED: Code = Code::fail("blocks-address");
 
 /// The `ip_access` read.
 pub fn rules_query() -> TableQuery {
@@ -39,6 +44,10 @@ pub fn rules_query() -> TableQuery {
 impl Check for IpAllowlist {
     fn name(&self) -> &'static str {
         "ip-allowlist"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[BAD_TAGS, STALE_TAGS, BLOCKED_RANGES, ADDRESS_BLOCKED]
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
@@ -108,9 +117,7 @@ impl Check for IpAllowlist {
                 "ip_access has {} active inbound Deny rule(s), but the Azure service-tag file to compare them with could not be read",
                 policy.deny_rules
             ))
-            .fix(format!(
-                "Fix or replace the --service-tags file: download \"Azure IP Ranges and Service Tags – Public Cloud\" ({DOWNLOAD_URL}), or leave the flag out to use the embedded snapshot."
-            ));
+            .code(BAD_TAGS);
             outcome.evidence = base.evidence;
             let fact_error = facts.get(&FactKey::ServiceTags).err();
             if let Some(error) = fact_error {
@@ -194,12 +201,13 @@ fn evaluate_coverage(
                 "{}, but the service-tag file is {} days old: ranges Microsoft added since may be blocked",
                 outcome.summary, age.days
             );
-            outcome.remediation = Some(format!(
-                "Download the current \"Azure IP Ranges and Service Tags\" file from {} and rerun with --service-tags FILE: Microsoft republishes it weekly and your Deny rules may block ranges added since {}.",
-                file.download_page(),
-                file.date
-                    .map_or_else(|| "then".to_string(), |d| d.to_string())
-            ));
+            outcome = outcome.code(
+                STALE_TAGS.arg("page", file.download_page()).arg(
+                    "date",
+                    file.date
+                        .map_or_else(|| "then".to_string(), |d| d.to_string()),
+                ),
+            );
         }
         return outcome;
     }
@@ -222,10 +230,11 @@ fn evaluate_coverage(
         Some(path) => format!("They were written to {} (CSV for an ip_access import).", path.display()),
         None => "Rerun with --export-allow-rules FILE to get them as CSV ready to import into ip_access.".into(),
     };
-    outcome.remediation = Some(format!(
-        "IP Address Access Control denies addresses Microsoft's service uses. Add Allow rules (System Security > IP Address Access Control, type Allow, direction Inbound) covering the {ranges} blocked range(s), taken from Azure IP Ranges and Service Tags – Public Cloud ({DOWNLOAD_URL}). {export}"
-    ));
-    outcome
+    outcome.code(
+        BLOCKED_RANGES
+            .arg("ranges", ranges.to_string())
+            .arg("export", export),
+    )
 }
 
 /// Which file, and how old it is at run time.
@@ -254,9 +263,7 @@ fn with_addresses(
         if status.is_blocked() && outcome.status != crate::model::Status::Fail {
             outcome.status = crate::model::Status::Fail;
             outcome.summary = format!("IP Address Access Control blocks {ip}");
-            outcome.remediation = Some(format!(
-                "Add an inbound Allow rule in ip_access for {ip} (System Security > IP Address Access Control)."
-            ));
+            outcome = outcome.code(ADDRESS_BLOCKED.arg("ip", ip.to_string()));
         }
     }
     outcome

@@ -362,6 +362,17 @@ fn problem(out: &mut String, p: &Painter, w: Wrap, check: &CheckResult) {
     if let Some(fix) = &check.remediation {
         out.push_str(&fix_lines(p, w, fix, "  "));
     }
+    if !check.codes.is_empty() {
+        out.push_str(&format!(
+            "  {} {}\n",
+            p.dim(if check.codes.len() == 1 {
+                "Code:"
+            } else {
+                "Codes:"
+            }),
+            check.codes.join(", ")
+        ));
+    }
     for doc in &check.docs {
         out.push_str(&format!("  {} {doc}\n", p.dim("Docs:")));
     }
