@@ -144,7 +144,8 @@ fn check_body(out: &mut String, report: &RunReport, check: &CheckResult) {
             .iter()
             .map(|c| format!("`{}`", code(c)))
             .collect();
-        out.push_str(&format!("- Codes: {}\n", codes.join(", ")));
+        let label = if codes.len() == 1 { "Code" } else { "Codes" };
+        out.push_str(&format!("- {label}: {}\n", codes.join(", ")));
     }
     for doc in &check.docs {
         out.push_str(&format!("- Docs: <{}>\n", inline(doc)));

@@ -363,15 +363,18 @@ fn problem(out: &mut String, p: &Painter, w: Wrap, check: &CheckResult) {
         out.push_str(&fix_lines(p, w, fix, "  "));
     }
     if !check.codes.is_empty() {
-        out.push_str(&format!(
-            "  {} {}\n",
-            p.dim(if check.codes.len() == 1 {
-                "Code:"
-            } else {
-                "Codes:"
-            }),
-            check.codes.join(", ")
-        ));
+        let label = if check.codes.len() == 1 {
+            "Code:"
+        } else {
+            "Codes:"
+        };
+        let block = wrap(
+            w,
+            &format!("{label} {}", check.codes.join(", ")),
+            "  ",
+            "    ",
+        );
+        out.push_str(&emph(&block, label, &p.dim(label)));
     }
     for doc in &check.docs {
         out.push_str(&format!("  {} {doc}\n", p.dim("Docs:")));
