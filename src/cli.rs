@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{ConnectionInput, IntegrationInput, Selection};
 use crate::exit::FailOn;
+use crate::profile::Cloud;
 use crate::report::Format;
 use crate::servicenow::oauth::Grant;
 
@@ -149,8 +150,18 @@ pub struct IntegrationArgs {
     /// Skip every write (the round trip) and say so.
     #[arg(long, help_heading = "Round trip")]
     pub read_only: bool,
+    /// The Microsoft cloud the integration runs in: picks the profile's callback URL and source ranges
+    /// of that cloud, and the embedded service-tag file (builtin:gov for gov).
+    #[arg(
+        long,
+        value_enum,
+        env = "SNOWDOCTOR_CLOUD",
+        value_name = "CLOUD",
+        help_heading = "IP allowlist"
+    )]
+    pub cloud: Option<Cloud>,
     /// Azure ServiceTags JSON file for the IP allowlist check, or builtin:public (the default, an
-    /// embedded dated snapshot), builtin:gov, builtin:china, builtin:sample.
+    /// embedded dated snapshot; builtin:gov with --cloud gov), builtin:gov, builtin:china, builtin:sample.
     #[arg(
         long,
         env = "SNOWDOCTOR_SERVICE_TAGS",
@@ -312,9 +323,23 @@ pub struct EmulateArgs {
     /// Pretend requests come from this address when enforcing ip_access rules.
     #[arg(long, value_name = "ADDR")]
     pub client_ip: Option<String>,
+    /// How the Batch API (POST /api/now/v1/batch) answers: on, or missing (404), forbidden (403),
+    /// rate-limited (429), to try the fallback to individual requests.
+    #[arg(long, value_enum, default_value_t = BatchApiArg::On, value_name = "MODE")]
+    pub batch_api: BatchApiArg,
     /// List the scenarios and exit.
     #[arg(long)]
     pub list_scenarios: bool,
+}
+
+/// `emulate --batch-api`: how the emulator's Batch API answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum BatchApiArg {
+    #[default]
+    On,
+    Missing,
+    Forbidden,
+    RateLimited,
 }
 
 #[derive(Debug, Args)]
@@ -473,7 +498,7 @@ macro_rules! value_enum {
     )*};
 }
 
-value_enum!(Grant, Format, FailOn);
+value_enum!(Grant, Format, FailOn, Cloud);
 
 impl ConnectionArgs {
     /// What the flags and environment ask for, before the config file and validation.
@@ -510,6 +535,7 @@ impl IntegrationArgs {
             ticket_table: self.ticket_table.clone(),
             close_if_delete_denied: self.close_if_delete_denied,
             read_only: self.read_only,
+            cloud: self.cloud,
             service_tags: self.service_tags.clone(),
             service_tags_selected: self.service_tags_selected.clone(),
             service_ips: self.service_ips.clone(),

@@ -39,6 +39,8 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     pub profile: Option<String>,
+    /// The Microsoft cloud (`public`, `gov`, `china`), as `--cloud`.
+    pub cloud: Option<crate::profile::Cloud>,
     pub service_tags: Option<PathBuf>,
     pub instance: Option<String>,
     pub user: Option<String>,
@@ -211,6 +213,9 @@ pub struct Settings {
     pub grant: Grant,
     pub read_only: bool,
     pub close_if_delete_denied: bool,
+    /// The Microsoft cloud the integration runs in (`--cloud`; default public).
+    pub cloud: crate::profile::Cloud,
+    /// `--service-tags` (or the config's); `None`: the embedded file of [`Settings::cloud`].
     pub service_tags: Option<PathBuf>,
     pub service_tag_selection: Vec<String>,
     pub service_ips: Vec<IpAddr>,
@@ -313,6 +318,8 @@ pub struct IntegrationInput {
     pub ticket_table: Option<String>,
     pub close_if_delete_denied: bool,
     pub read_only: bool,
+    /// `--cloud`; absent: the config's `[defaults] cloud`, else public.
+    pub cloud: Option<crate::profile::Cloud>,
     pub service_tags: Option<PathBuf>,
     pub service_tags_selected: Vec<String>,
     pub service_ips: Vec<String>,
@@ -458,6 +465,7 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     if let Some(profile) = file.profiles.get(&name) {
         let mut profile = profile.clone();
+        profile.oauth_entity_origin = format!("profile {name} of the config file");
         profile.name = name;
         profile.settle();
         return Ok(profile);
@@ -465,6 +473,10 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
     Profile::builtin()
         .into_iter()
         .find(|p| p.name == name)
+        .map(|mut profile| {
+            profile.oauth_entity_origin = format!("the built-in profile {name}");
+            profile
+        })
         .ok_or_else(|| {
             let mut known: Vec<String> = Profile::builtin().into_iter().map(|p| p.name).collect();
             known.extend(file.profiles.keys().cloned());
@@ -488,6 +500,7 @@ pub fn integration_settings(
     }
     if let Some(entity) = &args.oauth_entity {
         profile.oauth_entity = Some(entity.clone());
+        profile.oauth_entity_origin = "--oauth-entity".into();
     }
     if !args.expect_roles.is_empty() {
         profile.expected_roles = args.expect_roles.clone();
@@ -557,6 +570,7 @@ pub fn integration_settings(
         grant,
         read_only: args.read_only,
         close_if_delete_denied: args.close_if_delete_denied,
+        cloud: args.cloud.or(file.defaults.cloud).unwrap_or_default(),
         service_tags,
         service_tag_selection: args.service_tags_selected.clone(),
         service_ips,

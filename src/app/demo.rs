@@ -55,20 +55,45 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         integration.profile = profile_of_scenario(&scenario);
     }
     integration
-        .integration_user
-        .get_or_insert(credentials.integration_user.clone());
-    integration
-        .oauth_entity
-        .get_or_insert(credentials.oauth_entity.clone());
-    integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
-    integration
-        .service_tags
-        .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
     let file = config::explicit_config_file(integration.config.as_deref())?;
     let (mut settings, mut run_credentials) =
         config::integration_settings(&integration, &file, &secrets)?;
+    let mut notes = vec![format!(
+        "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
+        scenario
+    )];
+    // The emulator knows only its own entity and user: a name from a profile or config file is
+    // replaced, and the report says so instead of pretending it came from a flag.
+    let profile = &mut settings.profile;
+    if integration.oauth_entity.is_none() {
+        let previous = profile
+            .oauth_entity
+            .replace(credentials.oauth_entity.clone());
+        profile.oauth_entity_origin = "the demo emulator's entity".into();
+        notes.extend(replaced(
+            "OAuth entity",
+            previous,
+            &credentials.oauth_entity,
+        ));
+    }
+    if integration.integration_user.is_none() {
+        let previous = profile
+            .integration_user
+            .replace(credentials.integration_user.clone());
+        notes.extend(replaced(
+            "integration user",
+            previous,
+            &credentials.integration_user,
+        ));
+    }
+    if settings.service_tags.is_none() && !names_service_tags(&settings) {
+        // the small sample keeps the default demo fast; a profile naming service tags (ActionGroup,
+        // AzureDevOps, AzureConnectors) is judged against the embedded snapshot of its cloud, which
+        // holds them
+        settings.service_tags = Some(crate::azure::SAMPLE_SERVICE_TAGS.into());
+    }
     run_credentials
         .integration_password
         .get_or_insert(credentials.integration_password.clone());
@@ -94,10 +119,6 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         selection: args.selection.selection(),
         secrets,
     };
-    let notes = vec![format!(
-        "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
-        scenario
-    )];
     let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
@@ -118,6 +139,16 @@ fn profile_of_scenario(scenario: &str) -> Option<String> {
         .max_by_key(String::len)
 }
 
+/// True when the ranges `ip-allowlist` judges include service tags (from `--service-tag` or the
+/// profile's source ranges for the run's cloud).
+fn names_service_tags(settings: &config::Settings) -> bool {
+    !settings.service_tag_selection.is_empty()
+        || settings
+            .profile
+            .source_ranges_for(settings.cloud)
+            .is_some_and(|r| !r.service_tags.is_empty())
+}
+
 /// The scenario to serve: `--scenario`, else the profile's healthy scenario (a scenario named after the
 /// profile), else `healthy`.
 fn scenario_for(args: &DemoArgs) -> String {
@@ -131,4 +162,11 @@ fn scenario_for(args: &DemoArgs) -> String {
         .filter(|profile| names.iter().any(|s| &s.name == *profile))
         .cloned()
         .unwrap_or_else(|| "healthy".into())
+}
+
+/// A note when the demo replaces a name the profile gave with the emulator's own.
+fn replaced(what: &str, previous: Option<String>, used: &str) -> Option<String> {
+    previous.filter(|p| p != used).map(|p| {
+        format!("demo: the profile names the {what} {p:?}; the emulator's {used:?} is used instead")
+    })
 }

@@ -67,39 +67,56 @@ impl Check for RedirectUrlCheck {
                 configured.join(", ")
             },
         );
-        let matched: Vec<(&RedirectUrl, &str)> = profile
+        // `--cloud` picks the callback variants; a profile naming none for that cloud keeps all of them
+        let cloud = ctx.settings.cloud;
+        let of_cloud: Vec<&RedirectUrl> = profile
             .redirect_urls
             .iter()
-            .filter_map(|expected| {
-                configured
-                    .iter()
-                    .find(|c| matches(&expected.url, c))
-                    .map(|c| (expected, *c))
-            })
+            .filter(|r| r.cloud == cloud)
             .collect();
-        let expected = profile
-            .redirect_urls
+        let candidates: Vec<&RedirectUrl> = if of_cloud.is_empty() {
+            profile.redirect_urls.iter().collect()
+        } else {
+            of_cloud
+        };
+        let found_in = |urls: &[&RedirectUrl]| -> Vec<(RedirectUrl, String)> {
+            urls.iter()
+                .filter_map(|expected| {
+                    configured
+                        .iter()
+                        .find(|c| matches(&expected.url, c))
+                        .map(|c| ((*expected).clone(), c.to_string()))
+                })
+                .collect()
+        };
+        let matched = found_in(&candidates);
+        let expected = candidates
             .iter()
             .map(|r| format!("{} ({})", r.url, r.cloud.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
-        f.note("expected (any of)", expected.clone());
+        f.note(
+            format!("expected for the {} cloud (any of)", cloud.as_str()),
+            expected.clone(),
+        );
         if matched.is_empty() {
             let what = if configured.is_empty() {
                 "has no Redirect URL".to_string()
             } else {
                 format!("lists {}", configured.join(", "))
             };
-            let urls = profile
-                .redirect_urls
+            let urls = candidates
                 .iter()
                 .map(|r| r.url.as_str())
                 .collect::<Vec<_>>()
                 .join(" or ");
+            let hint =
+                other_cloud_hint(&found_in(&profile.redirect_urls.iter().collect::<Vec<_>>()));
             f.fail(
                 WRONG_REDIRECT
                     .arg("entity", format!("{name:?}"))
-                    .arg("urls", urls),
+                    .arg("urls", urls)
+                    .arg("other_cloud", hint),
                 format!(
                     "the registry entry {name:?} {what}, not the callback the {} uses ({expected}): its sign-in fails with \"Invalid redirect_uri\"",
                     profile.integration
@@ -107,12 +124,24 @@ impl Check for RedirectUrlCheck {
             );
             return f.outcome("");
         }
-        let (expected, found) = matched[0];
+        let (expected, found) = &matched[0];
         f.outcome(format!(
             "the registry entry {name:?} lists {found}, the {} callback ({} cloud)",
             profile.integration,
             expected.cloud.as_str()
         ))
+    }
+}
+
+/// When the entry lists another cloud's callback, the rerun that judges it as that cloud.
+fn other_cloud_hint(found: &[(RedirectUrl, String)]) -> String {
+    match found.first() {
+        Some((url, configured)) => format!(
+            " The entry lists {configured}, the {} cloud's callback: if the integration runs there, rerun with --cloud {}.",
+            url.cloud.as_str(),
+            url.cloud.as_str()
+        ),
+        None => String::new(),
     }
 }
 
@@ -180,7 +209,12 @@ mod tests {
     }
 
     fn run(redirect: &str) -> Outcome {
+        run_in(Cloud::Public, redirect)
+    }
+
+    fn run_in(cloud: Cloud, redirect: &str) -> Outcome {
         let ctx = context_with(|s| {
+            s.cloud = cloud;
             s.profile.oauth_entity = Some("Microsoft Search".into());
             s.profile.redirect_urls = vec![
                 RedirectUrl {
@@ -207,8 +241,16 @@ mod tests {
 
     #[test]
     fn the_gov_callback_passes_and_a_wrong_one_fails() {
+        let both = "https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback";
+        assert_eq!(run_in(Cloud::Gov, both).status, Status::Pass);
+        // judged as a public-cloud tenant, the Government callback is the wrong one, and the fix says
+        // which --cloud would fit
+        let public = run(both);
+        assert_eq!(public.status, Status::Fail);
+        let fix = public.rendered_fix("redirect-url");
+        assert!(fix.contains("--cloud gov"), "{fix:?}");
         assert_eq!(
-            run("https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback").status,
+            run("https://gcs.office.com/v1.0/admin/oauth/callback").status,
             Status::Pass
         );
         let outcome = run("https://security.microsoft.com/cb");

@@ -7,7 +7,9 @@ use crate::connector::user::{discovery_query, holders, named, role_name, roles_q
 use crate::model::Status;
 use crate::profile::WriteKind;
 use crate::runner::facts::{FactError, FactKey, Facts};
-use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome};
+use crate::servicenow::roundtrip::{
+    Disposition, ImportRecord, RoundTripOutcome, STEP_IMPORT, STEP_TRANSFORM, TransformProblem,
+};
 
 /// See the module docs.
 pub struct TicketRoundTrip;
@@ -23,6 +25,13 @@ const TOKEN_EXPIRED: Code = Code::fail("token-expired");
 const STEP_FAILED: Code = Code::fail("step-failed");
 const FIELD_REWRITTEN: Code = Code::fail("field-rewritten");
 const FIELD_NOT_KEPT: Code = Code::fail("field-not-kept");
+const IMPORT_DENIED: Code = Code::fail("import-denied");
+const NO_TRANSFORM_MAP: Code = Code::fail("no-transform-map");
+const TRANSFORM_OTHER_TABLE: Code = Code::fail("transform-other-table");
+const TRANSFORM_NO_SYS_ID: Code = Code::fail("transform-no-sys-id");
+const TRANSFORM_COALESCED: Code = Code::fail("transform-coalesced");
+const TRANSFORM_IGNORED: Code = Code::fail("transform-ignored");
+const TRANSFORM_FAILED: Code = Code::fail("transform-failed");
 
 impl Check for TicketRoundTrip {
     fn name(&self) -> &'static str {
@@ -42,6 +51,13 @@ impl Check for TicketRoundTrip {
             STEP_FAILED,
             FIELD_REWRITTEN,
             FIELD_NOT_KEPT,
+            IMPORT_DENIED,
+            NO_TRANSFORM_MAP,
+            TRANSFORM_OTHER_TABLE,
+            TRANSFORM_NO_SYS_ID,
+            TRANSFORM_COALESCED,
+            TRANSFORM_IGNORED,
+            TRANSFORM_FAILED,
         ]
     }
 
@@ -69,11 +85,45 @@ impl Check for TicketRoundTrip {
             ));
         }
         match facts.round_trip() {
-            Ok(trip) => judge_with_roles(trip, held_roles(ctx, facts).as_deref()),
+            Ok(trip) => import_denied(
+                ctx,
+                trip,
+                judge_with_roles(trip, held_roles(ctx, facts).as_deref()),
+            ),
             Err(FactError::Unavailable(why)) => Outcome::skipped(why),
             Err(e) => Outcome::from_fact_error(&e, "the ticket round trip"),
         }
     }
+}
+
+/// An insert into the import set's staging table that an ACL denied: the fix names the roles the
+/// profile expects (ITSMC's checklist grants `import_transformer` and `x_mioms_microsoft.user`).
+fn import_denied(ctx: &Context, trip: &RoundTripOutcome, mut outcome: Outcome) -> Outcome {
+    let Some(import) = &trip.import else {
+        return outcome;
+    };
+    let denied = trip
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.step == STEP_IMPORT && f.http_status == Some(403));
+    if !denied || !trip.leftovers().is_empty() {
+        return outcome;
+    }
+    let profile = &ctx.settings.profile;
+    let roles = if profile.expected_roles.is_empty() {
+        format!("a role of the app's scope {}", profile.app_scope)
+    } else {
+        profile.expected_roles.join(", ")
+    };
+    // The staging insert's own fix replaces the generic one for an ACL denial.
+    outcome.codes = vec![
+        IMPORT_DENIED
+            .arg("staging", import.staging_table.as_str())
+            .arg("integration", profile.integration.as_str())
+            .arg("roles", roles)
+            .arg("profile", profile.name.as_str()),
+    ];
+    outcome
 }
 
 /// The integration user's roles: read by name, or those of the app found with the user.
@@ -144,6 +194,11 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
         )
         .code(LEFTOVER.arg("table", trip.table.clone()))
     } else if let Some(failure) = &trip.failure {
+        let transform_fix = trip
+            .import
+            .as_ref()
+            .filter(|_| failure.step == STEP_TRANSFORM)
+            .and_then(transform_code);
         Outcome::fail(format!(
             "the {} step failed ({}{}): {}",
             failure.step,
@@ -151,7 +206,7 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             failure.message,
             failure.cause
         ))
-        .code(remedy_for(&failure.cause, &trip.table, roles))
+        .code(transform_fix.unwrap_or_else(|| remedy_for(&failure.cause, &trip.table, roles)))
     } else if let Some(step) = &trip.interrupted {
         Outcome::inconclusive(format!(
             "interrupted during the {step} step; {}",
@@ -178,12 +233,55 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             trip.table,
             cleanup_summary(trip)
         ))
+    } else if let Some(import) = &trip.import {
+        Outcome::pass(format!(
+            "a row inserted into the import set table {} was transformed by {:?} into {} {}, read back with its fields and removed",
+            import.staging_table,
+            import.transform_map,
+            trip.table,
+            trip.records.first().map_or("", |r| r.number.as_str())
+        ))
     } else {
         Outcome::pass(format!(
             "a ticket carrying the seven connector fields was created, read back, updated and removed on {}",
             trip.table
         ))
     };
+    if let Some(import) = &trip.import {
+        outcome = outcome
+            .with(
+                "import set",
+                format!(
+                    "{} ({})",
+                    import.staging_table,
+                    if import.import_set.is_empty() {
+                        "no import set named"
+                    } else {
+                        &import.import_set
+                    }
+                ),
+            )
+            .with(
+                "transform",
+                format!(
+                    "{:?}: {}{}",
+                    import.transform_map,
+                    if import.status.is_empty() {
+                        "no result"
+                    } else {
+                        &import.status
+                    },
+                    if import.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({:?})", import.message)
+                    }
+                ),
+            );
+        if !import.import_set.is_empty() {
+            outcome = outcome.with("kept by the platform", import.kept());
+        }
+    }
     for m in &trip.mismatches {
         outcome = outcome.with(
             format!("field {}", m.field),
@@ -234,6 +332,34 @@ fn cleanup_summary(trip: &RoundTripOutcome) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The code of a transform that did not write the target record, with what its fix names.
+fn transform_code(record: &ImportRecord) -> Option<Found> {
+    let staging = record.staging_table.clone();
+    Some(match record.problem.as_ref()? {
+        TransformProblem::NoMap { map, target } => NO_TRANSFORM_MAP
+            .arg("map", map.as_str())
+            .arg("target", target.as_str())
+            .arg("staging", staging),
+        TransformProblem::OtherTable { map, table, target } => TRANSFORM_OTHER_TABLE
+            .arg("map", map.as_str())
+            .arg("table", table.as_str())
+            .arg("target", target.as_str()),
+        TransformProblem::NoSysId { map } => TRANSFORM_NO_SYS_ID.arg("map", map.as_str()),
+        TransformProblem::Coalesced {
+            map,
+            target,
+            record,
+        } => TRANSFORM_COALESCED
+            .arg("map", map.as_str())
+            .arg("target", target.as_str())
+            .arg("record", record.as_str()),
+        TransformProblem::Ignored { map } => TRANSFORM_IGNORED.arg("map", map.as_str()),
+        TransformProblem::Failed { map } => TRANSFORM_FAILED
+            .arg("map", map.as_str())
+            .arg("staging", staging),
+    })
 }
 
 /// The code of a failed step, from its cause; an ACL's fix names the roles the user already holds.

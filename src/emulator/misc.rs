@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use super::BatchApi;
 use super::auth::{self, ReadAccess};
 use super::state::{App, ConnCtx, lock};
 use super::store::text;
@@ -206,6 +207,28 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
     if let Err(res) = auth::authenticate(&app, &parts.headers) {
         return res;
     }
+    let mode = *lock(&app.batch_api);
+    match mode {
+        BatchApi::On => {}
+        BatchApi::Missing => {
+            return reply::error(
+                StatusCode::NOT_FOUND,
+                "Requested URI does not represent any resource",
+                None,
+            );
+        }
+        BatchApi::Forbidden => return auth::forbidden_read(),
+        BatchApi::RateLimited => {
+            let mut res = reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded",
+                Some("The REST rate limit rule for the Batch API is exceeded; retry later."),
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+            return res;
+        }
+    }
     let Ok(bytes) = body.collect().await.map(|c| c.to_bytes()) else {
         return reply::error(StatusCode::BAD_REQUEST, "Unable to read request", None);
     };
@@ -225,7 +248,7 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
         // Past the transaction quota the platform cancels the batch; what was not run yet is
         // returned, by id, in unserviced_requests.
         if started.elapsed() >= quota {
-            unserviced.push(item.id);
+            unserviced.push(id_text(&item.id));
             continue;
         }
         serviced.push(run_item(&app, &parts.headers, ctx.clone(), item).await);
@@ -233,17 +256,43 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
     reply::json_with(
         StatusCode::OK,
         &json!({
-            "batch_request_id": req.batch_request_id,
+            // Always a string on the platform, whatever the client sent: pysnc compares
+            // `str(sent) == answer` and rejects a number.
+            "batch_request_id": id_text(&req.batch_request_id),
             "serviced_requests": serviced,
             "unserviced_requests": unserviced,
         }),
     )
 }
 
+/// A client's id (string or number) as the platform echoes it: a string.
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A header name in the platform's casing (`X-Total-Count`, `Content-Type`, `Link`): the `http`
+/// crate stores names in lower case, the platform writes each word capitalised.
+pub fn platform_case(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: BatchItem) -> Value {
     let started = Instant::now();
     let failure = |message: &str| {
-        json!({"id": item.id, "status_code": 400, "status_text": "Bad Request", "headers": [],
+        json!({"id": id_text(&item.id), "status_code": 400, "status_text": "Bad Request", "headers": [],
                "body": "", "execution_time": 0, "error_message": message})
     };
     let Ok(method) = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes()) else {
@@ -268,13 +317,29 @@ async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: Batc
     for h in &item.headers {
         builder = builder.header(h.name.as_str(), h.value.as_str());
     }
+    // An item without an Accept header answers in the batch's own format (pysnc sends its items
+    // with no Accept of their own; the batch POST carries `Accept: application/json`).
+    if !item
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("accept"))
+    {
+        let accept = outer
+            .get(header::ACCEPT)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static("application/json"));
+        builder = builder.header(header::ACCEPT, accept);
+    }
     let Ok(mut request) = builder.body(Body::from(Bytes::from(body))) else {
         return failure("invalid request headers");
     };
     gate::method_override(&mut request);
-    // Each item costs the emulator's latency, as it would cost its own time on an instance.
-    if !app.latency.is_zero() {
-        tokio::time::sleep(app.latency).await;
+    // The platform runs a batch's items one after another inside the instance, each taking its own
+    // time: by default the emulated latency (pessimistic: it stands for network and instance time
+    // together), or what `Emulator::set_batch_item_latency` says.
+    let cost = lock(&app.batch_item_latency).unwrap_or(app.latency);
+    if !cost.is_zero() {
+        tokio::time::sleep(cost).await;
     }
     if let Some(ctx) = ctx {
         request.extensions_mut().insert(ctx);
@@ -295,11 +360,13 @@ async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: Batc
         parts
             .headers
             .iter()
-            .filter_map(|(k, v)| Some(json!({"name": k.as_str(), "value": v.to_str().ok()?})))
+            .filter_map(|(k, v)| {
+                Some(json!({"name": platform_case(k.as_str()), "value": v.to_str().ok()?}))
+            })
             .collect()
     };
     json!({
-        "id": item.id,
+        "id": id_text(&item.id),
         "status_code": parts.status.as_u16(),
         "status_text": parts.status.canonical_reason().unwrap_or(""),
         "headers": headers,

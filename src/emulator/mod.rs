@@ -18,6 +18,7 @@ mod auth;
 mod consent;
 mod fixtures;
 mod gate;
+mod import_set;
 mod misc;
 mod oauth;
 mod query;
@@ -80,6 +81,23 @@ pub struct EmulatorOptions {
     pub client_ip: Option<IpAddr>,
     /// Replace fixture passwords and secrets (for canary tests).
     pub secrets: SecretOverrides,
+    /// Whether `POST /api/now/v1/batch` answers (it is missing on some instances, forbidden by ACL or
+    /// rate-limited on others).
+    pub batch_api: BatchApi,
+}
+
+/// How the emulator's Batch API answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BatchApi {
+    /// Serves batches, as a current instance does.
+    #[default]
+    On,
+    /// 404, as an instance without the Batch API (or a proxy that blocks the path) answers.
+    Missing,
+    /// 403, as when an ACL on the Batch API refuses the diagnosing account.
+    Forbidden,
+    /// 429 with `Retry-After`, as when a REST rate-limit rule covers the Batch API.
+    RateLimited,
 }
 
 impl Default for EmulatorOptions {
@@ -91,6 +109,7 @@ impl Default for EmulatorOptions {
             latency: Duration::ZERO,
             client_ip: None,
             secrets: SecretOverrides::default(),
+            batch_api: BatchApi::On,
         }
     }
 }
@@ -343,6 +362,7 @@ fn build_router(shared: &App) -> Router {
         .merge(consent::routes())
         .merge(misc::routes())
         .merge(scripted::routes())
+        .merge(import_set::routes())
         .fallback(fallback)
         .with_state(shared.clone());
     *lock(&shared.router) = Some(inner.clone());
@@ -392,6 +412,8 @@ impl Emulator {
             sessions: Mutex::new(HashMap::new()),
             codes: Mutex::new(HashMap::new()),
             batch_quota: Mutex::new(BATCH_QUOTA),
+            batch_api: Mutex::new(opts.batch_api),
+            batch_item_latency: Mutex::new(None),
             client_ip: opts.client_ip.or(instance.modes.client_ip),
             modes: instance.modes,
             tokens: Mutex::new(HashMap::new()),
@@ -538,6 +560,17 @@ impl Emulator {
     /// within it come back in `unserviced_requests`.
     pub fn set_batch_quota(&self, quota: Duration) {
         *lock(&self.shared.batch_quota) = quota;
+    }
+
+    /// Switches the Batch API on, or makes it missing, forbidden or rate-limited.
+    pub fn set_batch_api(&self, mode: BatchApi) {
+        *lock(&self.shared.batch_api) = mode;
+    }
+
+    /// The time each Batch API item takes inside the instance (by default the emulated latency, as if
+    /// each item cost a round trip; an instance's own processing time is usually a fraction of it).
+    pub fn set_batch_item_latency(&self, latency: Duration) {
+        *lock(&self.shared.batch_item_latency) = Some(latency);
     }
 
     /// Requests received so far.

@@ -79,6 +79,9 @@ async fn connection<S>(
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        // The platform's casing on the wire (`X-Total-Count`, `Content-Type`, `Link`): the `http`
+        // crate keeps names in lower case, hyper capitalises each word when it writes them.
+        .title_case_headers(true)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {

@@ -140,6 +140,10 @@ pub struct Shared {
     pub codes: Mutex<HashMap<String, AuthCode>>,
     /// The Batch API's transaction quota: items not started within it are left unserviced.
     pub batch_quota: Mutex<Duration>,
+    /// Whether the Batch API answers.
+    pub batch_api: Mutex<super::BatchApi>,
+    /// Time each batch item takes inside the instance; `None`: the emulated latency.
+    pub batch_item_latency: Mutex<Option<Duration>>,
     pub requests: AtomicUsize,
     pub latency: Duration,
     pub client_ip: Option<IpAddr>,

@@ -1,5 +1,6 @@
 //! One integration-test binary; a module per feature.
 
+mod batch;
 mod command_line;
 mod config_checks;
 mod diagnosis;
@@ -8,6 +9,7 @@ mod engine;
 mod fleet;
 mod fuzz;
 mod hostile;
+mod import_sets;
 mod integrations;
 mod ip_allowlist;
 mod local_input;
@@ -24,6 +26,7 @@ mod scenarios;
 mod secret_encodings;
 mod secret_scan;
 mod signals;
+mod source_ranges;
 mod support;
 mod terminal_safety;
 mod version;

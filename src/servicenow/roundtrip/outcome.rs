@@ -108,6 +108,64 @@ pub struct RoundTripOutcome {
     pub interrupted: Option<String>,
     /// A step was denied deletion and the record was closed or removed another way.
     pub delete_denied: bool,
+    /// The import set the row went through, when the write path is an import set.
+    pub import: Option<ImportRecord>,
+}
+
+/// What an import-set round trip left in the import set, and what its transform said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub staging_table: String,
+    /// The import set's number (or sys_id) as the API answered; empty when it did not say.
+    pub import_set: String,
+    /// The transform map that ran (else the one the profile names).
+    pub transform_map: String,
+    /// The transform result's status (`inserted`, `error` …); empty when no result came back.
+    pub status: String,
+    /// Its `error_message` or `status_message`.
+    pub message: String,
+    /// Why the transform did not write the target record (the check picks the fix by it).
+    pub problem: Option<TransformProblem>,
+}
+
+/// What went wrong in an import set's transform; `map` is the transform map as shown (quoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransformProblem {
+    /// No active transform map transforms the staging table into the target.
+    NoMap { map: String, target: String },
+    /// The map inserted into another table than the integration's.
+    OtherTable {
+        map: String,
+        table: String,
+        target: String,
+    },
+    /// The result reported an insert without a usable sys_id.
+    NoSysId { map: String },
+    /// A coalesce field matched a record that existed before the run, which was updated.
+    Coalesced {
+        map: String,
+        target: String,
+        record: String,
+    },
+    /// A script ignored or skipped the row.
+    Ignored { map: String },
+    /// The transform failed on the instance.
+    Failed { map: String },
+}
+
+impl ImportRecord {
+    /// What the platform keeps after the run, for the evidence.
+    pub fn kept(&self) -> String {
+        let set = if self.import_set.is_empty() {
+            "its import set".to_string()
+        } else {
+            format!("import set {}", self.import_set)
+        };
+        format!(
+            "the staging row stays in {} ({set}): snowdoctor removes only the target record it created; the platform's scheduled import-set cleanup (the \"Import Set Deleter\" job) deletes old import sets and their rows",
+            self.staging_table
+        )
+    }
 }
 
 impl RoundTripOutcome {
