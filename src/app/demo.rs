@@ -49,6 +49,11 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         prompt: false,
         ..args.integration.input()
     };
+    // A scenario built for another integration is diagnosed with that integration's profile: the
+    // default profile would call a broken Azure Pipelines instance ready.
+    if integration.profile.is_none() {
+        integration.profile = profile_of_scenario(&scenario);
+    }
     integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
@@ -62,7 +67,11 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     // The emulator knows only its own entity and user: a name from a profile or config file is
     // replaced, and the report says so instead of pretending it came from a flag.
     let profile = &mut settings.profile;
-    if integration.oauth_entity.is_none() {
+    // a scenario seeded with the integration's own names (the Copilot connectors' "Microsoft Search")
+    // leaves the profile's names as they are
+    if integration.oauth_entity.is_none()
+        && profile.oauth_entity.as_deref() != Some(credentials.oauth_entity.as_str())
+    {
         let previous = profile
             .oauth_entity
             .replace(credentials.oauth_entity.clone());
@@ -73,7 +82,9 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
             &credentials.oauth_entity,
         ));
     }
-    if integration.integration_user.is_none() {
+    if integration.integration_user.is_none()
+        && profile.integration_user.as_deref() != Some(credentials.integration_user.as_str())
+    {
         let previous = profile
             .integration_user
             .replace(credentials.integration_user.clone());
@@ -117,6 +128,21 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
+}
+
+/// The built-in profile a scenario was written for: the longest profile name that is the scenario's
+/// name or its prefix before a `-` (`azure-pipelines-change-role-missing` → `azure-pipelines-change`).
+fn profile_of_scenario(scenario: &str) -> Option<String> {
+    crate::profile::Profile::builtin()
+        .into_iter()
+        .map(|p| p.name)
+        .filter(|name| {
+            scenario == name
+                || scenario
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .max_by_key(String::len)
 }
 
 /// True when the ranges `ip-allowlist` judges include service tags (from `--service-tag` or the

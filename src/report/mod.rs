@@ -35,7 +35,7 @@ pub use fleet::{FLEET_FORMATS, TargetRun, render_fleet, write_report_dir};
 pub use format::Format;
 pub use output::{parse_report_arg, report_name, write_reports};
 pub use pseudonymize::Pseudonymizer;
-pub use schema::{fleet_json_schema, json_schema};
+pub use schema::{config_json_schema, fleet_json_schema, json_schema};
 
 /// Width of the terminal format in a file (and on stdout when it is not a terminal).
 pub const FILE_WIDTH: usize = 100;

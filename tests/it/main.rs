@@ -3,6 +3,7 @@
 mod batch;
 mod command_line;
 mod config_checks;
+mod config_schema;
 mod diagnosis;
 mod emulator;
 mod engine;
@@ -22,6 +23,7 @@ mod ranges_cli;
 mod reports;
 mod response_budget;
 mod round_trip;
+mod scenarios;
 mod secret_encodings;
 mod secret_scan;
 mod signals;
