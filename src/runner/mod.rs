@@ -297,7 +297,7 @@ fn result_of(
     // `rows` or `value`) falls back to the manifest's remediation.
     let remediation = match needs_fix {
         false => None,
-        true if !by_code.is_empty() => Some(checks::findings::remediation(&by_code)),
+        true if !by_code.is_empty() => Some(checks::code::join_fixes(&by_code)),
         true => Some(manifest.remediation.trim().to_string()),
     };
     CheckResult {
