@@ -69,6 +69,7 @@ pub fn render(report: &RunReport, color: bool, width: usize) -> String {
     let w = Wrap(width);
     let mut out = String::new();
     verdict(&mut out, &p, w, report);
+    unnamed_root_causes(&mut out, &p, w, report);
     out.push_str(&checks_table(report, &p, w));
     out.push('\n');
     let not_run = report
@@ -127,6 +128,30 @@ fn verdict(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
         view::counts_line(report)
     );
     out.push_str(&p.dim(&wrap(w, &meta, "", "")));
+    out.push('\n');
+}
+
+/// Root causes the headline does not name (a report saved by an older version) are listed by id;
+/// each one's finding and fix print once, under Problems.
+fn unnamed_root_causes(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
+    let causes = view::root_causes(report);
+    if causes
+        .iter()
+        .all(|c| report.verdict.headline.contains(c.id.as_str()))
+    {
+        return;
+    }
+    out.push_str(&p.paint("Root causes", Color::Red, true));
+    out.push('\n');
+    for (n, check) in causes.iter().enumerate() {
+        let text = format!("{} — {}", check.id, check.title);
+        let block = wrap(w, &text, &format!("{}. ", n + 1), "   ");
+        out.push_str(&emph(
+            &block,
+            &check.id,
+            &p.paint(&check.id, Color::White, true),
+        ));
+    }
     out.push('\n');
 }
 
