@@ -191,18 +191,7 @@ impl Gatherer {
                 .fields(["role.name", "role"]);
             identity.roles = match self.client.table_list(&self.auth, &roles).await {
                 Ok(rows) => {
-                    let mut names: Vec<String> = rows
-                        .rows
-                        .iter()
-                        .map(|r| {
-                            r.value("role.name")
-                                .filter(|n| !n.is_empty())
-                                .or_else(|| r.display("role"))
-                                .unwrap_or("")
-                                .to_string()
-                        })
-                        .filter(|n| !n.is_empty())
-                        .collect();
+                    let mut names = crate::connector::user::role_names(&rows.rows);
                     names.sort();
                     names.dedup();
                     // Non-admins often see no role rows at all (ACL-filtered): unknown, not "none".
