@@ -149,6 +149,10 @@ pub struct IntegrationArgs {
     /// Skip every write (the round trip) and say so.
     #[arg(long, help_heading = "Round trip")]
     pub read_only: bool,
+    /// Never use the Batch API: send each configuration read on its own (more requests, the same
+    /// findings). Without it a refused batch (404, 400, 403, 429) falls back to this by itself.
+    #[arg(long)]
+    pub no_batch: bool,
     /// Azure ServiceTags JSON file for the IP allowlist check, or builtin:public (the default, an
     /// embedded dated snapshot), builtin:gov, builtin:china, builtin:sample.
     #[arg(
@@ -523,6 +527,7 @@ impl IntegrationArgs {
             ticket_table: self.ticket_table.clone(),
             close_if_delete_denied: self.close_if_delete_denied,
             read_only: self.read_only,
+            no_batch: self.no_batch,
             service_tags: self.service_tags.clone(),
             service_tags_selected: self.service_tags_selected.clone(),
             service_ips: self.service_ips.clone(),

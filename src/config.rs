@@ -211,6 +211,8 @@ pub struct Settings {
     pub grant: Grant,
     pub read_only: bool,
     pub close_if_delete_denied: bool,
+    /// Carry the configuration reads in one Batch API request (`--no-batch` turns it off).
+    pub batch: bool,
     pub service_tags: Option<PathBuf>,
     pub service_tag_selection: Vec<String>,
     pub service_ips: Vec<IpAddr>,
@@ -313,6 +315,8 @@ pub struct IntegrationInput {
     pub ticket_table: Option<String>,
     pub close_if_delete_denied: bool,
     pub read_only: bool,
+    /// `--no-batch`.
+    pub no_batch: bool,
     pub service_tags: Option<PathBuf>,
     pub service_tags_selected: Vec<String>,
     pub service_ips: Vec<String>,
@@ -557,6 +561,7 @@ pub fn integration_settings(
         grant,
         read_only: args.read_only,
         close_if_delete_denied: args.close_if_delete_denied,
+        batch: !args.no_batch,
         service_tags,
         service_tag_selection: args.service_tags_selected.clone(),
         service_ips,
