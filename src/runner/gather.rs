@@ -102,7 +102,9 @@ impl Gatherer {
         let mut reads = vec![entities_query()];
         match named(profile) {
             Some(name) => reads.push(user_query(name)),
-            None if !profile.app_scope.is_empty() => reads.push(discovery_query(&profile.app_scope)),
+            None if !profile.app_scope.is_empty() => {
+                reads.push(discovery_query(&profile.app_scope))
+            }
             None => {}
         }
         if self.settings.grant == Grant::Password {
@@ -273,7 +275,16 @@ impl Gatherer {
                     return Ok(identity);
                 }
             }
-            Err(e @ (ClientError::Unauthorized { .. } | ClientError::IpBlocked)) => {
+            // The identity read is the run's first authenticated request, sent before the probe has
+            // said what answers: whatever is not an instance's JSON (a login page, a redirect, a
+            // refusal) ends it here, so the credential goes out once and nothing follows it.
+            Err(
+                e @ (ClientError::Unauthorized { .. }
+                | ClientError::IpBlocked
+                | ClientError::Redirect { .. }
+                | ClientError::CrossHostRedirect { .. }
+                | ClientError::RateLimited { .. }),
+            ) => {
                 return Err(e.into());
             }
             Err(e) if e.is_unreachable() => return Err(e.into()),
