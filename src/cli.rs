@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{ConnectionInput, IntegrationInput, Selection};
 use crate::exit::FailOn;
+use crate::profile::Cloud;
 use crate::report::Format;
 use crate::servicenow::oauth::Grant;
 
@@ -153,8 +154,18 @@ pub struct IntegrationArgs {
     /// findings). Without it a refused batch (404, 400, 403, 429) falls back to this by itself.
     #[arg(long)]
     pub no_batch: bool,
+    /// The Microsoft cloud the integration runs in: picks the profile's callback URL and source ranges
+    /// of that cloud, and the embedded service-tag file (builtin:gov for gov).
+    #[arg(
+        long,
+        value_enum,
+        env = "SNOWDOCTOR_CLOUD",
+        value_name = "CLOUD",
+        help_heading = "IP allowlist"
+    )]
+    pub cloud: Option<Cloud>,
     /// Azure ServiceTags JSON file for the IP allowlist check, or builtin:public (the default, an
-    /// embedded dated snapshot), builtin:gov, builtin:china, builtin:sample.
+    /// embedded dated snapshot; builtin:gov with --cloud gov), builtin:gov, builtin:china, builtin:sample.
     #[arg(
         long,
         env = "SNOWDOCTOR_SERVICE_TAGS",
@@ -490,7 +501,7 @@ macro_rules! value_enum {
     )*};
 }
 
-value_enum!(Grant, Format, FailOn);
+value_enum!(Grant, Format, FailOn, Cloud);
 
 impl ConnectionArgs {
     /// What the flags and environment ask for, before the config file and validation.
@@ -528,6 +539,7 @@ impl IntegrationArgs {
             close_if_delete_denied: self.close_if_delete_denied,
             read_only: self.read_only,
             no_batch: self.no_batch,
+            cloud: self.cloud,
             service_tags: self.service_tags.clone(),
             service_tags_selected: self.service_tags_selected.clone(),
             service_ips: self.service_ips.clone(),

@@ -39,6 +39,8 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     pub profile: Option<String>,
+    /// The Microsoft cloud (`public`, `gov`, `china`), as `--cloud`.
+    pub cloud: Option<crate::profile::Cloud>,
     pub service_tags: Option<PathBuf>,
     pub instance: Option<String>,
     pub user: Option<String>,
@@ -213,6 +215,9 @@ pub struct Settings {
     pub close_if_delete_denied: bool,
     /// Carry the configuration reads in one Batch API request (`--no-batch` turns it off).
     pub batch: bool,
+    /// The Microsoft cloud the integration runs in (`--cloud`; default public).
+    pub cloud: crate::profile::Cloud,
+    /// `--service-tags` (or the config's); `None`: the embedded file of [`Settings::cloud`].
     pub service_tags: Option<PathBuf>,
     pub service_tag_selection: Vec<String>,
     pub service_ips: Vec<IpAddr>,
@@ -317,6 +322,8 @@ pub struct IntegrationInput {
     pub read_only: bool,
     /// `--no-batch`.
     pub no_batch: bool,
+    /// `--cloud`; absent: the config's `[defaults] cloud`, else public.
+    pub cloud: Option<crate::profile::Cloud>,
     pub service_tags: Option<PathBuf>,
     pub service_tags_selected: Vec<String>,
     pub service_ips: Vec<String>,
@@ -562,6 +569,7 @@ pub fn integration_settings(
         read_only: args.read_only,
         close_if_delete_denied: args.close_if_delete_denied,
         batch: !args.no_batch,
+        cloud: args.cloud.or(file.defaults.cloud).unwrap_or_default(),
         service_tags,
         service_tag_selection: args.service_tags_selected.clone(),
         service_ips,

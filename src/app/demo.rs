@@ -58,12 +58,15 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
-    integration
-        .service_tags
-        .get_or_insert_with(|| crate::azure::SAMPLE_SERVICE_TAGS.into());
     let file = config::explicit_config_file(integration.config.as_deref())?;
     let (mut settings, mut run_credentials) =
         config::integration_settings(&integration, &file, &secrets)?;
+    if settings.service_tags.is_none() && !names_service_tags(&settings) {
+        // the small sample keeps the default demo fast; a profile naming service tags (ActionGroup,
+        // AzureDevOps, AzureConnectors) is judged against the embedded snapshot of its cloud, which
+        // holds them
+        settings.service_tags = Some(crate::azure::SAMPLE_SERVICE_TAGS.into());
+    }
     run_credentials
         .integration_password
         .get_or_insert(credentials.integration_password.clone());
@@ -96,6 +99,16 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
+}
+
+/// True when the ranges `ip-allowlist` judges include service tags (from `--service-tag` or the
+/// profile's source ranges for the run's cloud).
+fn names_service_tags(settings: &config::Settings) -> bool {
+    !settings.service_tag_selection.is_empty()
+        || settings
+            .profile
+            .source_ranges_for(settings.cloud)
+            .is_some_and(|r| !r.service_tags.is_empty())
 }
 
 /// The scenario to serve: `--scenario`, else the profile's healthy scenario (a scenario named after the

@@ -1,17 +1,20 @@
-//! `ip-allowlist`: IP Address Access Control (`ip_access`) against Azure's published ranges. Microsoft
-//! names no service tag for the connector, so by default every prefix of the service-tag file must be
-//! admitted (inbound and bidirectional rules; an address is blocked only when a Deny rule matches and no
-//! Allow rule does). Without `--service-tags` the ranges are the embedded Public snapshot
-//! (`src/azure/snapshot.rs`); the evidence names the file used. A stale file (older than
+//! `ip-allowlist`: IP Address Access Control (`ip_access`) against the addresses the integration calls
+//! from. The ranges judged ([`Scope`]) are the selected profile's `source_ranges` for `--cloud`:
+//! service-tag names looked up in the service-tag file (the embedded snapshot of that cloud without
+//! `--service-tags`) and literal CIDRs as they are; `--service-tag NAME` overrides them, and a profile
+//! naming none (the retired Microsoft 365 connector: Microsoft names no tag for it) is judged against every
+//! prefix of the file. An address is blocked only when a Deny rule (inbound or bidirectional) matches
+//! and no Allow rule does. The evidence names the file and the ranges judged. A stale file (older than
 //! [`azure::STALE_AFTER_DAYS`]) turns a pass into a warning only where the age matters: Deny rules
 //! filter and every published prefix is admitted, so ranges Microsoft added since may be blocked. A
 //! failure stands on the old file's ranges alone; without filtering the ranges do not matter.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use super::findings::may_lack_admin;
 use super::{Check, Context, Outcome};
 use crate::azure::{self, Direction, Selection, ServiceTagFile};
+use crate::profile::{Cloud, SourceRanges};
 use crate::runner::facts::{FactKey, FactValue, Facts};
 use crate::servicenow::TableQuery;
 
@@ -94,22 +97,28 @@ impl Check for IpAllowlist {
         if let Some(file) = &file {
             base = base.with("service-tag file", file_evidence(ctx, file));
         }
+        let scope = Scope::of(ctx);
+        base = base.with("source ranges", scope.describe(ctx));
         let ips = &ctx.settings.service_ips;
         if !policy.filters() && ips.is_empty() {
             base.summary = "no IP filtering: no active inbound Deny rule in ip_access, so Microsoft's addresses are not restricted".into();
             return base;
         }
-        let Some(file) = file else {
+        if file.is_none() && scope.needs_file() {
             if !policy.filters() {
                 base.summary = "no IP filtering: no active inbound Deny rule in ip_access".into();
                 return with_addresses(base, &policy, ips);
             }
+            let cloud = ctx.settings.cloud;
             let mut outcome = Outcome::inconclusive(format!(
                 "ip_access has {} active inbound Deny rule(s), but the Azure service-tag file to compare them with could not be read",
                 policy.deny_rules
             ))
             .fix(format!(
-                "Fix or replace the --service-tags file: download \"Azure IP Ranges and Service Tags – Public Cloud\" ({DOWNLOAD_URL}), or leave the flag out to use the embedded snapshot."
+                "Fix or replace the --service-tags file: download \"{}\" ({}), or leave the flag out to use the embedded snapshot ({}).",
+                cloud.download_name(),
+                download_page(cloud),
+                cloud.builtin_service_tags()
             ));
             outcome.evidence = base.evidence;
             let fact_error = facts.get(&FactKey::ServiceTags).err();
@@ -117,8 +126,124 @@ impl Check for IpAllowlist {
                 outcome = outcome.with("service tags", error.to_string());
             }
             return with_addresses(outcome, &policy, ips);
+        }
+        evaluate_coverage(ctx, base, &policy, file.as_deref(), &scope)
+    }
+}
+
+/// Which ranges the check judges.
+pub enum Scope<'p> {
+    /// `--service-tag NAME` (repeatable): those tags of the file.
+    Flags(&'p [String]),
+    /// The source ranges the profile names for the run's cloud: service tags and literal prefixes.
+    Profile(&'p SourceRanges),
+    /// Every prefix of the file: the profile names no source ranges for the run's cloud.
+    Everything,
+}
+
+impl<'p> Scope<'p> {
+    /// `--service-tag` wins; else the profile's ranges for `--cloud`; else the whole file.
+    pub fn of(ctx: &'p Context) -> Scope<'p> {
+        let settings = &ctx.settings;
+        if !settings.service_tag_selection.is_empty() {
+            return Scope::Flags(&settings.service_tag_selection);
+        }
+        match settings.profile.source_ranges_for(settings.cloud) {
+            Some(ranges) if !ranges.service_tags.is_empty() || !ranges.cidrs.is_empty() => {
+                Scope::Profile(ranges)
+            }
+            _ => Scope::Everything,
+        }
+    }
+
+    /// Literal prefixes alone need no service-tag file.
+    pub fn needs_file(&self) -> bool {
+        !matches!(self, Scope::Profile(r) if r.service_tags.is_empty())
+    }
+
+    /// The evidence naming what is judged.
+    fn describe(&self, ctx: &Context) -> String {
+        let profile = &ctx.settings.profile;
+        let cloud = ctx.settings.cloud.as_str();
+        match self {
+            Scope::Flags(names) => format!("--service-tag {}", names.join(", ")),
+            Scope::Profile(ranges) => {
+                let mut parts = Vec::new();
+                if !ranges.service_tags.is_empty() {
+                    parts.push(format!("service tag(s) {}", ranges.service_tags.join(", ")));
+                }
+                if !ranges.cidrs.is_empty() {
+                    let cidrs: Vec<String> = ranges.cidrs.iter().map(ToString::to_string).collect();
+                    parts.push(format!("literal range(s) {}", cidrs.join(", ")));
+                }
+                format!(
+                    "the {} profile's source ranges ({cloud} cloud): {}",
+                    profile.name,
+                    parts.join("; ")
+                )
+            }
+            Scope::Everything => {
+                let why = if profile.source_ranges.is_empty() {
+                    format!(
+                        "the {} profile names no narrower tag or range",
+                        profile.name
+                    )
+                } else {
+                    format!(
+                        "the {} profile names no source ranges for the {cloud} cloud",
+                        profile.name
+                    )
+                };
+                format!("every prefix of the service-tag file ({why})")
+            }
+        }
+    }
+
+    /// The selections to judge; an error names a tag the file lacks.
+    pub fn selections<'a>(
+        &'a self,
+        ctx: &Context,
+        file: Option<&'a ServiceTagFile>,
+    ) -> Result<Vec<Selection<'a>>, String> {
+        let lookup = |names: &[String]| -> Result<Vec<Selection<'a>>, String> {
+            let Some(file) = file else {
+                return Err("no service-tag file to look the tags up in".into());
+            };
+            file.select(names)
+                .map(|tags| tags.into_iter().map(Selection::tag).collect())
+                .map_err(|e| e.to_string())
         };
-        evaluate_coverage(ctx, base, &policy, &file)
+        match self {
+            Scope::Flags(names) => lookup(names),
+            Scope::Everything => lookup(&[]),
+            Scope::Profile(ranges) => {
+                let mut out = if ranges.service_tags.is_empty() {
+                    Vec::new()
+                } else {
+                    lookup(&ranges.service_tags).map_err(|e| {
+                        format!(
+                            "{e} (named by the {} profile for the {} cloud; the file's cloud must match --cloud)",
+                            ctx.settings.profile.name,
+                            ctx.settings.cloud.as_str()
+                        )
+                    })?
+                };
+                out.extend(ranges.cidrs.iter().map(|net| Selection {
+                    name: Cow::Owned(net.to_string()),
+                    prefixes: Cow::Owned(vec![*net]),
+                }));
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// The Download Center page of a cloud's service-tag file.
+fn download_page(cloud: Cloud) -> &'static str {
+    match cloud {
+        Cloud::Public => azure::snapshot::PUBLIC.download_page,
+        Cloud::Gov => azure::snapshot::GOVERNMENT.download_page,
+        Cloud::China => azure::snapshot::CHINA.download_page,
     }
 }
 
@@ -126,40 +251,48 @@ fn evaluate_coverage(
     ctx: &Context,
     base: Outcome,
     policy: &azure::Policy,
-    file: &Arc<ServiceTagFile>,
+    file: Option<&ServiceTagFile>,
+    scope: &Scope<'_>,
 ) -> Outcome {
-    let selection = &ctx.settings.service_tag_selection;
-    let tags = match file.select(selection) {
-        Ok(tags) => tags,
-        Err(e) => return Outcome::inconclusive(format!("cannot select service tags: {e}")),
+    let selections = match scope.selections(ctx, file) {
+        Ok(selections) => selections,
+        Err(e) => {
+            let mut outcome = Outcome::inconclusive(format!("cannot select the source ranges: {e}"))
+                .fix(format!(
+                    "Pass the service-tag file of the integration's cloud: --cloud {} uses {} by default, or download \"{}\" ({}) and pass --service-tags FILE.",
+                    ctx.settings.cloud.as_str(),
+                    ctx.settings.cloud.builtin_service_tags(),
+                    ctx.settings.cloud.download_name(),
+                    download_page(ctx.settings.cloud)
+                ));
+            outcome.evidence = base.evidence;
+            return outcome;
+        }
     };
-    let selections: Vec<Selection> = tags.iter().map(|t| Selection::tag(t)).collect();
     let coverage = azure::diagnose(policy, &selections);
-    let scope = if selection.is_empty() {
-        "every prefix of the file (Microsoft names no narrower tag for this connector)".to_string()
-    } else {
-        format!("tags {}", selection.join(", "))
-    };
-    let mut outcome = base
-        .with("ranges checked", scope)
-        .with(
-            "overall",
-            format!(
-                "{} prefixes: {} admitted, {} partly blocked, {} fully blocked; blocked addresses: {} IPv4, {} IPv6",
-                coverage.overall.prefixes,
-                coverage.overall.admitted,
-                coverage.overall.partly_blocked,
-                coverage.overall.fully_blocked,
-                coverage.overall.blocked_v4,
-                coverage.overall.blocked_v6
-            ),
-        );
+    let mut outcome = base.with(
+        "overall",
+        format!(
+            "{} prefixes: {} admitted, {} partly blocked, {} fully blocked; blocked addresses: {} IPv4, {} IPv6",
+            coverage.overall.prefixes,
+            coverage.overall.admitted,
+            coverage.overall.partly_blocked,
+            coverage.overall.fully_blocked,
+            coverage.overall.blocked_v4,
+            coverage.overall.blocked_v6
+        ),
+    );
     let mut worst: Vec<&azure::TagCoverage> =
         coverage.tags.iter().filter(|t| !t.is_admitted()).collect();
     worst.sort_by_key(|t| std::cmp::Reverse(t.partly_blocked + t.fully_blocked));
     for tag in worst.iter().take(SHOWN_TAGS) {
+        let key = if tag.name.parse::<ipnet::IpNet>().is_ok() {
+            format!("range {}", tag.name)
+        } else {
+            format!("tag {}", tag.name)
+        };
         outcome = outcome.with(
-            format!("tag {}", tag.name),
+            key,
             format!(
                 "{} of {} prefixes blocked ({} fully), {} IPv4 + {} IPv6 addresses",
                 tag.partly_blocked + tag.fully_blocked,
@@ -176,7 +309,12 @@ fn evaluate_coverage(
             format!("{} more tags are partly blocked", worst.len() - SHOWN_TAGS),
         );
     }
-    let stale = file.age(ctx.now).filter(|age| age.stale);
+    // only tags come from the file: literal ranges do not age with it
+    let uses_file = !matches!(scope, Scope::Profile(r) if r.service_tags.is_empty());
+    let stale = file
+        .filter(|_| uses_file)
+        .and_then(|f| f.age(ctx.now))
+        .filter(|age| age.stale);
     outcome = with_addresses(outcome, policy, &ctx.settings.service_ips);
     let address_blocked = ctx
         .settings
@@ -188,7 +326,7 @@ fn evaluate_coverage(
             "ip_access admits all {} selected Azure prefixes ({} inbound Deny rule(s), covered by Allow rules)",
             coverage.overall.prefixes, policy.deny_rules
         );
-        if let Some(age) = stale {
+        if let (Some(age), Some(file)) = (stale, file) {
             outcome.status = crate::model::Status::Warn;
             outcome.summary = format!(
                 "{}, but the service-tag file is {} days old: ranges Microsoft added since may be blocked",
@@ -205,11 +343,19 @@ fn evaluate_coverage(
     }
     let ranges = coverage.repair.v4.len() + coverage.repair.v6.len();
     outcome.status = crate::model::Status::Fail;
+    let blocked: Vec<&str> = worst
+        .iter()
+        .map(|t| t.name.as_str())
+        .take(SHOWN_TAGS)
+        .collect();
     outcome.summary = format!(
         "IP Address Access Control blocks Azure addresses Microsoft's service uses: {} of {} prefixes blocked",
         coverage.overall.partly_blocked + coverage.overall.fully_blocked,
-        coverage.overall.prefixes
+        coverage.overall.prefixes,
     );
+    if !matches!(scope, Scope::Everything) {
+        outcome.summary = format!("{} ({})", outcome.summary, blocked.join(", "));
+    }
     outcome.evidence.push(crate::model::Evidence::new(
         "minimal Allow rules",
         format!(
@@ -222,8 +368,19 @@ fn evaluate_coverage(
         Some(path) => format!("They were written to {} (CSV for an ip_access import).", path.display()),
         None => "Rerun with --export-allow-rules FILE to get them as CSV ready to import into ip_access.".into(),
     };
+    let source = match scope {
+        Scope::Profile(ranges) if ranges.service_tags.is_empty() => format!(
+            "the source ranges the {} documents (snowdoctor profiles show {})",
+            ctx.settings.profile.integration, ctx.settings.profile.name
+        ),
+        _ => format!(
+            "{} ({})",
+            ctx.settings.cloud.download_name(),
+            download_page(ctx.settings.cloud)
+        ),
+    };
     outcome.remediation = Some(format!(
-        "IP Address Access Control denies addresses Microsoft's service uses. Add Allow rules (System Security > IP Address Access Control, type Allow, direction Inbound) covering the {ranges} blocked range(s), taken from Azure IP Ranges and Service Tags – Public Cloud ({DOWNLOAD_URL}). {export}"
+        "IP Address Access Control denies addresses Microsoft's service uses. Add Allow rules (System Security > IP Address Access Control, type Allow, direction Inbound) covering the {ranges} blocked range(s), taken from {source}. {export}"
     ));
     outcome
 }
@@ -265,15 +422,22 @@ fn with_addresses(
 /// The CSV of minimal Allow rules for `--export-allow-rules`, from the same facts the check evaluated.
 pub fn allow_rules_export(ctx: &Context, facts: &Facts) -> Option<String> {
     let rows = facts.rows(&rules_query()).ok()?;
-    let Ok(FactValue::ServiceTags(file)) = facts.get(&FactKey::ServiceTags) else {
-        return None;
+    let file = match facts.get(&FactKey::ServiceTags) {
+        Ok(FactValue::ServiceTags(file)) => Some(file.clone()),
+        _ => None,
     };
     let policy = azure::rules_from_rows(rows).policy(Direction::Inbound);
-    let tags = file.select(&ctx.settings.service_tag_selection).ok()?;
-    let selections: Vec<Selection> = tags.iter().map(|t| Selection::tag(t)).collect();
+    let scope = Scope::of(ctx);
+    let selections = scope.selections(ctx, file.as_deref()).ok()?;
     let coverage = azure::diagnose(&policy, &selections);
+    let integration = &ctx.settings.profile.integration;
+    let what = if integration.is_empty() {
+        "the Microsoft integration"
+    } else {
+        integration.as_str()
+    };
     Some(azure::allow_rules_csv(
         &coverage.repair,
-        "snowdoctor: Azure range for the Microsoft 365 connector",
+        &format!("snowdoctor: Azure range for {what}"),
     ))
 }

@@ -62,23 +62,38 @@ impl Check for RedirectUrlCheck {
                 configured.join(", ")
             },
         );
-        let matched: Vec<(&RedirectUrl, &str)> = profile
+        // `--cloud` picks the callback variants; a profile naming none for that cloud keeps all of them
+        let cloud = ctx.settings.cloud;
+        let of_cloud: Vec<&RedirectUrl> = profile
             .redirect_urls
             .iter()
-            .filter_map(|expected| {
-                configured
-                    .iter()
-                    .find(|c| matches(&expected.url, c))
-                    .map(|c| (expected, *c))
-            })
+            .filter(|r| r.cloud == cloud)
             .collect();
-        let expected = profile
-            .redirect_urls
+        let candidates: Vec<&RedirectUrl> = if of_cloud.is_empty() {
+            profile.redirect_urls.iter().collect()
+        } else {
+            of_cloud
+        };
+        let found_in = |urls: &[&RedirectUrl]| -> Vec<(RedirectUrl, String)> {
+            urls.iter()
+                .filter_map(|expected| {
+                    configured
+                        .iter()
+                        .find(|c| matches(&expected.url, c))
+                        .map(|c| ((*expected).clone(), c.to_string()))
+                })
+                .collect()
+        };
+        let matched = found_in(&candidates);
+        let expected = candidates
             .iter()
             .map(|r| format!("{} ({})", r.url, r.cloud.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
-        f.note("expected (any of)", expected.clone());
+        f.note(
+            format!("expected for the {} cloud (any of)", cloud.as_str()),
+            expected.clone(),
+        );
         if matched.is_empty() {
             let what = if configured.is_empty() {
                 "has no Redirect URL".to_string()
@@ -91,18 +106,31 @@ impl Check for RedirectUrlCheck {
                     profile.integration
                 ),
                 format!(
-                    "Open {name:?} in System OAuth > Application Registry and add the integration's callback to Redirect URL (comma-separated): {}. For a per-organisation or per-connector URL, copy the redirect_uri parameter from the failing sign-in URL.",
-                    profile.redirect_urls.iter().map(|r| r.url.as_str()).collect::<Vec<_>>().join(" or ")
+                    "Open {name:?} in System OAuth > Application Registry and add the integration's callback to Redirect URL (comma-separated): {}. For a per-organisation or per-connector URL, copy the redirect_uri parameter from the failing sign-in URL.{}",
+                    candidates.iter().map(|r| r.url.as_str()).collect::<Vec<_>>().join(" or "),
+                    other_cloud_hint(&found_in(&profile.redirect_urls.iter().collect::<Vec<_>>()))
                 ),
             );
             return f.outcome("");
         }
-        let (expected, found) = matched[0];
+        let (expected, found) = &matched[0];
         f.outcome(format!(
             "the registry entry {name:?} lists {found}, the {} callback ({} cloud)",
             profile.integration,
             expected.cloud.as_str()
         ))
+    }
+}
+
+/// When the entry lists another cloud's callback, the rerun that judges it as that cloud.
+fn other_cloud_hint(found: &[(RedirectUrl, String)]) -> String {
+    match found.first() {
+        Some((url, configured)) => format!(
+            " The entry lists {configured}, the {} cloud's callback: if the integration runs there, rerun with --cloud {}.",
+            url.cloud.as_str(),
+            url.cloud.as_str()
+        ),
+        None => String::new(),
     }
 }
 
@@ -170,7 +198,12 @@ mod tests {
     }
 
     fn run(redirect: &str) -> Outcome {
+        run_in(Cloud::Public, redirect)
+    }
+
+    fn run_in(cloud: Cloud, redirect: &str) -> Outcome {
         let ctx = context_with(|s| {
+            s.cloud = cloud;
             s.profile.oauth_entity = Some("Microsoft Search".into());
             s.profile.redirect_urls = vec![
                 RedirectUrl {
@@ -197,8 +230,22 @@ mod tests {
 
     #[test]
     fn the_gov_callback_passes_and_a_wrong_one_fails() {
+        let both = "https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback";
+        assert_eq!(run_in(Cloud::Gov, both).status, Status::Pass);
+        // judged as a public-cloud tenant, the Government callback is the wrong one, and the fix says
+        // which --cloud would fit
+        let public = run(both);
+        assert_eq!(public.status, Status::Fail);
+        assert!(
+            public
+                .remediation
+                .as_deref()
+                .is_some_and(|r| r.contains("--cloud gov")),
+            "{:?}",
+            public.remediation
+        );
         assert_eq!(
-            run("https://x.example/cb,https://gcsgcc.office.com/v1.0/admin/oauth/callback").status,
+            run("https://gcs.office.com/v1.0/admin/oauth/callback").status,
             Status::Pass
         );
         let outcome = run("https://security.microsoft.com/cb");

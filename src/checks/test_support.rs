@@ -19,6 +19,7 @@ pub fn settings() -> Settings {
         read_only: false,
         close_if_delete_denied: false,
         batch: true,
+        cloud: crate::profile::Cloud::Public,
         service_tags: None,
         service_tag_selection: Vec::new(),
         service_ips: Vec::new(),

@@ -86,11 +86,37 @@ pub enum Cloud {
 }
 
 impl Cloud {
+    /// Every cloud, for `--cloud`.
+    pub const ALL: &'static [Cloud] = &[Cloud::Public, Cloud::Gov, Cloud::China];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Cloud::Public => "public",
             Cloud::Gov => "gov",
             Cloud::China => "china",
+        }
+    }
+
+    /// The name `--cloud` takes.
+    pub fn name(&self) -> &'static str {
+        self.as_str()
+    }
+
+    /// The embedded service-tag file of this cloud (`builtin:public`, `builtin:gov`, `builtin:china`).
+    pub fn builtin_service_tags(self) -> &'static str {
+        match self {
+            Cloud::Public => "builtin:public",
+            Cloud::Gov => "builtin:gov",
+            Cloud::China => "builtin:china",
+        }
+    }
+
+    /// The name of Microsoft's download for this cloud, for messages.
+    pub fn download_name(self) -> &'static str {
+        match self {
+            Cloud::Public => "Azure IP Ranges and Service Tags – Public Cloud",
+            Cloud::Gov => "Azure IP Ranges and Service Tags – US Government Cloud",
+            Cloud::China => "Azure IP Ranges and Service Tags – China Cloud",
         }
     }
 }

@@ -328,9 +328,11 @@ impl Gatherer {
         Ok(identity)
     }
 
-    /// The `--service-tags` file; without the flag, the embedded Public snapshot.
+    /// The `--service-tags` file; without the flag, the embedded snapshot of `--cloud` (Public by default).
     async fn service_tags(&self) -> Fact {
-        let source = crate::azure::TagSource::from_arg(self.settings.service_tags.as_deref())
+        let default = std::path::Path::new(self.settings.cloud.builtin_service_tags());
+        let given = self.settings.service_tags.as_deref();
+        let source = crate::azure::TagSource::from_arg(Some(given.unwrap_or(default)))
             .map_err(|e| FactError::Input(e.to_string()))?;
         // decompressing and parsing 4 MB is CPU work: off the async workers, so requests and
         // Ctrl-C handling carry on meanwhile

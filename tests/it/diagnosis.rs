@@ -191,7 +191,7 @@ fn ip_allowlist_scenarios_and_the_csv_export() {
         "type,flow,active,range_start,range_end,description"
     );
     // The sample's nine merged IPv4 ranges minus nothing allowed: all are exported, IPv6 untouched.
-    assert!(lines.contains(&"allow,inbound,true,52.149.128.0,52.149.255.255,snowdoctor: Azure range for the Microsoft 365 connector"), "{text}");
+    assert!(lines.contains(&"allow,inbound,true,52.149.128.0,52.149.255.255,snowdoctor: Azure range for Microsoft 365 security center ServiceNow ticket connector (x_mioms_m365ticket)"), "{text}");
     assert_eq!(lines.len(), 1 + 8, "{text}");
     // Partial allows: only the missing ranges are exported.
     let csv = dir.path().join("partial.csv");

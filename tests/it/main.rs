@@ -24,6 +24,7 @@ mod round_trip;
 mod secret_encodings;
 mod secret_scan;
 mod signals;
+mod source_ranges;
 mod support;
 mod terminal_safety;
 mod version;
