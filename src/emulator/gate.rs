@@ -47,7 +47,7 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
     if request.uri().path().starts_with("/api/") {
         match count_api_request(&app) {
             Ok(headers) => rate_headers = headers,
-            Err(denied) => return denied,
+            Err(denied) => return *denied,
         }
     }
     let mut res = next.run(request).await;
@@ -60,7 +60,7 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
 /// Counts one REST API request against the rate limit: the limit and reset time to report, or the 429
 /// once the limit is spent. A Batch API item counts as a request of its own (rate-limit rules apply
 /// to the API each item calls).
-pub fn count_api_request(app: &App) -> Result<Option<(u32, SystemTime)>, Response> {
+pub fn count_api_request(app: &App) -> Result<Option<(u32, SystemTime)>, Box<Response>> {
     let mut rate = lock(&app.rate);
     rate.roll(SystemTime::now());
     let Some(limit) = rate.limit else {
@@ -71,7 +71,7 @@ pub fn count_api_request(app: &App) -> Result<Option<(u32, SystemTime)>, Respons
     let reset = rate.reset_at;
     drop(rate);
     if denied {
-        return Err(rate_limited(limit, reset));
+        return Err(Box::new(rate_limited(limit, reset)));
     }
     Ok(Some((limit, reset)))
 }

@@ -352,7 +352,7 @@ async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: Batc
             let Ok(response) = router.oneshot(request).await;
             gate::with_rate_headers(response, rate)
         }
-        Err(denied) => denied,
+        Err(denied) => *denied,
     };
     let (parts, body) = response.into_parts();
     let bytes = body

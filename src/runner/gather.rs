@@ -46,8 +46,10 @@ pub struct Gatherer {
 #[derive(Default)]
 struct Wave {
     planned: Mutex<Vec<TableQuery>>,
-    /// The first page of each planned read the batch served; a read missing here is sent alone.
-    answers: OnceCell<HashMap<TableQuery, RawResponse>>,
+    /// The name-only `sys_properties` reads, answered by one merged read (see [`super::merge`]).
+    merged: Mutex<Option<(TableQuery, Vec<TableQuery>)>>,
+    /// The answer to the first page of each planned read.
+    answers: OnceCell<HashMap<TableQuery, Result<RawResponse, ClientError>>>,
 }
 
 impl Gatherer {
@@ -93,6 +95,12 @@ impl Gatherer {
         queries.retain(|q| q.limit != Some(0));
         queries.sort();
         queries.dedup();
+        if let Some((merged, members)) = super::merge::merged_properties(&queries) {
+            queries.retain(|q| !members.contains(q));
+            queries.push(merged.clone());
+            queries.sort();
+            *lock(&self.wave.merged) = Some((merged, members));
+        }
         *lock(&self.wave.planned) = queries;
     }
 
@@ -113,29 +121,35 @@ impl Gatherer {
         reads
     }
 
-    /// The first page of `query` as the configuration wave read it, when it was part of the wave and
-    /// the batch served it.
-    async fn wave_answer(&self, query: &TableQuery) -> Option<RawResponse> {
-        if !self.settings.batch || !lock(&self.wave.planned).contains(query) {
+    /// The merged read that answers `query`, when `query` is one of the merged `sys_properties` reads.
+    fn merged_read_of(&self, query: &TableQuery) -> Option<TableQuery> {
+        lock(&self.wave.merged)
+            .as_ref()
+            .filter(|(_, members)| members.contains(query))
+            .map(|(merged, _)| merged.clone())
+    }
+
+    /// The answer to the first page of `query` as the configuration wave read it, when `query` was
+    /// planned for the wave.
+    async fn wave_answer(&self, query: &TableQuery) -> Option<Result<RawResponse, ClientError>> {
+        if !lock(&self.wave.planned).contains(query) {
             return None;
         }
         let answers = self.wave.answers.get_or_init(|| self.send_wave()).await;
         answers.get(query).cloned()
     }
 
-    /// Sends the planned reads in one batch once the account authenticates. Empty (every read then
-    /// goes alone) when it does not, or when the batch is refused.
-    async fn send_wave(&self) -> HashMap<TableQuery, RawResponse> {
+    /// Sends the first page of every planned read at once, when the account authenticates: in one
+    /// batch, and what the batch did not serve (or every read, when it is refused or off) on its own,
+    /// all in parallel. Empty (each read then goes when its check asks) when the account does not
+    /// authenticate.
+    async fn send_wave(&self) -> HashMap<TableQuery, Result<RawResponse, ClientError>> {
         // Boxed: the identity is a fact, and `get` is recursive.
         let identity = Box::pin(self.get(&FactKey::WhoAmI)).await;
         if !matches!(identity.as_ref(), Ok(FactValue::Identity(i)) if !i.sys_id.is_empty()) {
             return HashMap::new();
         }
         let queries = lock(&self.wave.planned).clone();
-        // A batch of one saves nothing.
-        if queries.len() < 2 {
-            return HashMap::new();
-        }
         let Ok(urls) = queries
             .iter()
             .map(|q| self.client.table_first_page_url(q))
@@ -143,17 +157,40 @@ impl Gatherer {
         else {
             return HashMap::new();
         };
-        match self.client.batch_get(&self.auth, &urls).await {
-            Ok(answers) => queries
-                .into_iter()
-                .zip(answers)
-                .filter_map(|(query, answer)| Some((query, answer?)))
-                .collect(),
-            Err(refused) => {
-                tracing::info!("{refused}; sending the configuration reads one by one");
-                HashMap::new()
+        let mut answers: Vec<Option<Result<RawResponse, ClientError>>> = vec![None; urls.len()];
+        // A batch of one saves nothing.
+        if self.settings.batch && urls.len() >= 2 {
+            match self.client.batch_get(&self.auth, &urls).await {
+                Ok(served) => {
+                    for (slot, answer) in answers.iter_mut().zip(served) {
+                        *slot = answer.map(Ok);
+                    }
+                }
+                Err(refused) => {
+                    tracing::info!("{refused}; sending the configuration reads one by one");
+                }
             }
         }
+        let alone = answers
+            .iter()
+            .zip(&urls)
+            .enumerate()
+            .filter(|(_, (answer, _))| answer.is_none())
+            .map(|(index, (_, url))| async move {
+                let answer = self
+                    .client
+                    .send(Request::get(url.clone(), &self.auth))
+                    .await;
+                (index, answer)
+            });
+        for (index, answer) in futures::future::join_all(alone).await {
+            answers[index] = Some(answer);
+        }
+        queries
+            .into_iter()
+            .zip(answers)
+            .filter_map(|(query, answer)| Some((query, answer?)))
+            .collect()
     }
 
     /// Records written so far.
@@ -191,7 +228,24 @@ impl Gatherer {
             }
             FactKey::WhoAmI => self.who_am_i().await.map(FactValue::Identity),
             FactKey::Table(query) => {
-                let first_page = self.wave_answer(query).await;
+                if let Some(merged) = self.merged_read_of(query) {
+                    // Boxed: a fact that reads another fact makes `get` recursive.
+                    let answer = Box::pin(self.get(&FactKey::Table(merged))).await;
+                    return match answer.as_ref() {
+                        Ok(FactValue::Rows(rows)) => {
+                            Ok(FactValue::Rows(super::merge::rows_for(query, rows)))
+                        }
+                        Ok(_) => Err(FactError::Unavailable(
+                            "internal: the merged sys_properties read gave no rows".into(),
+                        )),
+                        Err(error) => Err(error.clone()),
+                    };
+                }
+                let first_page = match self.wave_answer(query).await {
+                    Some(Ok(answer)) => Some(answer),
+                    Some(Err(error)) => return Err(error.into()),
+                    None => None,
+                };
                 let rows = self
                     .client
                     .table_list_from(&self.auth, query, first_page)

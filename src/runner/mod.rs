@@ -4,6 +4,7 @@
 
 pub mod facts;
 pub mod gather;
+mod merge;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
