@@ -469,6 +469,7 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     if let Some(profile) = file.profiles.get(&name) {
         let mut profile = profile.clone();
+        profile.oauth_entity_origin = format!("profile {name} of the config file");
         profile.name = name;
         profile.settle();
         return Ok(profile);
@@ -476,6 +477,10 @@ pub fn resolve_profile(name: Option<&str>, file: &ConfigFile) -> Result<Profile>
     Profile::builtin()
         .into_iter()
         .find(|p| p.name == name)
+        .map(|mut profile| {
+            profile.oauth_entity_origin = format!("the built-in profile {name}");
+            profile
+        })
         .ok_or_else(|| {
             let mut known: Vec<String> = Profile::builtin().into_iter().map(|p| p.name).collect();
             known.extend(file.profiles.keys().cloned());
@@ -499,6 +504,7 @@ pub fn integration_settings(
     }
     if let Some(entity) = &args.oauth_entity {
         profile.oauth_entity = Some(entity.clone());
+        profile.oauth_entity_origin = "--oauth-entity".into();
     }
     if !args.expect_roles.is_empty() {
         profile.expected_roles = args.expect_roles.clone();

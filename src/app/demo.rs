@@ -50,17 +50,39 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         ..args.integration.input()
     };
     integration
-        .integration_user
-        .get_or_insert(credentials.integration_user.clone());
-    integration
-        .oauth_entity
-        .get_or_insert(credentials.oauth_entity.clone());
-    integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
     let file = config::explicit_config_file(integration.config.as_deref())?;
     let (mut settings, mut run_credentials) =
         config::integration_settings(&integration, &file, &secrets)?;
+    let mut notes = vec![format!(
+        "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
+        scenario
+    )];
+    // The emulator knows only its own entity and user: a name from a profile or config file is
+    // replaced, and the report says so instead of pretending it came from a flag.
+    let profile = &mut settings.profile;
+    if integration.oauth_entity.is_none() {
+        let previous = profile
+            .oauth_entity
+            .replace(credentials.oauth_entity.clone());
+        profile.oauth_entity_origin = "the demo emulator's entity".into();
+        notes.extend(replaced(
+            "OAuth entity",
+            previous,
+            &credentials.oauth_entity,
+        ));
+    }
+    if integration.integration_user.is_none() {
+        let previous = profile
+            .integration_user
+            .replace(credentials.integration_user.clone());
+        notes.extend(replaced(
+            "integration user",
+            previous,
+            &credentials.integration_user,
+        ));
+    }
     if settings.service_tags.is_none() && !names_service_tags(&settings) {
         // the small sample keeps the default demo fast; a profile naming service tags (ActionGroup,
         // AzureDevOps, AzureConnectors) is judged against the embedded snapshot of its cloud, which
@@ -92,10 +114,6 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         selection: args.selection.selection(),
         secrets,
     };
-    let notes = vec![format!(
-        "demo: diagnosing the embedded emulator, scenario {:?} (not a real instance)",
-        scenario
-    )];
     let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
@@ -124,4 +142,11 @@ fn scenario_for(args: &DemoArgs) -> String {
         .filter(|profile| names.iter().any(|s| &s.name == *profile))
         .cloned()
         .unwrap_or_else(|| "healthy".into())
+}
+
+/// A note when the demo replaces a name the profile gave with the emulator's own.
+fn replaced(what: &str, previous: Option<String>, used: &str) -> Option<String> {
+    previous.filter(|p| p != used).map(|p| {
+        format!("demo: the profile names the {what} {p:?}; the emulator's {used:?} is used instead")
+    })
 }

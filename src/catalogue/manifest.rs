@@ -122,12 +122,69 @@ fn default_violation_status() -> Status {
     Status::Fail
 }
 
+/// The specific problem with a `[probe]` table that matches neither probe kind: its line and a message
+/// naming the offending key. `None` when the probe is not the problem.
+fn probe_problem(text: &str) -> Option<(usize, String)> {
+    let document: toml::Table = toml::from_str(text).ok()?;
+    let probe = document.get("probe")?.as_table()?;
+    let header = text
+        .lines()
+        .position(|l| l.trim() == "[probe]")
+        .map_or(1, |i| i + 1);
+    let key_line = |key: &str| {
+        text.lines()
+            .enumerate()
+            .skip(header)
+            .find(|(_, l)| {
+                let l = l.trim_start();
+                l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+            })
+            .map_or(header, |(i, _)| i + 1)
+    };
+    if probe.contains_key("builtin") {
+        let extra = probe.keys().find(|k| *k != "builtin")?;
+        return Some((
+            key_line(extra),
+            format!(
+                "[probe] names a built-in check, which takes no other key: remove `{extra}` (or remove `builtin` to write a table probe)"
+            ),
+        ));
+    }
+    if !probe.contains_key("table") {
+        let keys: Vec<&str> = probe.keys().map(String::as_str).collect();
+        return Some((
+            header,
+            format!(
+                "[probe] needs either `builtin = \"<check>\"` or `table = \"<table>\"`; it has {}",
+                if keys.is_empty() {
+                    "no keys".to_string()
+                } else {
+                    format!("only {}", keys.join(", "))
+                }
+            ),
+        ));
+    }
+    let error = TableProbe::deserialize(toml::Value::Table(probe.clone())).err()?;
+    let message = error.message().trim().to_string();
+    let line = message.split('`').nth(1).map_or(header, key_line);
+    Some((line, format!("[probe] (a table probe): {message}")))
+}
+
 /// Parses and checks one manifest.
 pub fn parse(path: &Path, text: &str) -> Result<Manifest> {
-    let mut manifest: Manifest = toml::from_str(text).map_err(|e| Error::Manifest {
-        path: path.to_path_buf(),
-        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
-        message: e.message().trim().to_string(),
+    let mut manifest: Manifest = toml::from_str(text).map_err(|e| {
+        // serde's untagged enum says only "did not match any variant": say which key is wrong.
+        let (line, message) = probe_problem(text).unwrap_or_else(|| {
+            (
+                e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+                e.message().trim().to_string(),
+            )
+        });
+        Error::Manifest {
+            path: path.to_path_buf(),
+            line,
+            message,
+        }
     })?;
     let problem = |message: String| Error::Manifest {
         path: path.to_path_buf(),

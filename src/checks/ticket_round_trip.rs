@@ -7,7 +7,7 @@ use crate::connector::user::{discovery_query, holders, named, role_name, roles_q
 use crate::model::Status;
 use crate::profile::WriteKind;
 use crate::runner::facts::{FactError, FactKey, Facts};
-use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome};
+use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome, STEP_IMPORT, STEP_TRANSFORM};
 
 /// See the module docs.
 pub struct TicketRoundTrip;
@@ -41,11 +41,41 @@ impl Check for TicketRoundTrip {
             ));
         }
         match facts.round_trip() {
-            Ok(trip) => judge_with_roles(trip, held_roles(ctx, facts).as_deref()),
+            Ok(trip) => import_denied(
+                ctx,
+                trip,
+                judge_with_roles(trip, held_roles(ctx, facts).as_deref()),
+            ),
             Err(FactError::Unavailable(why)) => Outcome::skipped(why),
             Err(e) => Outcome::from_fact_error(&e, "the ticket round trip"),
         }
     }
+}
+
+/// An insert into the import set's staging table that an ACL denied: the fix names the roles the
+/// profile expects (ITSMC's checklist grants `import_transformer` and `x_mioms_microsoft.user`).
+fn import_denied(ctx: &Context, trip: &RoundTripOutcome, mut outcome: Outcome) -> Outcome {
+    let Some(import) = &trip.import else {
+        return outcome;
+    };
+    let denied = trip
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.step == STEP_IMPORT && f.http_status == Some(403));
+    if !denied || !trip.leftovers().is_empty() {
+        return outcome;
+    }
+    let profile = &ctx.settings.profile;
+    let roles = if profile.expected_roles.is_empty() {
+        format!("a role of the app's scope {}", profile.app_scope)
+    } else {
+        profile.expected_roles.join(", ")
+    };
+    outcome.remediation = Some(format!(
+        "The integration user may not insert into the import set table {}: give it the roles the {} setup grants ({roles}; see `snowdoctor profiles show {}`) and check the create ACLs of {} (System Security > Access Control), then rerun.",
+        import.staging_table, profile.integration, profile.name, import.staging_table
+    ));
+    outcome
 }
 
 /// The integration user's roles: read by name, or those of the app found with the user.
@@ -118,6 +148,11 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             trip.table
         ))
     } else if let Some(failure) = &trip.failure {
+        let transform_fix = trip
+            .import
+            .as_ref()
+            .filter(|_| failure.step == STEP_TRANSFORM)
+            .and_then(|i| i.fix.clone());
         Outcome::fail(format!(
             "the {} step failed ({}{}): {}",
             failure.step,
@@ -125,7 +160,7 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             failure.message,
             failure.cause
         ))
-        .fix(remedy_for(&failure.cause, &trip.table, roles))
+        .fix(transform_fix.unwrap_or_else(|| remedy_for(&failure.cause, &trip.table, roles)))
     } else if let Some(step) = &trip.interrupted {
         Outcome::inconclusive(format!(
             "interrupted during the {step} step; {}",
@@ -151,12 +186,55 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             trip.table,
             cleanup_summary(trip)
         ))
+    } else if let Some(import) = &trip.import {
+        Outcome::pass(format!(
+            "a row inserted into the import set table {} was transformed by {:?} into {} {}, read back with its fields and removed",
+            import.staging_table,
+            import.transform_map,
+            trip.table,
+            trip.records.first().map_or("", |r| r.number.as_str())
+        ))
     } else {
         Outcome::pass(format!(
             "a ticket carrying the seven connector fields was created, read back, updated and removed on {}",
             trip.table
         ))
     };
+    if let Some(import) = &trip.import {
+        outcome = outcome
+            .with(
+                "import set",
+                format!(
+                    "{} ({})",
+                    import.staging_table,
+                    if import.import_set.is_empty() {
+                        "no import set named"
+                    } else {
+                        &import.import_set
+                    }
+                ),
+            )
+            .with(
+                "transform",
+                format!(
+                    "{:?}: {}{}",
+                    import.transform_map,
+                    if import.status.is_empty() {
+                        "no result"
+                    } else {
+                        &import.status
+                    },
+                    if import.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({:?})", import.message)
+                    }
+                ),
+            );
+        if !import.import_set.is_empty() {
+            outcome = outcome.with("kept by the platform", import.kept());
+        }
+    }
     for m in &trip.mismatches {
         outcome = outcome.with(
             format!("field {}", m.field),

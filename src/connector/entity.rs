@@ -41,6 +41,14 @@ pub enum Selection<'r> {
     },
 }
 
+/// Where the entity's name came from, for the evidence.
+fn origin(profile: &Profile) -> &str {
+    match profile.oauth_entity_origin.as_str() {
+        "" => "the profile",
+        origin => origin,
+    }
+}
+
 /// Picks the profile's entity: by name when given, else an inbound client in the app's scope, else
 /// the inbound client whose name shares the most words with the app's name.
 pub fn select<'r>(profile: &Profile, rows: &'r [Row]) -> Selection<'r> {
@@ -56,7 +64,7 @@ pub fn select<'r>(profile: &Profile, rows: &'r [Row]) -> Selection<'r> {
         return match matches.split_first() {
             Some((row, rest)) => Selection::Found {
                 row,
-                how: format!("named {name:?} (--oauth-entity)"),
+                how: format!("named {name:?} ({})", origin(profile)),
                 others: rest.iter().map(|r| r.text("name").to_string()).collect(),
             },
             None => Selection::NotFound {

@@ -18,6 +18,7 @@ mod auth;
 mod consent;
 mod fixtures;
 mod gate;
+mod import_set;
 mod misc;
 mod oauth;
 mod query;
@@ -361,6 +362,7 @@ fn build_router(shared: &App) -> Router {
         .merge(consent::routes())
         .merge(misc::routes())
         .merge(scripted::routes())
+        .merge(import_set::routes())
         .fallback(fallback)
         .with_state(shared.clone());
     *lock(&shared.router) = Some(inner.clone());

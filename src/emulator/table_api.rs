@@ -335,7 +335,7 @@ async fn get_one(
 }
 
 /// Turns a JSON body into string fields for known columns (unknown fields are ignored).
-fn body_fields(
+pub(super) fn body_fields(
     store: &Store,
     table: &str,
     body: &Bytes,
@@ -405,7 +405,7 @@ fn business_rules(app: &App, table: &str, row: &mut Row) {
     }
 }
 
-fn audit(app: &App, method: &str, table: &str, sys_id: &str, caller: &Caller) {
+pub(super) fn audit(app: &App, method: &str, table: &str, sys_id: &str, caller: &Caller) {
     lock(&app.audit).push(AuditEntry {
         method: method.to_string(),
         table: table.to_string(),
@@ -435,6 +435,33 @@ async fn create(
         Ok(f) => f,
         Err(res) => return res,
     };
+    let row = match insert_row(&app, &mut store, &table, fields, &caller) {
+        Ok(row) => row,
+        Err(res) => return res,
+    };
+    let sys_id = text(&row, "sys_id").to_string();
+    audit(&app, "POST", &table, &sys_id, &caller);
+    let opts = RenderOpts::from_params(&params, base.clone());
+    let hidden = hidden_fn(&store, &caller);
+    let mut res = reply::json_with(
+        StatusCode::CREATED,
+        &json!({ "result": render(&store, &table, &row, &opts, &hidden) }),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("{base}/api/now/table/{table}/{sys_id}")) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// Inserts a record as `caller` would through the Table API (defaults, number, business rules), without
+/// the write ACL check: the Import Set API's transform shares it.
+pub fn insert_row(
+    app: &App,
+    store: &mut Store,
+    table: &str,
+    fields: Vec<(String, String)>,
+    caller: &Caller,
+) -> Result<Row, Response> {
     let now = now_text();
     let mut row: Row = Map::new();
     for (k, v) in fields {
@@ -447,12 +474,12 @@ async fn create(
         );
     }
     let sys_id = text(&row, "sys_id").to_string();
-    if store.find(&table, &sys_id).is_some() {
-        return reply::error(
+    if store.find(table, &sys_id).is_some() {
+        return Err(reply::error(
             StatusCode::FORBIDDEN,
             "Operation Failed",
             Some("Error during insert of a record with a duplicate sys_id"),
-        );
+        ));
     }
     let mut defaults = vec![
         ("sys_created_on", now.clone()),
@@ -461,8 +488,8 @@ async fn create(
         ("sys_updated_by", caller.user_name.clone()),
         ("sys_mod_count", "0".to_string()),
     ];
-    if let Some(prefix) = store.schema(&table).number_prefix {
-        let counter = store.counters.entry(table.clone()).or_insert(10_001);
+    if let Some(prefix) = store.schema(table).number_prefix {
+        let counter = store.counters.entry(table.to_string()).or_insert(10_001);
         defaults.push(("number", format!("{prefix}{:07}", *counter)));
         *counter += 1;
         defaults.extend([
@@ -476,7 +503,7 @@ async fn create(
     }
     let columns = store
         .tables
-        .get(&table)
+        .get(table)
         .map(|t| t.columns.clone())
         .unwrap_or_default();
     for (k, v) in defaults {
@@ -487,21 +514,11 @@ async fn create(
         }
     }
     fill_row(&mut row, &columns, &now);
-    business_rules(&app, &table, &mut row);
-    if let Some(t) = store.tables.get_mut(&table) {
+    business_rules(app, table, &mut row);
+    if let Some(t) = store.tables.get_mut(table) {
         t.rows.push(row.clone());
     }
-    audit(&app, "POST", &table, &sys_id, &caller);
-    let opts = RenderOpts::from_params(&params, base.clone());
-    let hidden = hidden_fn(&store, &caller);
-    let mut res = reply::json_with(
-        StatusCode::CREATED,
-        &json!({ "result": render(&store, &table, &row, &opts, &hidden) }),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("{base}/api/now/table/{table}/{sys_id}")) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
+    Ok(row)
 }
 
 /// Whether `caller` may apply `operation` to the record `table`/`sys_id`:

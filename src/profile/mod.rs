@@ -53,6 +53,9 @@ pub struct Profile {
     /// Name of the OAuth application registry entity; found through the app when absent.
     #[serde(default)]
     pub oauth_entity: Option<String>,
+    /// Where `oauth_entity` came from (`--oauth-entity`, a profile, the demo emulator), for evidence.
+    #[serde(skip)]
+    pub oauth_entity_origin: String,
     /// The integration user; found through the app's roles when absent.
     #[serde(default)]
     pub integration_user: Option<String>,

@@ -62,7 +62,7 @@ impl Pseudonymizer {
                 }
             }
         }
-        users.retain(|u| u.len() >= 3);
+        users.retain(|u| u.len() >= 3 && !is_platform_value(u));
         users.sort_by_key(|u| std::cmp::Reverse(u.len()));
         users.dedup();
         Pseudonymizer::new(hosts, users)
@@ -192,6 +192,28 @@ enum PatternKind {
 }
 
 /// Loopback, unspecified and broadcast addresses say nothing about a customer and keep rules readable.
+/// Values in user-name fields that name no person: `javascript:` expressions the instance evaluates
+/// (`javascript:gs.getUserName()`), the platform's own accounts (`system`, `guest`) and encoded-query
+/// operators. Hiding them would make a transcript show a query for a user who does not exist.
+fn is_platform_value(value: &str) -> bool {
+    const PLATFORM_WORDS: [&str; 8] = [
+        "system",
+        "guest",
+        "NULL",
+        "ISEMPTY",
+        "ISNOTEMPTY",
+        "ANYTHING",
+        "EMPTYSTRING",
+        "DYNAMIC",
+    ];
+    let lower = value.trim().to_ascii_lowercase();
+    lower.starts_with("javascript:")
+        || lower.starts_with("gs.")
+        || PLATFORM_WORDS
+            .iter()
+            .any(|word| word.eq_ignore_ascii_case(value.trim()))
+}
+
 fn identifies(ip: IpAddr) -> bool {
     let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
     !(ip.is_loopback() || ip.is_unspecified() || broadcast)
@@ -212,6 +234,11 @@ fn collect_query_users(url: &str, users: &mut Vec<String>) {
             }
             // Encoded queries: `sysparm_query=user_name=svc_x^active=true`.
             for clause in value.split('^') {
+                // `^OR` and `^NQ` start a clause too: `…^ORuser_name=svc_y`.
+                let clause = clause
+                    .strip_prefix("OR")
+                    .or_else(|| clause.strip_prefix("NQ"))
+                    .unwrap_or(clause);
                 if let Some((field, v)) = clause.split_once('=')
                     && USER_FIELDS.contains(&field)
                 {
@@ -260,6 +287,25 @@ mod tests {
         assert_eq!(
             p.mapping.get("user-1@example.invalid").map(String::as_str),
             Some("svc_m365_ticket@acme-corp.com")
+        );
+    }
+
+    #[test]
+    fn leaves_javascript_expressions_and_platform_accounts_alone() {
+        let mut users = Vec::new();
+        collect_query_users(
+            "https://acme.service-now.com/api/now/table/sys_user?sysparm_query=user_name=javascript:gs.getUserName()^ORuser_name=svc_ticket",
+            &mut users,
+        );
+        users.push("system".into());
+        users.retain(|u| !is_platform_value(u));
+        assert_eq!(users, ["svc_ticket"]);
+        let mut p = Pseudonymizer::new(vec![], users);
+        let text =
+            p.apply("user_name=javascript:gs.getUserName() sys_created_by=system svc_ticket");
+        assert_eq!(
+            text,
+            "user_name=javascript:gs.getUserName() sys_created_by=system user-1"
         );
     }
 

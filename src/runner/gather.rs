@@ -15,6 +15,7 @@ use crate::connector::user::{
     application_user_query, discovered, discovery_query, named, user_query,
 };
 use crate::model::WrittenRecord;
+use crate::profile::WriteKind;
 use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
@@ -559,7 +560,26 @@ impl Gatherer {
                 ..RoundTripOutcome::default()
             })));
         };
+        let write = &self.settings.profile.write;
+        let import = match (write.kind, &write.staging_table) {
+            (WriteKind::ImportSet, Some(staging)) => Some(roundtrip::ImportPath {
+                staging_table: staging.clone(),
+                transform_map: write.transform_map.clone().unwrap_or_default(),
+            }),
+            (WriteKind::ImportSet, None) => {
+                return Ok(FactValue::RoundTrip(Arc::new(RoundTripOutcome {
+                    table,
+                    not_started: Some(format!(
+                        "the {} profile writes through an import set but names no write.staging_table",
+                        self.settings.profile.name
+                    )),
+                    ..RoundTripOutcome::default()
+                })));
+            }
+            _ => None,
+        };
         let inputs = RoundTripInputs {
+            import,
             client: self.client.clone(),
             mapping: FieldMapping::for_profile(&table, &self.settings.profile.field_mapping),
             table,

@@ -186,6 +186,11 @@ impl Client {
         super::path::table_url(&self.base, table, sys_id)
     }
 
+    /// `BASE/api/now/import/STAGING_TABLE`, refusing a name that is not a table name.
+    pub fn import_url_of(&self, staging_table: &str) -> Result<Url, ClientError> {
+        super::path::import_url(&self.base, staging_table)
+    }
+
     /// Resolves a path (with query) against the base URL.
     pub fn url(&self, path_and_query: &str) -> Result<Url, ClientError> {
         self.base

@@ -39,7 +39,7 @@ pub enum ClientError {
     InvalidTable { table: String },
     #[error("bad request (400 {message}: {detail})")]
     BadRequest { message: String, detail: String },
-    #[error("rate limited (429 {message}); retry after {retry_after:?}")]
+    #[error("rate limited (429 {message}){}", retry_hint(*.retry_after))]
     RateLimited {
         message: String,
         retry_after: Option<Duration>,
@@ -142,9 +142,32 @@ impl ClientError {
     }
 }
 
+/// `; retry after N s`, or nothing when the instance did not say.
+fn retry_hint(retry_after: Option<Duration>) -> String {
+    retry_after
+        .map(|d| format!("; retry after {} s", d.as_secs()))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_says_seconds_or_nothing() {
+        let limited = |retry_after| ClientError::RateLimited {
+            message: "Too Many Requests".into(),
+            retry_after,
+        };
+        assert_eq!(
+            limited(Some(Duration::from_secs(1150))).to_string(),
+            "rate limited (429 Too Many Requests); retry after 1150 s"
+        );
+        assert_eq!(
+            limited(None).to_string(),
+            "rate limited (429 Too Many Requests)"
+        );
+    }
 
     fn same_host(location: &str, base_host: &str) -> bool {
         match ClientError::redirect(location, base_host) {

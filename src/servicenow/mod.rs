@@ -8,6 +8,7 @@ pub mod budget;
 pub mod client;
 pub mod error;
 mod host;
+pub mod import_set;
 pub mod oauth;
 pub mod path;
 pub mod query;

@@ -34,6 +34,25 @@ pub fn is_sys_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `BASE/api/now/import/STAGING_TABLE`: the Import Set API's insert, the table name checked.
+pub fn import_url(base: &Url, staging_table: &str) -> Result<Url, ClientError> {
+    check_table_name(staging_table).map_err(|reason| ClientError::NotAddressable {
+        what: "staging table",
+        value: staging_table.to_string(),
+        reason,
+    })?;
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| ClientError::InvalidUrl {
+            url: base.to_string(),
+            reason: "the instance URL cannot have a path".into(),
+        })?
+        .pop_if_empty()
+        .extend(["api", "now", "import", staging_table]);
+    url.set_query(None);
+    Ok(url)
+}
+
 /// `BASE/api/now/table/TABLE[/SYS_ID]`, each segment checked and encoded.
 pub fn table_url(base: &Url, table: &str, sys_id: Option<&str>) -> Result<Url, ClientError> {
     check_table_name(table).map_err(|reason| ClientError::NotAddressable {
@@ -95,6 +114,16 @@ mod tests {
         assert!(!is_sys_id("../sys_user/6816f79cc0a8016401c5a33be04be441"));
         assert!(!is_sys_id("6816f79cc0a8016401c5a33be04be44"));
         assert!(!is_sys_id("6816f79cc0a8016401c5a33be04be44g"));
+    }
+
+    #[test]
+    fn the_import_url_checks_the_staging_table() {
+        let url = import_url(&base(), "x_mioms_microsoft_oms_incident").expect("valid");
+        assert_eq!(
+            url.as_str(),
+            "https://acme.service-now.com/api/now/import/x_mioms_microsoft_oms_incident"
+        );
+        assert!(import_url(&base(), "incident/../sys_user").is_err());
     }
 
     #[test]

@@ -14,6 +14,11 @@
 //! without us knowing its sys_id) is followed by a search for this run's marker, so even that record is
 //! found and removed.
 //!
+//! **Import sets.** A profile whose write path is an import set (ITSMC, Azure Pipelines) inserts into the
+//! staging table instead ([`import_set`]): the transform map creates the target record, which is read
+//! back, proven the run's own and removed like a Table API ticket; the staging row stays with the
+//! platform's import set, and the report says so.
+//!
 //! **Whose record.** The id the create answers with is not trusted: it must be a well-formed sys_id, and
 //! the record read back by that id must carry this run's marker before anything is written to it; if
 //! not, the run forgets that id and searches for its marker. Every DELETE or PATCH of cleanup is preceded
@@ -21,6 +26,7 @@
 
 pub mod cleanup;
 pub mod failure;
+mod import_set;
 pub mod mapping;
 pub mod marker;
 pub mod outcome;
@@ -37,7 +43,7 @@ use super::{Auth, Client};
 use mapping::FieldMapping;
 
 pub use failure::{StepFailure, describe};
-pub use outcome::{Disposition, RoundTripOutcome, TrackedRecord, WriteLog};
+pub use outcome::{Disposition, ImportRecord, RoundTripOutcome, TrackedRecord, WriteLog};
 pub use steps::run;
 
 /// Step names, shared with the check and the tests.
@@ -48,6 +54,17 @@ pub const STEP_DELETE: &str = "delete";
 pub const STEP_CLOSE: &str = "close";
 pub const STEP_GONE: &str = "verify gone";
 pub const STEP_CLEANUP: &str = "cleanup";
+/// The import-set write path's steps: the insert into the staging table, and its transform result.
+pub const STEP_IMPORT: &str = "import";
+pub const STEP_TRANSFORM: &str = "transform";
+
+/// The import set a profile writes through (`write.kind = "import_set"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportPath {
+    pub staging_table: String,
+    /// The transform map the profile expects, for messages (empty: not named).
+    pub transform_map: String,
+}
 
 /// What the round trip needs.
 #[derive(Clone, Debug)]
@@ -65,6 +82,8 @@ pub struct RoundTripInputs {
     pub cancel: CancellationToken,
     pub writes: WriteLog,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Write through this import set instead of the Table API (the target is [`Self::table`]).
+    pub import: Option<ImportPath>,
 }
 
 impl RoundTripInputs {

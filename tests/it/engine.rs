@@ -202,3 +202,53 @@ fn an_unreachable_instance_cannot_be_assessed() {
     );
     assert_eq!(report.root_causes(), vec!["connectivity".to_string()]);
 }
+
+#[test]
+fn a_wrong_probe_key_is_named_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = "id = \"p-check\"\ntitle = \"t\"\narea = \"app\"\nseverity = \"error\"\ndescription = \"d\"\nremediation = \"r\"\n[probe]\n";
+    let cases = [
+        (
+            "builtin-extra",
+            "builtin = \"connectivity\"\nquery = \"active=true\"\n",
+            &["p-check.toml:9", "remove `query`"][..],
+        ),
+        (
+            "neither",
+            "tabel = \"sys_user\"\n",
+            &["p-check.toml:7", "either `builtin", "tabel"][..],
+        ),
+        (
+            "table-typo",
+            "table = \"sys_user\"\nfieldz = [\"name\"]\n",
+            &["p-check.toml:9", "unknown field `fieldz`"][..],
+        ),
+    ];
+    for (case, probe, expected) in cases {
+        let case_dir = dir.path().join(case);
+        std::fs::create_dir_all(&case_dir).expect("mkdir");
+        write(&case_dir, "p-check.toml", &format!("{head}{probe}"));
+        let out = list_checks_dir(&case_dir);
+        assert_eq!(out.code, 2, "{case}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("untagged enum"),
+            "{case}: serde's generic message: {}",
+            out.stderr
+        );
+        for part in expected {
+            assert!(
+                out.stderr.contains(part),
+                "{case}: {part:?} in {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_missing_checks_dir_is_an_error_not_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = list_checks_dir(&dir.path().join("nodir"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("nodir"), "{}", out.stderr);
+}

@@ -9,6 +9,7 @@ mod engine;
 mod fleet;
 mod fuzz;
 mod hostile;
+mod import_sets;
 mod integrations;
 mod ip_allowlist;
 mod local_input;

@@ -108,6 +108,39 @@ pub struct RoundTripOutcome {
     pub interrupted: Option<String>,
     /// A step was denied deletion and the record was closed or removed another way.
     pub delete_denied: bool,
+    /// The import set the row went through, when the write path is an import set.
+    pub import: Option<ImportRecord>,
+}
+
+/// What an import-set round trip left in the import set, and what its transform said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub staging_table: String,
+    /// The import set's number (or sys_id) as the API answered; empty when it did not say.
+    pub import_set: String,
+    /// The transform map that ran (else the one the profile names).
+    pub transform_map: String,
+    /// The transform result's status (`inserted`, `error` …); empty when no result came back.
+    pub status: String,
+    /// Its `error_message` or `status_message`.
+    pub message: String,
+    /// How to fix a transform that did not write the target record.
+    pub fix: Option<String>,
+}
+
+impl ImportRecord {
+    /// What the platform keeps after the run, for the evidence.
+    pub fn kept(&self) -> String {
+        let set = if self.import_set.is_empty() {
+            "its import set".to_string()
+        } else {
+            format!("import set {}", self.import_set)
+        };
+        format!(
+            "the staging row stays in {} ({set}): snowdoctor removes only the target record it created; the platform's scheduled import-set cleanup (the \"Import Set Deleter\" job) deletes old import sets and their rows",
+            self.staging_table
+        )
+    }
 }
 
 impl RoundTripOutcome {

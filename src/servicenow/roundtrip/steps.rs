@@ -23,10 +23,10 @@ use crate::servicenow::path::is_sys_id;
 use crate::servicenow::{ClientError, Row};
 
 /// Ctrl-C or the check's timeout fired before the step's request finished.
-struct Interrupted;
+pub(super) struct Interrupted;
 
 /// Runs `fut` unless cancelled first; returns the result and the elapsed milliseconds.
-async fn guarded<T>(
+pub(super) async fn guarded<T>(
     cancel: &CancellationToken,
     fut: impl Future<Output = T>,
 ) -> (Result<T, Interrupted>, u64) {
@@ -41,6 +41,9 @@ async fn guarded<T>(
 
 /// The whole round trip. Never returns with a created record still pending.
 pub async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
+    if inputs.import.is_some() {
+        return super::import_set::run(inputs).await;
+    }
     let marker = Marker::new();
     let mut out = RoundTripOutcome {
         table: inputs.table.clone(),
@@ -126,7 +129,7 @@ pub async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
 }
 
 /// How the integration user's own steps ended.
-enum Trip {
+pub(super) enum Trip {
     /// The record is gone or closed.
     Finished,
     /// The record may still be there: cleanup removes it.
@@ -160,7 +163,7 @@ async fn exercise(
 /// Reads the record back, proves it is this run's (that id, carrying the marker) and verifies every
 /// field. Fails with [`Trip::Cleanup`] when the read itself failed, [`Trip::NotOurs`] when the record
 /// is not this run's.
-async fn read_back(
+pub(super) async fn read_back(
     inputs: &RoundTripInputs,
     marker: &Marker,
     sys_id: &str,
@@ -270,7 +273,7 @@ async fn update(
 
 /// Deletes (or closes, when deletion is denied and the user asked for that), then verifies the record
 /// is gone. Returns true when it is gone or closed.
-async fn delete(
+pub(super) async fn delete(
     inputs: &RoundTripInputs,
     marker: &Marker,
     sys_id: &str,

@@ -5,6 +5,7 @@ mod bundle;
 mod color;
 mod completions;
 mod config;
+mod emulate;
 mod layout;
 mod render;
 mod secrets;
