@@ -40,7 +40,7 @@ pub enum Command {
     /// Work with saved reports.
     #[command(subcommand)]
     Report(ReportCommand),
-    /// Print the JSON schema of the JSON report.
+    /// Print the JSON schema of the JSON report (--targets: the fleet report; --config: the config file).
     Schema(SchemaArgs),
     /// Find and remove round-trip records a previous run left behind (only snowdoctor's own).
     Cleanup(CleanupArgs),
@@ -394,6 +394,10 @@ pub struct SchemaArgs {
     /// Print the schema of the fleet report (`run --targets FILE --format json`) instead.
     #[arg(long)]
     pub targets: bool,
+    /// Print the schema of the config file (`[defaults]`, `[profiles.NAME]` with every profile key,
+    /// the shape of the built-in profiles) instead.
+    #[arg(long, conflicts_with = "targets")]
+    pub config: bool,
 }
 
 #[derive(Debug, Subcommand)]

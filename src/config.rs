@@ -21,7 +21,7 @@ pub use crate::profile::{DEFAULT_PROFILE, Profile};
 
 /// The optional TOML config file: `--config`, else `SNOWDOCTOR_CONFIG`, else `./snowdoctor.toml`, else
 /// `$XDG_CONFIG_HOME/snowdoctor/config.toml` (`~/.config/…` when XDG_CONFIG_HOME is unset).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     #[serde(default)]
@@ -35,7 +35,7 @@ pub struct ConfigFile {
 
 /// Defaults a config file may set (flags and environment win): the profile, the service-tag file and
 /// every connection option.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     pub profile: Option<String>,
@@ -69,7 +69,7 @@ impl Defaults {
 }
 
 /// Connection options a config file may set, in `[defaults]` or `[profiles.NAME.connection]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionDefaults {
     pub instance: Option<String>,

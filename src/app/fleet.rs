@@ -141,7 +141,14 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
             .summary
             .targets
             .iter()
-            .map(|t| format!("{}: {} — {}\n", t.name, t.verdict_word(), t.headline))
+            .map(|t| {
+                crate::report::visible_text(&format!(
+                    "{}: {} — {}",
+                    t.name,
+                    t.verdict_word(),
+                    t.headline
+                )) + "\n"
+            })
             .collect()
     } else {
         crate::report::render_fleet(
@@ -179,7 +186,11 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
             .collect();
         crate::report::write_report_dir(dir, &fleet, &target_runs, &secrets)?;
     }
-    Ok(fleet.summary.exit_code)
+    // A signal decides the status, as for one instance (130 / 143 / 129): the reports above say
+    // which targets were interrupted and what was cleaned up.
+    Ok(signals
+        .received()
+        .map_or(fleet.summary.exit_code, |signal| signal.exit_code()))
 }
 
 /// One target: its configuration (a usage error stays this target's), then the diagnosis.

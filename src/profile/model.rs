@@ -3,10 +3,11 @@
 //! Every field is optional in TOML, so a profile written for an older snowdoctor keeps working.
 
 use ipnet::IpNet;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Who calls whom.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// A Microsoft service calls the instance's REST API.
@@ -26,7 +27,7 @@ impl Direction {
 }
 
 /// Where the integration stands with its vendor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lifecycle {
     #[default]
@@ -48,7 +49,7 @@ impl Lifecycle {
 }
 
 /// A way the integration authenticates to the instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthKind {
     Basic,
@@ -76,7 +77,7 @@ impl AuthKind {
 }
 
 /// The Microsoft cloud a value belongs to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Cloud {
     #[default]
@@ -123,7 +124,7 @@ impl Cloud {
 
 /// A callback URL the registry entry must list. `{name}` and `*` match one URL segment or host label
 /// part (an Azure DevOps organisation, a Power Platform consent host).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectUrl {
     pub url: String,
@@ -132,7 +133,7 @@ pub struct RedirectUrl {
 }
 
 /// Addresses the integration calls from: Azure service-tag names and/or literal prefixes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceRanges {
     #[serde(default)]
@@ -140,11 +141,12 @@ pub struct SourceRanges {
     #[serde(default)]
     pub service_tags: Vec<String>,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub cidrs: Vec<IpNet>,
 }
 
 /// A table the integration user must read, and the fields it must see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableRead {
     pub table: String,
@@ -156,7 +158,7 @@ pub struct TableRead {
 }
 
 /// An endpoint the integration calls to verify its connection, and what it expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointProbe {
     /// Path and query on the instance, e.g. `/api/x_mioms_azpipeline/app_version?app_major_version=4`.
@@ -179,7 +181,7 @@ fn ok_status() -> u16 {
 }
 
 /// How the integration writes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteKind {
     /// Read-only: the round trip is not applicable.
@@ -202,7 +204,7 @@ impl WriteKind {
 }
 
 /// The write path.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WritePath {
     #[serde(default)]
@@ -219,7 +221,7 @@ pub struct WritePath {
 }
 
 /// Token lifespans the integration's vendor recommends, seconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenPolicy {
     /// A shorter refresh-token lifespan warns.
@@ -232,7 +234,7 @@ pub struct TokenPolicy {
 
 /// The release families the vendor lists as supported. Older than `min` fails; newer than `max` warns
 /// (not listed is not known broken).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRange {
     #[serde(default)]

@@ -35,7 +35,7 @@ pub use fleet::{FLEET_FORMATS, TargetRun, render_fleet, write_report_dir};
 pub use format::Format;
 pub use output::{parse_report_arg, report_name, write_reports};
 pub use pseudonymize::Pseudonymizer;
-pub use schema::{fleet_json_schema, json_schema};
+pub use schema::{config_json_schema, fleet_json_schema, json_schema};
 
 /// Width of the terminal format in a file (and on stdout when it is not a terminal).
 pub const FILE_WIDTH: usize = 100;
@@ -78,9 +78,15 @@ pub fn render(format: Format, input: &RenderInput) -> Result<String, Error> {
     }
 }
 
-/// The verdict line alone (`--quiet`).
+/// The verdict line alone (`--quiet`); the headline can quote the instance, so its control
+/// characters are shown, not sent.
 pub fn verdict_line(report: &RunReport, color: bool) -> String {
-    terminal::verdict_line(report, color)
+    terminal::verdict_line(&visible::report(report), color)
+}
+
+/// Text for a terminal with its control characters shown, not sent (see `visible`).
+pub fn visible_text(text: &str) -> String {
+    visible::text(text)
 }
 
 /// Reads a JSON report written by `--format json` or `--report json=PATH`.

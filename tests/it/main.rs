@@ -3,6 +3,7 @@
 mod batch;
 mod command_line;
 mod config_checks;
+mod config_schema;
 mod diagnosis;
 mod emulator;
 mod engine;

@@ -138,3 +138,48 @@ fn a_second_signal_during_a_hanging_cleanup_exits_and_names_the_ticket() {
     assert!(out.stderr.contains(&named), "{}", out.stderr);
     emu.clear_faults();
 }
+
+#[test]
+fn a_signal_during_a_fleet_run_removes_the_ticket_and_exits_with_its_code() {
+    let run = EmulatorRun::start("healthy");
+    let emu = &run.emulator;
+    let proxy = holding_proxy(emu);
+    let creds = emu.credentials();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let targets = crate::support::write(
+        dir.path(),
+        "targets.toml",
+        &format!(
+            "[[target]]\nname = \"held\"\ninstance = \"{}\"\nuser = \"{}\"\nintegration_user = \"{}\"\n\
+             oauth_entity = \"{}\"\nclient_id = \"{}\"\n",
+            proxy.url(),
+            creds.user,
+            creds.integration_user,
+            creds.oauth_entity,
+            creds.client_id
+        ),
+    );
+    let child = round_trip(emu, &proxy.url(), &["--request-timeout", "120"])
+        .args(["--check-timeout", "150", "--targets"])
+        .arg(&targets)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while marked(emu).is_empty() {
+        assert!(Instant::now() < deadline, "the create never happened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(&child, "TERM");
+    let out = Finished::from(child.wait_with_output().expect("child ends"));
+    assert_eq!(out.code, 143, "{}\n{}", out.stdout, out.stderr);
+    assert!(marked(emu).is_empty(), "the ticket was removed");
+    let fleet: serde_json::Value = serde_json::from_str(&out.stdout).expect("fleet JSON");
+    assert_eq!(
+        fleet["runs"][0]["verdict"]["status"], "interrupted",
+        "{}",
+        out.stdout
+    );
+}

@@ -39,6 +39,28 @@ fn escape_sequences_from_the_instance_are_made_visible() {
         assert!(!text.contains('\u{7}'), "{name} carries a raw BEL");
         assert!(text.contains("␛[2J"), "{name} shows the sequence:\n{text}");
     }
+    // `--quiet` prints the verdict line alone; it names the instance's answer too.
+    let quiet = snowdoctor()
+        .args(["run", "--instance", &server.url(), "--user", "admin"])
+        .args([
+            "--connect-timeout",
+            "2",
+            "--request-timeout",
+            "2",
+            "--quiet",
+        ])
+        .env("SNOWDOCTOR_PASSWORD", "canary-pw-Term1x")
+        .output()
+        .expect("runs");
+    let line = String::from_utf8_lossy(&quiet.stdout);
+    assert!(
+        !line.contains('\u{1b}'),
+        "--quiet carries a raw ESC: {line:?}"
+    );
+    assert!(
+        line.contains("␛[2J"),
+        "--quiet shows the sequence: {line:?}"
+    );
 }
 
 /// Spawns `snowdoctor ARGS`, closes its stdout at once, and returns (status, stderr).

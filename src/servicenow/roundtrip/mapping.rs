@@ -44,7 +44,7 @@ pub const DATA_FIELDS: [&str; 7] = [
 /// A profile's `[profiles.NAME.field_mapping]`: the column each data field goes to; an absent key keeps
 /// the default of [`FieldMapping::for_table`]. Unknown keys, empty or malformed column names and two
 /// kinds of value sharing one column are rejected while the config file is read (with its line).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "MappingKeys")]
 pub struct MappingOverrides {
     pub initiating_user: Option<String>,
@@ -58,22 +58,29 @@ pub struct MappingOverrides {
 }
 
 /// The file's shape of [`MappingOverrides`], before the cross-field validation.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct MappingKeys {
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     initiating_user: Option<Column>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     task_name: Option<Column>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     task_description: Option<Column>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     priority: Option<Column>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     due_date: Option<Column>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     recommendation_source: Option<Column>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     recommendation_category: Option<Column>,
 }
 

@@ -144,3 +144,34 @@ fn explicit_config_beats_a_local_file_and_unknown_keys_are_rejected() {
         out.stdout
     );
 }
+
+#[test]
+fn demo_with_a_config_profile_says_whose_entity_and_user_it_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(
+        dir.path(),
+        "lab.toml",
+        "[defaults]\nprofile = \"lab\"\n\n[profiles.lab]\napp_scope = \"x_mioms_m365ticket\"\n\
+         oauth_entity = \"Lab Connector\"\nintegration_user = \"svc.lab\"\n",
+    );
+    let out = Finished::from(
+        snowdoctor()
+            .args(["demo", "--format", "json", "--config"])
+            .arg(&config)
+            .output()
+            .expect("runs"),
+    );
+    let report = out.report();
+    let notes = report.0["notes"].to_string();
+    assert!(
+        notes.contains("the profile names the OAuth entity \\\"Lab Connector\\\"")
+            && notes.contains("the profile names the integration user \\\"svc.lab\\\""),
+        "{notes}"
+    );
+    let entity = report.summary("oauth-entity");
+    assert!(entity.contains("the demo emulator's entity"), "{entity}");
+    assert!(
+        !entity.contains("--oauth-entity"),
+        "claims a flag nobody gave: {entity}"
+    );
+}
