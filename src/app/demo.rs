@@ -62,7 +62,11 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     // The emulator knows only its own entity and user: a name from a profile or config file is
     // replaced, and the report says so instead of pretending it came from a flag.
     let profile = &mut settings.profile;
-    if integration.oauth_entity.is_none() {
+    // a scenario seeded with the integration's own names (the Copilot connectors' "Microsoft Search")
+    // leaves the profile's names as they are
+    if integration.oauth_entity.is_none()
+        && profile.oauth_entity.as_deref() != Some(credentials.oauth_entity.as_str())
+    {
         let previous = profile
             .oauth_entity
             .replace(credentials.oauth_entity.clone());
@@ -73,7 +77,9 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
             &credentials.oauth_entity,
         ));
     }
-    if integration.integration_user.is_none() {
+    if integration.integration_user.is_none()
+        && profile.integration_user.as_deref() != Some(credentials.integration_user.as_str())
+    {
         let previous = profile
             .integration_user
             .replace(credentials.integration_user.clone());

@@ -19,6 +19,10 @@ pub const FIXTURE_TIME: &str = "2025-11-03 09:14:27";
 /// The connector's OAuth entity name and integration user in the baseline.
 pub const CONNECTOR_ENTITY: &str = "Microsoft 365 Security Center Connector";
 pub const INTEGRATION_USER: &str = "m365.integration";
+/// Their sys_ids: a scenario may rename both to an integration's own names (the Copilot connectors'
+/// "Microsoft Search" entity), so the demo's credentials follow the ids, not the names.
+pub const CONNECTOR_ENTITY_ID: &str = "4d2c8e6a1b3f4c5d9e7f8a0b1c2d3e4f";
+pub const INTEGRATION_USER_ID: &str = "5b7c2e1fa3d04c6e9f1b2a3c4d5e6f70";
 
 /// A loaded instance: data plus modes.
 #[derive(Debug, Clone)]

@@ -261,23 +261,21 @@ fn apply_overrides(store: &mut Store, secrets: &SecretOverrides) {
         );
     }
     if let Some(p) = &secrets.integration_password {
-        let user = fixtures::INTEGRATION_USER;
         set_column(
             store,
             "sys_user",
-            "user_name",
-            user,
+            "sys_id",
+            fixtures::INTEGRATION_USER_ID,
             "user_password",
             p.expose_secret(),
         );
     }
     if let Some(p) = &secrets.client_secret {
-        let entity = fixtures::CONNECTOR_ENTITY;
         set_column(
             store,
             "oauth_entity",
-            "name",
-            entity,
+            "sys_id",
+            fixtures::CONNECTOR_ENTITY_ID,
             "client_secret",
             p.expose_secret(),
         );
@@ -293,7 +291,10 @@ fn find_value(store: &Store, table: &str, key: &str, wanted: &str, column: &str)
         .unwrap_or_default()
 }
 
-fn credentials(baseline: &Store, diagnosing: &str) -> DemoCredentials {
+/// The demo's accounts: secrets and ids as the baseline holds them (a scenario that removes or breaks the
+/// user or entity must not change what the diagnosis is given), names as the scenario leaves them (a
+/// scenario may give them an integration's own names; the baseline's when the scenario removed them).
+fn credentials(baseline: &Store, store: &Store, diagnosing: &str) -> DemoCredentials {
     let password = |user: &str| {
         SecretString::from(find_value(
             baseline,
@@ -303,18 +304,41 @@ fn credentials(baseline: &Store, diagnosing: &str) -> DemoCredentials {
             "user_password",
         ))
     };
-    let entity = fixtures::CONNECTOR_ENTITY;
+    let named = |table: &str, id: &str, fallback: &str| {
+        let name_column = if table == "sys_user" {
+            "user_name"
+        } else {
+            "name"
+        };
+        let name = find_value(store, table, "sys_id", id, name_column);
+        if name.is_empty() {
+            fallback.to_string()
+        } else {
+            name
+        }
+    };
+    let entity = fixtures::CONNECTOR_ENTITY_ID;
     DemoCredentials {
         user: diagnosing.to_string(),
         password: password(diagnosing),
-        integration_user: fixtures::INTEGRATION_USER.into(),
-        integration_password: password(fixtures::INTEGRATION_USER),
-        oauth_entity: entity.into(),
-        client_id: find_value(baseline, "oauth_entity", "name", entity, "client_id"),
+        integration_user: named(
+            "sys_user",
+            fixtures::INTEGRATION_USER_ID,
+            fixtures::INTEGRATION_USER,
+        ),
+        integration_password: SecretString::from(find_value(
+            baseline,
+            "sys_user",
+            "sys_id",
+            fixtures::INTEGRATION_USER_ID,
+            "user_password",
+        )),
+        oauth_entity: named("oauth_entity", entity, fixtures::CONNECTOR_ENTITY),
+        client_id: find_value(baseline, "oauth_entity", "sys_id", entity, "client_id"),
         client_secret: SecretString::from(find_value(
             baseline,
             "oauth_entity",
-            "name",
+            "sys_id",
             entity,
             "client_secret",
         )),
@@ -385,7 +409,7 @@ impl Emulator {
             .diagnosing_user
             .clone()
             .unwrap_or_else(|| "admin".into());
-        let credentials = credentials(&baseline, &diagnosing);
+        let credentials = credentials(&baseline, &store, &diagnosing);
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
             .map_err(|source| EmulatorError::Bind {

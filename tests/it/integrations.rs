@@ -295,3 +295,58 @@ fn a_read_as_the_integration_user_needs_its_password() {
     );
     report.assert_status("forbidden-roles", "pass");
 }
+
+#[test]
+fn copilot_demos_run_with_the_connectors_own_entity_and_user() {
+    for profile in [
+        "copilot-servicenow-knowledge",
+        "copilot-servicenow-catalog",
+        "copilot-servicenow-tickets",
+    ] {
+        let (out, report) = demo(profile, None);
+        assert_eq!(out.code, 0, "{profile}: {}", out.stderr);
+        let entity = report.summary("oauth-entity");
+        assert!(
+            entity.starts_with("\"Microsoft Search\""),
+            "{profile}: {entity}"
+        );
+        assert!(entity.contains("built-in profile"), "{profile}: {entity}");
+        for id in ["integration-user", "forbidden-roles", "table-read-access"] {
+            assert!(
+                report.summary(id).contains("microsoft.copilot"),
+                "{profile} {id}: {}",
+                report.summary(id)
+            );
+        }
+        let notes = report.0["notes"].to_string();
+        assert!(!notes.contains("used instead"), "{profile}: {notes}");
+    }
+    // a failure mode built on the healthy seed keeps the names
+    let (_, report) = demo(
+        "copilot-servicenow-knowledge",
+        Some("copilot-servicenow-knowledge-wrong-redirect"),
+    );
+    assert!(
+        report
+            .summary("redirect-url")
+            .contains("\"Microsoft Search\""),
+        "{}",
+        report.summary("redirect-url")
+    );
+}
+
+#[test]
+fn the_generic_profile_runs_green_with_the_emulators_names() {
+    let (out, report) = demo("generic-inbound-oauth", None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(report.0["profile"], "generic-inbound-oauth");
+    report.assert_status("ticket-round-trip", "pass");
+    report.assert_status("oauth-connect", "pass");
+    assert!(
+        report
+            .summary("oauth-entity")
+            .contains("the demo emulator's entity"),
+        "{}",
+        report.summary("oauth-entity")
+    );
+}
