@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::StreamExt;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -49,6 +50,8 @@ struct Wave {
     planned: Mutex<Vec<TableQuery>>,
     /// The name-only `sys_properties` reads, answered by one merged read (see [`super::merge`]).
     merged: Mutex<Option<(TableQuery, Vec<TableQuery>)>>,
+    /// How many of the wave's reads may be in flight at once when they go on their own (`--jobs`).
+    parallel: Mutex<usize>,
     /// The answer to the first page of each planned read.
     answers: OnceCell<HashMap<TableQuery, Result<RawResponse, ClientError>>>,
 }
@@ -82,7 +85,9 @@ impl Gatherer {
 
     /// Plans the configuration wave: the [`FactKey::Table`] reads among `keys`, and the reads the
     /// connect makes before its token request when `keys` hold [`FactKey::Connect`].
-    pub fn plan_wave(&self, keys: &[FactKey]) {
+    /// At most `parallel` of them are in flight at once when they go on their own (`--jobs`).
+    pub fn plan_wave(&self, keys: &[FactKey], parallel: usize) {
+        *lock(&self.wave.parallel) = parallel.max(1);
         let mut queries: Vec<TableQuery> = keys
             .iter()
             .filter_map(|key| match key {
@@ -184,7 +189,12 @@ impl Gatherer {
                     .await;
                 (index, answer)
             });
-        for (index, answer) in futures::future::join_all(alone).await {
+        let parallel = *lock(&self.wave.parallel);
+        let alone: Vec<_> = futures::stream::iter(alone)
+            .buffer_unordered(parallel.max(1))
+            .collect()
+            .await;
+        for (index, answer) in alone {
             answers[index] = Some(answer);
         }
         queries
