@@ -177,21 +177,20 @@ impl Gatherer {
                 }
             }
         }
-        // Owned (index, URL) pairs: a stream over borrowed closures would not be `Send`.
-        let pending: Vec<(usize, url::Url)> = answers
+        let alone = answers
             .iter()
             .zip(&urls)
             .enumerate()
             .filter(|(_, (answer, _))| answer.is_none())
-            .map(|(index, (_, url))| (index, url.clone()))
-            .collect();
+            .map(|(index, (_, url))| async move {
+                let answer = self
+                    .client
+                    .send(Request::get(url.clone(), &self.auth))
+                    .await;
+                (index, answer)
+            });
         let parallel = *lock(&self.wave.parallel);
-        let client = &self.client;
-        let auth = &self.auth;
-        let alone: Vec<(usize, Result<RawResponse, ClientError>)> =
-            futures::stream::iter(pending.into_iter().map(|(index, url)| async move {
-                (index, client.send(Request::get(url, auth)).await)
-            }))
+        let alone: Vec<_> = futures::stream::iter(alone)
             .buffer_unordered(parallel.max(1))
             .collect()
             .await;
