@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -50,8 +49,6 @@ struct Wave {
     planned: Mutex<Vec<TableQuery>>,
     /// The name-only `sys_properties` reads, answered by one merged read (see [`super::merge`]).
     merged: Mutex<Option<(TableQuery, Vec<TableQuery>)>>,
-    /// How many of the wave's reads may be in flight at once when they go on their own (`--jobs`).
-    parallel: Mutex<usize>,
     /// The answer to the first page of each planned read.
     answers: OnceCell<HashMap<TableQuery, Result<RawResponse, ClientError>>>,
 }
@@ -85,9 +82,7 @@ impl Gatherer {
 
     /// Plans the configuration wave: the [`FactKey::Table`] reads among `keys`, and the reads the
     /// connect makes before its token request when `keys` hold [`FactKey::Connect`].
-    /// At most `parallel` of them are in flight at once when they go on their own (`--jobs`).
-    pub fn plan_wave(&self, keys: &[FactKey], parallel: usize) {
-        *lock(&self.wave.parallel) = parallel.max(1);
+    pub fn plan_wave(&self, keys: &[FactKey]) {
         let mut queries: Vec<TableQuery> = keys
             .iter()
             .filter_map(|key| match key {
@@ -189,12 +184,7 @@ impl Gatherer {
                     .await;
                 (index, answer)
             });
-        let parallel = *lock(&self.wave.parallel);
-        let alone: Vec<_> = futures::stream::iter(alone)
-            .buffer_unordered(parallel.max(1))
-            .collect()
-            .await;
-        for (index, answer) in alone {
+        for (index, answer) in futures::future::join_all(alone).await {
             answers[index] = Some(answer);
         }
         queries

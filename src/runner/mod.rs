@@ -106,7 +106,7 @@ pub async fn run(
     events: Arc<dyn Events>,
 ) -> Vec<CheckResult> {
     let keys = planned_keys(plan, &ctx);
-    gatherer.plan_wave(&keys, limits.jobs.get());
+    gatherer.plan_wave(&keys);
     if keys.contains(&FactKey::WhoAmI) {
         // The identity read leaves with the reachability probe instead of after it: the chain of
         // round trips is one shorter, and the probe is still there to explain a failure.
