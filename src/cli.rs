@@ -289,7 +289,8 @@ pub struct FleetArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Emulator scenario to diagnose (see `snowdoctor emulate --list-scenarios`); default: the
-    /// `--profile`'s healthy scenario (named after the profile), else `healthy`.
+    /// `--profile`'s healthy scenario (named after the profile), else `healthy`. Without --profile,
+    /// a scenario named after a built-in profile (`azure-monitor-itsmc-…`) is diagnosed with it.
     #[arg(long)]
     pub scenario: Option<String>,
     /// Simulated network latency per request, milliseconds.

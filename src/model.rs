@@ -173,6 +173,10 @@ pub struct CheckResult {
     pub summary: String,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Stable finding codes behind the status, most important first (`oauth-entity/inactive`, or a
+    /// code every check shares such as `needs-admin`); the remediation is their fixes, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
     /// How to fix a failure; present when status is fail, warn or inconclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<String>,

@@ -49,6 +49,11 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
         prompt: false,
         ..args.integration.input()
     };
+    // A scenario built for another integration is diagnosed with that integration's profile: the
+    // default profile would call a broken Azure Pipelines instance ready.
+    if integration.profile.is_none() {
+        integration.profile = profile_of_scenario(&scenario);
+    }
     integration
         .client_id
         .get_or_insert(credentials.client_id.clone());
@@ -123,6 +128,21 @@ pub async fn run(args: DemoArgs) -> Result<u8> {
     let code = super::run::diagnose(config, &args.output, notes).await;
     emulator.stop();
     code
+}
+
+/// The built-in profile a scenario was written for: the longest profile name that is the scenario's
+/// name or its prefix before a `-` (`azure-pipelines-change-role-missing` → `azure-pipelines-change`).
+fn profile_of_scenario(scenario: &str) -> Option<String> {
+    crate::profile::Profile::builtin()
+        .into_iter()
+        .map(|p| p.name)
+        .filter(|name| {
+            scenario == name
+                || scenario
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .max_by_key(String::len)
 }
 
 /// True when the ranges `ip-allowlist` judges include service tags (from `--service-tag` or the

@@ -5,6 +5,8 @@ use comfy_table::{
 };
 
 use super::{Catalogue, Manifest, Probe};
+use crate::checks::code::COMMON;
+use crate::checks::declarative::{ROWS, VALUE};
 
 /// The catalogue as a table `width` columns wide (or JSON). Ids are never split: when the id, area and
 /// severity columns leave the title too little room, the table becomes a list.
@@ -187,6 +189,7 @@ pub fn explain(check: &Manifest) -> String {
         "\nHow to fix a failure\n{}\n",
         indent(&check.remediation)
     ));
+    out.push_str(&finding_codes(check));
     if !check.docs.is_empty() {
         out.push_str("\nDocumentation\n");
         for doc in &check.docs {
@@ -196,10 +199,50 @@ pub fn explain(check: &Manifest) -> String {
     out
 }
 
+/// The check's finding codes, each with the status it gives and its fix (placeholders in braces are
+/// filled with what a run finds).
+fn finding_codes(check: &Manifest) -> String {
+    let mut out = String::from("\nFinding codes\n");
+    match &check.probe {
+        Probe::Builtin { builtin } => {
+            let codes = crate::checks::builtin(builtin).map_or(&[][..], |c| c.codes());
+            for code in codes {
+                out.push_str(&format!("  {} ({})\n", code.full(&check.id), code.status));
+                if let Some(fix) = check.findings.get(code.name) {
+                    out.push_str(&format!("{}\n", indent_by(&fix.fix, 4)));
+                }
+            }
+        }
+        Probe::Table(_) => {
+            for (name, what) in [
+                (ROWS.name, "the row count is not what the probe expects"),
+                (VALUE.name, "an assertion on a field fails"),
+            ] {
+                out.push_str(&format!("  {}/{name}: {what}\n", check.id));
+                let fix = check
+                    .findings
+                    .get(name)
+                    .map_or(check.remediation.as_str(), |f| f.fix.as_str());
+                out.push_str(&format!("{}\n", indent_by(fix, 4)));
+            }
+        }
+    }
+    out.push_str("  Any check may also report: ");
+    let common: Vec<&str> = COMMON.iter().map(|(code, _)| code.name).collect();
+    out.push_str(&common.join(", "));
+    out.push_str(" (see the README, \"Finding codes\").\n");
+    out
+}
+
 fn indent(text: &str) -> String {
+    indent_by(text, 2)
+}
+
+fn indent_by(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
     text.trim()
         .lines()
-        .map(|l| format!("  {l}"))
+        .map(|l| format!("{pad}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -1,6 +1,7 @@
 //! The manifest format: metadata, remediation, documentation, and the probe (a built-in Rust check or a
 //! declarative table probe).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -25,13 +26,19 @@ pub struct Manifest {
     /// What it reads on the instance (tables, fields, endpoints).
     #[serde(default)]
     pub looks_at: Vec<String>,
-    /// How to fix a failure.
+    /// How to fix a failure in general (`explain`, and a finding without a code of its own).
     pub remediation: String,
+    /// The fix of each finding code the check reports, by name (`[findings.inactive]` is the fix of
+    /// `<id>/inactive`); see `src/checks/code.rs`.
+    #[serde(default)]
+    pub findings: BTreeMap<String, FindingFix>,
     #[serde(default)]
     pub docs: Vec<String>,
     /// A failure of this check means the instance could not be assessed (exit code 3).
     #[serde(default)]
     pub gate: bool,
+    /// Absent for a built-in check whose name is the id (`builtin` defaults to the id).
+    #[serde(default = "Probe::by_id")]
     pub probe: Probe,
     /// Where the manifest came from (set by the loader, not written in the file).
     #[serde(skip)]
@@ -56,6 +63,23 @@ pub enum Probe {
     Builtin { builtin: String },
     /// A declarative Table API probe.
     Table(TableProbe),
+}
+
+impl Probe {
+    /// The built-in probe named like the check; the parser fills in the id.
+    fn by_id() -> Probe {
+        Probe::Builtin {
+            builtin: String::new(),
+        }
+    }
+}
+
+/// The fix of one finding code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingFix {
+    /// What to do; `{placeholders}` are filled from what the check found.
+    pub fix: String,
 }
 
 /// `[probe]` with `table = …`: read rows, then assert on their fields.
@@ -207,6 +231,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest> {
             "check {:?} depends on itself",
             manifest.id
         )));
+    }
+    if let Probe::Builtin { builtin } = &mut manifest.probe
+        && builtin.is_empty()
+    {
+        builtin.clone_from(&manifest.id);
+    }
+    for (name, finding) in &manifest.findings {
+        if finding.fix.trim().is_empty() {
+            return Err(problem(format!("finding {name:?} has an empty fix")));
+        }
     }
     if let Probe::Table(table) = &manifest.probe {
         for assertion in &table.assertions {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 
 pub use manifest::{
-    Assertion, Manifest, Probe, RowExpectation, TableProbe, parse as parse_manifest,
+    Assertion, FindingFix, Manifest, Probe, RowExpectation, TableProbe, parse as parse_manifest,
 };
 
 use crate::error::{Error, Result};
@@ -192,6 +192,55 @@ mod tests {
                 let dep_pos = catalogue.checks().iter().position(|c| &c.id == dep);
                 let pos = catalogue.checks().iter().position(|c| c.id == check.id);
                 assert!(dep_pos < pos, "{} must come after {dep}", check.id);
+            }
+        }
+    }
+
+    /// Like cargo-deny's diagnostic codes: every code a built-in check reports is unique, written in
+    /// kebab-case, and has a fix in its manifest; no manifest carries a fix for a code nobody reports.
+    #[test]
+    fn finding_codes_are_unique_and_each_has_a_fix() {
+        use crate::checks::code::COMMON;
+        let catalogue = Catalogue::load(None).expect("embedded catalogue loads");
+        let kebab = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        let mut all = std::collections::BTreeSet::new();
+        for (code, fix) in COMMON {
+            assert!(code.common && kebab(code.name) && !fix.trim().is_empty());
+            assert!(all.insert(code.name.to_string()), "duplicate {}", code.name);
+        }
+        for check in crate::checks::BUILTIN {
+            let manifest = catalogue
+                .get(check.name())
+                .unwrap_or_else(|| panic!("no manifest for {}", check.name()));
+            for code in check.codes() {
+                let full = code.full(check.name());
+                assert!(kebab(code.name) && !code.common, "{full}");
+                assert!(all.insert(full.clone()), "duplicate code {full}");
+                let fix = manifest
+                    .findings
+                    .get(code.name)
+                    .unwrap_or_else(|| panic!("{full} has no [findings.{}]", code.name));
+                assert!(!fix.fix.trim().is_empty(), "{full}");
+            }
+            for name in manifest.findings.keys() {
+                assert!(
+                    check.codes().iter().any(|c| c.name == name.as_str()),
+                    "{}: [findings.{name}] fixes a code the check never reports",
+                    manifest.manifest_path
+                );
+            }
+        }
+        for manifest in catalogue.checks() {
+            if let Probe::Table(_) = manifest.probe {
+                assert!(!manifest.remediation.trim().is_empty());
+                for name in manifest.findings.keys() {
+                    assert!(["rows", "value"].contains(&name.as_str()), "{name}");
+                }
             }
         }
     }

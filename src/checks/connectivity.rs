@@ -1,7 +1,7 @@
 //! `connectivity`: DNS, TLS and HTTP reachability of the instance's REST API, and what stands in the way
 //! (a hibernating developer instance, an HTML interstitial, an IP block of this machine).
 
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::ClientError;
 use crate::servicenow::client::{html_kind, retry_after};
@@ -12,9 +12,43 @@ use serde_json::Value;
 /// See the module docs.
 pub struct Connectivity;
 
+const UNDECIDED: Code = Code::fail("undecided");
+const SERVER_ERROR: Code = Code::fail("server-error");
+const IP_BLOCKED: Code = Code::fail("ip-blocked");
+const HIBERNATING: Code = Code::fail("hibernating");
+const INTERSTITIAL: Code = Code::fail("interstitial");
+const ANONYMOUS_ACCESS: Code = Code::warn("anonymous-access");
+const OVERLOADED: Code = Code::fail("overloaded");
+const NOT_TABLE_API: Code = Code::fail("not-table-api");
+const THROTTLED: Code = Code::fail("throttled");
+const UNEXPECTED_STATUS: Code = Code::fail("unexpected-status");
+const REDIRECTED: Code = Code::fail("redirected");
+const TLS: Code = Code::fail("tls");
+const TIMEOUT: Code = Code::fail("timeout");
+const UNREACHABLE: Code = Code::fail("unreachable");
+
 impl Check for Connectivity {
     fn name(&self) -> &'static str {
         "connectivity"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[
+            UNDECIDED,
+            SERVER_ERROR,
+            IP_BLOCKED,
+            HIBERNATING,
+            INTERSTITIAL,
+            ANONYMOUS_ACCESS,
+            OVERLOADED,
+            NOT_TABLE_API,
+            THROTTLED,
+            UNEXPECTED_STATUS,
+            REDIRECTED,
+            TLS,
+            TIMEOUT,
+            UNREACHABLE,
+        ]
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
@@ -31,7 +65,8 @@ impl Check for Connectivity {
                 return Outcome::fail(format!(
                     "cannot tell whether {} is reachable: {other}",
                     ctx.instance
-                ));
+                ))
+                .code(UNDECIDED);
             }
         };
         let seen = format!("{} {}", response.status, response.content_type);
@@ -48,9 +83,11 @@ impl Check for Connectivity {
                 } else {
                     String::new()
                 };
-                return Outcome::fail(format!("the instance answers with server errors ({status}{page})"))
-                    .with(PROBE, seen)
-                    .fix("The instance (or a proxy or load balancer in front of it) is unhealthy or being upgraded; check status.servicenow.com or HI, then rerun.");
+                return Outcome::fail(format!(
+                    "the instance answers with server errors ({status}{page})"
+                ))
+                .with(PROBE, seen)
+                .code(SERVER_ERROR);
             }
             _ => {}
         }
@@ -61,17 +98,17 @@ impl Check for Connectivity {
                     "the instance refuses this machine: every request gets an HTML 403, which is what IP Address Access Control sends to a blocked address",
                 )
                 .with(PROBE, seen)
-                .fix("The address of the machine running snowdoctor is blocked by the instance's IP Address Access Control (System Security > IP Address Access Control). Run snowdoctor from an allowed network, or add an Allow rule for this machine's public address. This is not an ACL problem: no credentials were even checked.");
+                .code(IP_BLOCKED);
             }
             return match kind {
                 HtmlKind::Hibernating => Outcome::fail("the instance is hibernating: every URL answers with the hibernation page")
                     .with(PROBE, format!("{seen}, title {title:?}"))
-                    .fix("Wake the developer instance: sign in at developer.servicenow.com and open the instance, wait until it answers, then rerun snowdoctor."),
+                    .code(HIBERNATING),
                 _ => Outcome::fail(format!(
                     "an HTML page ({title:?}) answers where the REST API should: an SSO, proxy or captive-portal interstitial is in front of the instance"
                 ))
                 .with(PROBE, seen)
-                .fix("Make sure the URL is the instance itself (https://NAME.service-now.com), not a portal or proxy login page; if a proxy intercepts TLS, run from a network without it or trust its CA with --ca-cert."),
+                .code(INTERSTITIAL),
             };
         }
         match response.status {
@@ -81,10 +118,10 @@ impl Check for Connectivity {
             200 => match json_result(response, "GET sys_user", "sys_user") {
                 Ok(Value::Array(_)) => Outcome::warn("the Table API answered an anonymous request with data: anonymous REST access is open")
                     .with(PROBE, seen)
-                    .fix("Require authentication for REST (the default): check the REST API ACLs and the glide.basicauth.required.* properties."),
+                    .code(ANONYMOUS_ACCESS),
                 Err(error @ ClientError::TransactionCancelled) => Outcome::fail(format!("the REST API answered, but {error}"))
                     .with(PROBE, seen)
-                    .fix("The instance is overloaded (a transaction hit the maximum execution time); check its health on HI or the node stats, then rerun."),
+                    .code(OVERLOADED),
                 other => {
                     let why = match other {
                         Err(error) => error.to_string(),
@@ -92,7 +129,7 @@ impl Check for Connectivity {
                     };
                     Outcome::fail(format!("the instance answered 200 with something that is not a Table API response: {why}"))
                         .with(PROBE, seen)
-                        .fix("Check that the URL is the instance itself (https://NAME.service-now.com) and that no proxy rewrites its answers.")
+                        .code(NOT_TABLE_API)
                 }
             },
             429 => {
@@ -102,7 +139,7 @@ impl Check for Connectivity {
                 // A gate: nothing can be assessed while rate-limited (exit 3), so this fails.
                 Outcome::fail(format!("the instance rate-limits this client (429{wait}): nothing can be assessed until the limit resets"))
                     .with(PROBE, seen)
-                    .fix("Wait for the rate limit to reset (Retry-After) and rerun; check the REST rate-limit rules (sys_rate_limit_rules) if it persists.")
+                    .code(THROTTLED)
             }
             status => {
                 let message = match json_result(response, "GET sys_user", "sys_user") {
@@ -111,6 +148,7 @@ impl Check for Connectivity {
                 };
                 Outcome::fail(format!("unexpected answer {status} from the REST API{message}"))
                     .with(PROBE, seen)
+                    .code(UNEXPECTED_STATUS)
             }
         }
     }
@@ -124,17 +162,17 @@ fn redirected(location: Option<&str>, seen: String) -> Outcome {
         location.unwrap_or("(no location)")
     ))
     .with(PROBE, seen)
-    .fix("Open the instance URL in a browser; if it redirects to developer.servicenow.com the instance is hibernating or retired; otherwise pass the instance's own URL with --instance.")
+    .code(REDIRECTED)
 }
 
 fn transport_failure(ctx: &Context, error: &ClientError) -> Outcome {
     let outcome = Outcome::fail(format!("cannot reach {}: {error}", ctx.instance))
         .with("error", error.to_string());
     match error {
-        ClientError::Tls { .. } => outcome.fix("The TLS handshake failed. If a proxy or a private CA signs the instance's certificate, pass that CA with --ca-cert FILE; check the URL's host name matches the certificate."),
-        ClientError::Timeout { .. } => outcome.fix("No answer in time: check the URL, the network path and any proxy (HTTPS_PROXY); raise --connect-timeout / --request-timeout for a slow link."),
-        ClientError::IpBlocked => outcome.fix("The address of this machine is blocked by IP Address Access Control; run from an allowed network."),
-        _ => outcome.fix("Check the instance URL (https://NAME.service-now.com), DNS resolution and the network path; a proxy is taken from HTTPS_PROXY / NO_PROXY."),
+        ClientError::Tls { .. } => outcome.code(TLS),
+        ClientError::Timeout { .. } => outcome.code(TIMEOUT),
+        ClientError::IpBlocked => outcome.code(IP_BLOCKED),
+        _ => outcome.code(UNREACHABLE),
     }
 }
 

@@ -3,12 +3,16 @@
 //! `sys_app`; every scope also has a `sys_scope` row — so the three are read, in that order of trust.
 
 use super::findings::{Findings, may_lack_admin, shown};
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::{Row, TableQuery};
 
 /// See the module docs.
 pub struct ConnectorApp;
+
+const NOT_INSTALLED: Code = Code::fail("not-installed");
+const INACTIVE: Code = Code::fail("inactive");
+const ACTIVE_UNKNOWN: Code = Code::warn("active-unknown");
 
 /// The app's rows, in the order they are trusted.
 pub fn queries(scope: &str) -> [TableQuery; 3] {
@@ -35,6 +39,10 @@ pub fn queries(scope: &str) -> [TableQuery; 3] {
 impl Check for ConnectorApp {
     fn name(&self) -> &'static str {
         "connector-app"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[NOT_INSTALLED, INACTIVE, ACTIVE_UNKNOWN]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -74,8 +82,8 @@ impl Check for ConnectorApp {
         }
         if !findings.has_unreadable() {
             findings.fail(
+                NOT_INSTALLED.arg("app", &*app),
                 format!("{app} is not installed (scope {scope} is in none of sys_store_app, sys_scope, sys_app)"),
-                format!("Install the {app} from the ServiceNow Store (System Applications > All Available Applications > All, search for the app, Install), then complete its Installation Checklist: the OAuth creation step and the integration user step. The app needs Kingston or a later release."),
             );
         }
         findings.outcome("")
@@ -110,12 +118,15 @@ fn judge(app: &str, table: &str, row: &Row) -> Outcome {
     match row.flag("active") {
         Some(true) => {}
         Some(false) => findings.fail(
+            INACTIVE.arg("app", app),
             format!("{app} is installed ({version_text}, {table}) but inactive"),
-            format!("Activate {app}: System Applications > All Available Applications > All (Application Manager on newer releases), open the app and activate or repair it, then complete its Installation Checklist."),
         ),
         None => findings.warn(
-            format!("{app} is installed ({version_text}) but its active flag reads {:?}", row.text("active")),
-            format!("Open {app} under System Applications and check that it is active."),
+            ACTIVE_UNKNOWN.arg("app", app),
+            format!(
+                "{app} is installed ({version_text}) but its active flag reads {:?}",
+                row.text("active")
+            ),
         ),
     }
     findings.outcome(format!(
@@ -170,7 +181,7 @@ mod tests {
     fn inactive_app_fails() {
         let outcome = ConnectorApp.evaluate(&context(), &facts(vec![app("false")], vec![]));
         assert_eq!(outcome.status, Status::Fail);
-        assert!(outcome.remediation.unwrap_or_default().contains("Activate"));
+        assert!(outcome.rendered_fix("connector-app").contains("Activate"));
     }
 
     #[test]
@@ -180,8 +191,7 @@ mod tests {
         assert!(outcome.summary.contains("not installed"));
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
+                .rendered_fix("connector-app")
                 .contains("Installation Checklist")
         );
     }

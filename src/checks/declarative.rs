@@ -1,11 +1,17 @@
 //! Declarative table probes: a manifest names a table, a query and assertions; this evaluates them.
 
-use super::findings::{ADMIN_FIX, may_lack_admin};
-use super::{Context, Outcome};
+use super::findings::may_lack_admin;
+use super::{Code, Context, Outcome, code};
 use crate::catalogue::{Assertion, RowExpectation, TableProbe};
 use crate::model::Status;
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::{Row, TableQuery};
+
+/// The row count differs from `expect` (`<id>/rows`); the fix is `[findings.rows]` when the manifest
+/// has one, else its remediation.
+pub const ROWS: Code = Code::fail("rows");
+/// An assertion on a field failed (`<id>/value`); the fix is `[findings.value]`, else the remediation.
+pub const VALUE: Code = Code::fail("value");
 
 /// The query a table probe runs, with profile placeholders filled in.
 pub fn query(probe: &TableProbe, ctx: &Context) -> TableQuery {
@@ -50,7 +56,7 @@ pub fn evaluate(probe: &TableProbe, ctx: &Context, facts: &Facts) -> Outcome {
             "{described} returned no rows to a non-admin account: rows may be hidden by ACLs; run with an admin account"
         ))
         .with(described, "0 rows (caller lacks admin)")
-        .fix(ADMIN_FIX);
+        .code(code::NEEDS_ADMIN);
     }
     if !expectation_met {
         let message = if probe.expect_message.is_empty() {
@@ -62,7 +68,11 @@ pub fn evaluate(probe: &TableProbe, ctx: &Context, facts: &Facts) -> Outcome {
             probe.expect_message.clone()
         };
         return Outcome::new(probe.expect_status, message)
-            .with(described, format!("{count} row(s)"));
+            .with(described, format!("{count} row(s)"))
+            .code(Code {
+                status: probe.expect_status,
+                ..ROWS
+            });
     }
     let mut worst: Option<(Status, String)> = None;
     let mut outcome = Outcome::pass("");
@@ -82,6 +92,7 @@ pub fn evaluate(probe: &TableProbe, ctx: &Context, facts: &Facts) -> Outcome {
         Some((status, message)) => {
             outcome.status = status;
             outcome.summary = message;
+            outcome = outcome.code(Code { status, ..VALUE });
         }
         None => {
             outcome.summary = if probe.pass_message.is_empty() {

@@ -1,6 +1,6 @@
 //! `diagnosing-account`: the account running the diagnosis authenticates (Basic auth on the REST API).
 
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::model::Status;
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::ClientError;
@@ -8,9 +8,17 @@ use crate::servicenow::ClientError;
 /// See the module docs.
 pub struct DiagnosingAccount;
 
+const UNCONFIRMED: Code = Code::fail("unconfirmed");
+const UNAUTHORIZED: Code = Code::fail("unauthorized");
+const UNREACHABLE: Code = Code::fail("unreachable");
+
 impl Check for DiagnosingAccount {
     fn name(&self) -> &'static str {
         "diagnosing-account"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[UNCONFIRMED, UNAUTHORIZED, UNREACHABLE]
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
@@ -26,7 +34,7 @@ impl Check for DiagnosingAccount {
                 ctx.user
             ))
             .with("user", ctx.user.clone())
-            .fix("Check that the URL is the instance itself and that no proxy rewrites its answers; the account needs read access to its own sys_user record."),
+            .code(UNCONFIRMED),
             Ok(identity) => {
                 let roles = match &identity.roles {
                     Some(roles) => roles.join(", "),
@@ -42,9 +50,9 @@ impl Check for DiagnosingAccount {
                 ctx.user
             ))
             .with("user", ctx.user.clone())
-            .fix("Check the user name (--user) and the password (SNOWDOCTOR_PASSWORD or --password-file). The account must be active, not locked out, and allowed to use REST with basic authentication (with MFA on basic auth, a 401 with X-MFA_TOKEN: invalid is sent)."),
+            .code(UNAUTHORIZED),
             Err(FactError::Client(error)) if error.is_unreachable() => {
-                Outcome::fail(format!("cannot sign in: {error}"))
+                Outcome::fail(format!("cannot sign in: {error}")).code(UNREACHABLE)
             }
             // A gate that cannot decide fails (exit 3, "could not assess"): "inconclusive" would block
             // every other check and still exit 0. The specific summary and fix are kept.

@@ -2,17 +2,20 @@
 //! checks read tables only admins may read; without admin they answer `inconclusive`, and this check
 //! says why up front.
 
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome, code};
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.
 pub struct DiagnosingPrivileges;
 
-const FIX: &str = "Rerun snowdoctor with an account that has the admin role (Microsoft's prerequisites ask for admin privileges on the instance). Without it the configuration checks that read admin-only tables — the oauth_entity table definition, cross-scope privileges, OAuth entities, system properties, plugins, SSO providers and the integration user's account fields — report inconclusive instead of a verdict.";
-
 impl Check for DiagnosingPrivileges {
     fn name(&self) -> &'static str {
         "diagnosing-privileges"
+    }
+
+    /// Lacking admin is the one finding, and its fix is the shared `needs-admin`.
+    fn codes(&self) -> &'static [Code] {
+        &[]
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
@@ -37,13 +40,13 @@ impl Check for DiagnosingPrivileges {
             ))
             .with("user", user)
             .with("roles", roles.join(", "))
-            .fix(FIX),
+            .code(code::NEEDS_ADMIN),
             None => Outcome::warn(format!(
                 "the roles of {user} could not be read (an admin can always read its own roles, so it probably lacks admin); configuration checks may be inconclusive"
             ))
             .with("user", user)
             .with("roles", "(not readable)")
-            .fix(FIX),
+            .code(code::NEEDS_ADMIN),
         }
     }
 }
@@ -68,7 +71,10 @@ mod tests {
         let outcome = run(Some(&["itil"]));
         assert_eq!(outcome.status, Status::Warn);
         assert!(outcome.summary.contains("itil"));
-        assert_eq!(outcome.remediation.as_deref(), Some(FIX));
+        assert_eq!(
+            outcome.codes,
+            vec![crate::checks::Found::from(code::NEEDS_ADMIN)]
+        );
     }
 
     #[test]

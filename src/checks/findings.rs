@@ -4,19 +4,14 @@
 //! never a failure invented from it.
 
 use super::Outcome;
+use super::code::{self, Found};
 use crate::model::Evidence;
 use crate::runner::facts::{FactError, Facts};
 use crate::servicenow::{ClientError, Row, TableQuery};
 
-/// The one remediation of an `inconclusive` caused by missing read access (every check, the
-/// declarative probes and the verdict's headline use it).
-pub const ADMIN_FIX: &str = "Rerun snowdoctor with an account that has the admin role: the configuration tables these checks read (sys_db_object, sys_scope_privilege, oauth_entity, sys_properties, sys_plugins, the SSO tables and the account fields of sys_user) are readable by admins only, and a non-admin sees them as forbidden or empty.";
-
-/// The fix when the instance cancelled a request (a transaction quota rule), not an access problem.
-pub const QUOTA_FIX: &str = "The instance cancelled the request at its transaction quota (System Definition > Transaction Quota Rules, e.g. the REST Table API request timeout): find what makes the query slow (a large table, a heavy business rule or ACL script) or raise the quota, then rerun.";
-
-/// True unless the diagnosing account is known to hold `admin`. Unknown roles count as "may lack
-/// admin": an admin can always read its own roles, so unreadable roles point to a non-admin.
+/// True unless the diagnosing account is known to hold `admin` — the one admin predicate. Unknown
+/// roles count as "may lack admin": an admin can always read its own roles, so unreadable roles point
+/// to a non-admin. Its fix is [`code::NEEDS_ADMIN`].
 pub fn may_lack_admin(facts: &Facts) -> bool {
     facts
         .identity()
@@ -31,26 +26,28 @@ pub struct Findings {
     unreadable: Vec<String>,
     /// Whether an unreadable source is an access problem (so "run with an admin account" applies).
     access: bool,
-    fail_fixes: Vec<String>,
-    warn_fixes: Vec<String>,
-    /// Fixes of sources read fine that still leave the question open (see [`Findings::undecided`]).
-    undecided_fixes: Vec<String>,
-    /// Text put before the specific fixes (e.g. Microsoft's remedy for this area).
-    lead: Option<String>,
+    fail_codes: Vec<Found>,
+    warn_codes: Vec<Found>,
+    /// Codes of sources read fine that still leave the question open (see [`Findings::undecided`]).
+    undecided_codes: Vec<Found>,
     evidence: Vec<Evidence>,
 }
 
 impl Findings {
-    /// Records a problem that breaks the integration and how to fix it.
-    pub fn fail(&mut self, summary: impl Into<String>, fix: impl Into<String>) {
+    /// Records a problem that breaks the integration; `code` names it and picks its fix.
+    pub fn fail(&mut self, code: impl Into<Found>, summary: impl Into<String>) {
+        let code = code.into();
+        debug_assert_eq!(code.code.status, crate::model::Status::Fail, "{code:?}");
         self.fails.push(summary.into());
-        push_unique(&mut self.fail_fixes, fix.into());
+        push_unique(&mut self.fail_codes, code);
     }
 
-    /// Records something fragile or unusual and how to fix it.
-    pub fn warn(&mut self, summary: impl Into<String>, fix: impl Into<String>) {
+    /// Records something fragile or unusual; `code` names it and picks its fix.
+    pub fn warn(&mut self, code: impl Into<Found>, summary: impl Into<String>) {
+        let code = code.into();
+        debug_assert_eq!(code.code.status, crate::model::Status::Warn, "{code:?}");
         self.warns.push(summary.into());
-        push_unique(&mut self.warn_fixes, fix.into());
+        push_unique(&mut self.warn_codes, code);
     }
 
     /// Records a source that could not be read because of access rights.
@@ -60,10 +57,10 @@ impl Findings {
     }
 
     /// Records why the check cannot decide although it read everything (e.g. the grant snowdoctor
-    /// tests with is switched off), and what would decide it.
-    pub fn undecided(&mut self, summary: impl Into<String>, fix: impl Into<String>) {
+    /// tests with is switched off); `code` says what would decide it.
+    pub fn undecided(&mut self, code: impl Into<Found>, summary: impl Into<String>) {
         self.unreadable.push(summary.into());
-        push_unique(&mut self.undecided_fixes, fix.into());
+        push_unique(&mut self.undecided_codes, code.into());
     }
 
     /// Records a source that could not be read for another reason.
@@ -74,11 +71,6 @@ impl Findings {
     /// Adds an evidence line.
     pub fn note(&mut self, label: impl Into<String>, value: impl Into<String>) {
         self.evidence.push(Evidence::new(label, value));
-    }
-
-    /// Sets the text that opens the remediation of a failure or warning.
-    pub fn lead(&mut self, text: impl Into<String>) {
-        self.lead = Some(text.into());
     }
 
     /// True when some source could not be read.
@@ -93,7 +85,10 @@ impl Findings {
                 self.hidden(format!("cannot read {what}: access denied (403 {message})"));
             }
             FactError::Client(e @ ClientError::TransactionCancelled) => {
-                self.undecided(format!("cannot read {what}: {e}"), QUOTA_FIX);
+                self.undecided(code::TRANSACTION_QUOTA, format!("cannot read {what}: {e}"));
+            }
+            FactError::Client(e @ ClientError::RateLimited { .. }) => {
+                self.undecided(code::RATE_LIMITED, format!("cannot read {what}: {e}"));
             }
             other => self.unreadable(format!("cannot read {what}: {other}")),
         }
@@ -119,25 +114,22 @@ impl Findings {
         }
     }
 
-    /// The check's outcome: fail > inconclusive > warn > pass.
+    /// The check's outcome: fail > inconclusive > warn > pass. Its codes are the failures' (then the
+    /// warnings'), or what left it undecided.
     pub fn outcome(self, pass_summary: impl Into<String>) -> Outcome {
         let Findings {
             fails,
             warns,
             unreadable,
             access,
-            fail_fixes,
-            warn_fixes,
-            undecided_fixes,
-            lead,
+            fail_codes,
+            warn_codes,
+            undecided_codes,
             evidence,
         } = self;
         let mut outcome = if !fails.is_empty() {
-            let mut fixes = fail_fixes;
-            for fix in warn_fixes {
-                push_unique(&mut fixes, fix);
-            }
-            let mut outcome = Outcome::fail(fails.join("; ")).fix(remediation(lead, fixes));
+            let mut outcome = with_codes(Outcome::fail(fails.join("; ")), fail_codes);
+            outcome = with_codes(outcome, warn_codes);
             for warning in warns {
                 outcome = outcome.with("also", warning);
             }
@@ -149,20 +141,18 @@ impl Findings {
             let mut summary = unreadable.join("; ");
             let mut outcome = if access {
                 summary.push_str("; run with an admin account");
-                Outcome::inconclusive(summary).fix(ADMIN_FIX)
-            } else if !undecided_fixes.is_empty() {
-                Outcome::inconclusive(summary).fix(remediation(None, undecided_fixes))
+                Outcome::inconclusive(summary).code(code::NEEDS_ADMIN)
+            } else if !undecided_codes.is_empty() {
+                with_codes(Outcome::inconclusive(summary), undecided_codes)
             } else {
-                Outcome::inconclusive(summary).fix(
-                    "Rerun when the instance answers these reads; the evidence shows what failed.",
-                )
+                Outcome::inconclusive(summary).code(code::READ_FAILED)
             };
             for warning in warns {
                 outcome = outcome.with("also", warning);
             }
             outcome
         } else if !warns.is_empty() {
-            Outcome::warn(warns.join("; ")).fix(remediation(lead, warn_fixes))
+            with_codes(Outcome::warn(warns.join("; ")), warn_codes)
         } else {
             Outcome::pass(pass_summary)
         };
@@ -173,28 +163,27 @@ impl Findings {
     }
 }
 
-fn push_unique(list: &mut Vec<String>, item: String) {
-    if !item.is_empty() && !list.contains(&item) {
+fn with_codes(outcome: Outcome, codes: Vec<Found>) -> Outcome {
+    codes.into_iter().fold(outcome, Outcome::code)
+}
+
+fn push_unique(list: &mut Vec<Found>, item: Found) {
+    if !list.contains(&item) {
         list.push(item);
     }
 }
 
 /// Joins fixes: one stands alone, several are numbered.
-fn remediation(lead: Option<String>, fixes: Vec<String>) -> String {
-    let body = match fixes.len() {
-        0 => String::new(),
-        1 => fixes.into_iter().next().unwrap_or_default(),
-        _ => fixes
+pub fn remediation(fixes: &[String]) -> String {
+    match fixes {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => many
             .iter()
             .enumerate()
             .map(|(i, fix)| format!("{}. {fix}", i + 1))
             .collect::<Vec<_>>()
             .join("\n"),
-    };
-    match lead {
-        Some(lead) if body.is_empty() => lead,
-        Some(lead) => format!("{lead}\n{body}"),
-        None => body,
     }
 }
 
@@ -211,40 +200,40 @@ pub fn shown(row: &Row, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Code;
     use crate::model::Status;
+
+    const BROKEN: Code = Code::fail("broken");
+    const ODD: Code = Code::warn("odd");
 
     #[test]
     fn failure_outranks_unreadable_and_warnings() {
         let mut f = Findings::default();
-        f.warn("w", "fix w");
+        f.warn(ODD, "w");
         f.hidden("cannot read x");
-        f.fail("broken", "fix it");
+        f.fail(BROKEN, "broken");
         let outcome = f.outcome("ok");
         assert_eq!(outcome.status, Status::Fail);
-        assert_eq!(outcome.remediation.as_deref(), Some("1. fix it\n2. fix w"));
+        let names: Vec<&str> = outcome.codes.iter().map(|c| c.code.name).collect();
+        assert_eq!(names, ["broken", "odd"]);
         assert!(outcome.evidence.iter().any(|e| e.label == "not assessed"));
     }
 
     #[test]
     fn unreadable_is_inconclusive_with_admin_advice_never_pass() {
         let mut f = Findings::default();
-        f.warn("w", "fix w");
+        f.warn(ODD, "w");
         f.hidden("cannot read sys_db_object: access denied (403 x)");
         let outcome = f.outcome("ok");
         assert_eq!(outcome.status, Status::Inconclusive);
         assert!(outcome.summary.contains("run with an admin account"));
-        assert_eq!(outcome.remediation.as_deref(), Some(ADMIN_FIX));
+        assert_eq!(outcome.codes, vec![Found::from(code::NEEDS_ADMIN)]);
     }
 
     #[test]
-    fn empty_findings_pass_and_lead_opens_remediation() {
+    fn empty_findings_pass_and_several_fixes_are_numbered() {
         assert_eq!(Findings::default().outcome("fine").status, Status::Pass);
-        let mut f = Findings::default();
-        f.lead("Microsoft says:");
-        f.warn("w", "do this");
-        assert_eq!(
-            f.outcome("").remediation.as_deref(),
-            Some("Microsoft says:\ndo this")
-        );
+        assert_eq!(remediation(&["a".into()]), "a");
+        assert_eq!(remediation(&["a".into(), "b".into()]), "1. a\n2. b");
     }
 }

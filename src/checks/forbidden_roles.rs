@@ -3,16 +3,23 @@
 //! access to `oauth_credential` to authenticate.
 
 use super::findings::Findings;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::user::roles_query;
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.
 pub struct ForbiddenRoles;
 
+const NO_USER: Code = Code::inconclusive("no-user");
+const HOLDS_FORBIDDEN: Code = Code::fail("holds-forbidden-role");
+
 impl Check for ForbiddenRoles {
     fn name(&self) -> &'static str {
         "forbidden-roles"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[NO_USER, HOLDS_FORBIDDEN]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -35,8 +42,10 @@ impl Check for ForbiddenRoles {
             ));
         }
         let Some(name) = profile.integration_user.as_deref() else {
-            return Outcome::inconclusive("no integration user was named, so its roles cannot be read")
-                .fix("Pass the integration user with --integration-user NAME (or set integration_user in the profile).");
+            return Outcome::inconclusive(
+                "no integration user was named, so its roles cannot be read",
+            )
+            .code(NO_USER);
         };
         let mut f = Findings::default();
         let Some(rows) = f.rows(facts, &roles_query(name)) else {
@@ -57,11 +66,11 @@ impl Check for ForbiddenRoles {
         for role in &profile.forbidden_roles {
             if held.iter().any(|h| h == role) {
                 f.fail(
+                    HOLDS_FORBIDDEN.arg("role", role).arg("name", name),
                     format!(
                         "the integration user {name} holds {role}, which the {} must not have",
                         profile.integration
                     ),
-                    format!("Remove {role} from {name} (User Administration > Users > Roles); if it comes through a group, take the user out of that group or the role out of the group."),
                 );
             }
         }

@@ -1,7 +1,7 @@
 //! `instance-version`: the instance runs Kingston or newer. Reads the build properties first
 //! (`glide.war`, `glide.buildtag.last`, …), then falls back to `/xmlstats.do` and `/stats.do`.
 
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::runner::facts::{FactKey, Facts, Page};
 use crate::servicenow::TableQuery;
 use crate::servicenow::version::{self, Build, Rank};
@@ -12,6 +12,10 @@ const VERSION_PROPERTIES: &str =
 
 /// See the module docs.
 pub struct InstanceVersion;
+
+const UNKNOWN_VERSION: Code = Code::warn("version-unknown");
+const TOO_OLD: Code = Code::fail("too-old");
+const UNRECOGNISED: Code = Code::warn("unrecognised-family");
 
 fn properties_query() -> TableQuery {
     TableQuery::new("sys_properties")
@@ -42,6 +46,10 @@ impl Check for InstanceVersion {
         "instance-version"
     }
 
+    fn codes(&self) -> &'static [Code] {
+        &[UNKNOWN_VERSION, TOO_OLD, UNRECOGNISED]
+    }
+
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
         build_facts()
     }
@@ -55,7 +63,7 @@ impl Check for InstanceVersion {
             let mut outcome = Outcome::warn(
                 "the instance version could not be determined from any source; it is reported as unknown, not as too old",
             )
-            .fix("Run with an admin account (sys_properties needs admin), or allow /xmlstats.do for this account (glide.security.diag_txns_acl), then rerun. You can also read the version on the instance under System Diagnostics > Stats.");
+            .code(UNKNOWN_VERSION);
             for (what, why) in tried {
                 outcome = outcome.with(what, why);
             }
@@ -86,9 +94,7 @@ fn verdict(build: &Build) -> Outcome {
         Rank::Known(_) => Outcome::fail(format!(
             "{name}{patch} is older than Kingston, the connector's minimum release"
         ))
-        .fix(format!(
-            "Upgrade the instance to Kingston or a later release (current: {name}). The Microsoft 365 ticket connector app requires Kingston or newer; plan the upgrade through ServiceNow's upgrade center, then rerun."
-        )),
+        .code(TOO_OLD.arg("name", &*name)),
         Rank::Newer => Outcome::pass(format!(
             "{name}{patch}: a release newer than every family snowdoctor knows (its GA date is after Brazil's), so newer than Kingston"
         )),
@@ -96,7 +102,7 @@ fn verdict(build: &Build) -> Outcome {
             "unrecognised release family {:?}; cannot compare it with Kingston",
             build.family
         ))
-        .fix("Check the instance's release under System Diagnostics > Stats; the connector needs Kingston or newer."),
+        .code(UNRECOGNISED),
     }
 }
 

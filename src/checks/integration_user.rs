@@ -5,7 +5,7 @@
 //! is not a login blocker and never fails the check (reference §7.2).
 
 use super::findings::{Findings, may_lack_admin, shown};
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::config::Profile;
 use crate::connector::user::{
     USER_FIELDS, discovery_query, holders, named, role_name, roles_query, user_query,
@@ -16,11 +16,21 @@ use crate::servicenow::Row;
 /// See the module docs.
 pub struct IntegrationUser;
 
+const NOT_FOUND: Code = Code::fail("not-found");
+const NO_USER: Code = Code::inconclusive("no-user");
+const NO_HOLDER: Code = Code::fail("no-role-holder");
+const INACTIVE: Code = Code::fail("inactive");
+const LOCKED_OUT: Code = Code::fail("locked-out");
+const WEB_SERVICE_ONLY: Code = Code::fail("web-service-only");
+const PASSWORD_RESET: Code = Code::fail("password-needs-reset");
+const NO_EMAIL: Code = Code::warn("no-email");
+const FAILED_LOGINS: Code = Code::warn("failed-logins");
+const MISSING_ROLES: Code = Code::fail("missing-roles");
+const NO_APP_ROLE: Code = Code::warn("no-app-role");
+const ROLES_UNKNOWN: Code = Code::inconclusive("roles-unknown");
+
 /// Failed logins from which the account is close to a lockout.
 pub const MANY_FAILED_ATTEMPTS: i64 = 5;
-
-/// Microsoft's remedy (troubleshooting item 4); the specific field to fix follows it.
-pub const REMEDY: &str = "Open User Administration > Users and check the integration user created by the Installation Checklist. It must be active, not locked out, not *Web service access only*, and must not require a password reset.";
 
 /// Fields that decide whether the user can sign in; admins only may read most of them.
 const LOGIN_FIELDS: [&str; 4] = [
@@ -33,6 +43,23 @@ const LOGIN_FIELDS: [&str; 4] = [
 impl Check for IntegrationUser {
     fn name(&self) -> &'static str {
         "integration-user"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[
+            NOT_FOUND,
+            NO_USER,
+            NO_HOLDER,
+            INACTIVE,
+            LOCKED_OUT,
+            WEB_SERVICE_ONLY,
+            PASSWORD_RESET,
+            NO_EMAIL,
+            FAILED_LOGINS,
+            MISSING_ROLES,
+            NO_APP_ROLE,
+            ROLES_UNKNOWN,
+        ]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -51,7 +78,6 @@ impl Check for IntegrationUser {
     fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
         let profile = &ctx.settings.profile;
         let mut f = Findings::default();
-        f.lead(REMEDY);
         match (named(profile), profile.app_scope.as_str()) {
             (Some(name), _) => {
                 let Some(users) = f.rows(facts, &user_query(name)) else {
@@ -59,8 +85,8 @@ impl Check for IntegrationUser {
                 };
                 let Some(user) = users.first() else {
                     f.fail(
+                        NOT_FOUND.arg("user", name),
                         format!("the integration user {name:?} does not exist"),
-                        format!("If the checklist's integration-user step was skipped, rerun it; if the user has another name, pass it with --integration-user NAME (searched: user_name = {name})."),
                     );
                     return f.outcome("");
                 };
@@ -76,7 +102,7 @@ impl Check for IntegrationUser {
             (None, "") => Outcome::inconclusive(
                 "no integration user was named and the profile has no application whose roles would find it",
             )
-            .fix("Pass the integration user with --integration-user NAME (or set integration_user in the profile)."),
+            .code(NO_USER),
             (None, scope) => {
                 let Some(rows) = f.rows(facts, &discovery_query(scope)) else {
                     return f.outcome("");
@@ -84,8 +110,8 @@ impl Check for IntegrationUser {
                 let holders = holders(rows);
                 let Some((name, (user, roles))) = holders.iter().next() else {
                     f.fail(
+                        NO_HOLDER.arg("scope", scope),
                         format!("no integration user was named and no user holds a role of {scope}"),
-                        format!("Complete the checklist's integration-user step (it creates the user and grants the {scope} roles), or pass the user with --integration-user NAME."),
                     );
                     return f.outcome("");
                 };
@@ -149,33 +175,30 @@ fn judge(
     }
     let on = |field: &str| user.flag(field) == Some(true);
     if user.value("active").is_some() && user.flag("active") != Some(true) {
-        f.fail(
-            format!("{name} is inactive"),
-            format!("Open {name} and select Active."),
-        );
+        f.fail(INACTIVE.arg("user", &*name), format!("{name} is inactive"));
     }
     if on("locked_out") {
         f.fail(
+            LOCKED_OUT.arg("user", &*name),
             format!("{name} is locked out"),
-            format!("Open {name}, clear Locked out and reset its password if it was locked by failed logins."),
         );
     }
     if on("web_service_access_only") {
         f.fail(
+            WEB_SERVICE_ONLY.arg("user", &*name),
             format!("{name} is Web service access only, so it cannot sign in interactively to select Allow on the authorization page"),
-            format!("Open {name} and clear *Web service access only*: the connector's setup has the integration user sign in (Not You → sign in → Allow), which a non-interactive account cannot do. Its identity type must not be Machine, which sets the flag again."),
         );
     }
     if on("password_needs_reset") {
         f.fail(
+            PASSWORD_RESET.arg("user", &*name),
             format!("{name} must reset its password before it can sign in"),
-            format!("Clear *Password needs reset* on {name}, or sign in once as {name} and set a new password, then update the password wherever the connection uses it."),
         );
     }
     if user.text("email").trim().is_empty() && user.value("email").is_some() {
         f.warn(
+            NO_EMAIL.arg("user", &*name),
             format!("{name} has no email: Microsoft's SSO workaround (an Azure AD user with the same name and email) needs one"),
-            format!("Set Email on {name}."),
         );
     }
     let failed = user
@@ -185,8 +208,8 @@ fn judge(
         .unwrap_or(0);
     if failed >= MANY_FAILED_ATTEMPTS && !on("locked_out") {
         f.warn(
+            FAILED_LOGINS.arg("user", &*name),
             format!("{name} has {failed} failed login attempts and may soon be locked out"),
-            format!("Find what signs in as {name} with a wrong password (an old password saved in a client) and fix it; reset Failed login attempts on the user."),
         );
     }
     if on("internal_integration_user") {
@@ -226,19 +249,22 @@ fn judge_roles(profile: &Profile, name: &str, roles: &[String], complete: bool, 
             .join(", ");
         if complete {
             f.fail(
+                MISSING_ROLES.arg("missing", &*missing).arg("user", name),
                 format!("{name} lacks the expected role(s) {missing}"),
-                format!("Grant {missing} to {name} (User Administration > Users > {name} > Roles > Edit)."),
             );
         } else {
-            f.unreadable(format!(
-                "only the {scope} roles of {name} are known, not whether it holds {missing}: pass --integration-user {name} to check all its roles"
-            ));
+            f.undecided(
+                ROLES_UNKNOWN.arg("user", name),
+                format!(
+                    "only the {scope} roles of {name} are known, not whether it holds {missing}: pass --integration-user {name} to check all its roles"
+                ),
+            );
         }
     } else if !scope.is_empty() && !roles.iter().any(|r| r.starts_with(&format!("{scope}."))) {
         // The app's role names are unpublished (reference §15.13): a missing app role warns.
         f.warn(
+            NO_APP_ROLE.arg("user", name).arg("scope", scope),
             format!("{name} holds no role of the application scope {scope}"),
-            format!("Grant {name} the {scope} role(s) the Installation Checklist assigns, or name the roles it needs with --expect-role."),
         );
     }
 }
@@ -324,8 +350,7 @@ mod tests {
         for (field, value, fix) in cases {
             let outcome = eval(vec![user(|u| u[field] = json!(value))]);
             assert_eq!(outcome.status, Status::Fail, "{field}");
-            let remediation = outcome.remediation.unwrap_or_default();
-            assert!(remediation.starts_with(REMEDY), "{field}: {remediation}");
+            let remediation = outcome.rendered_fix("integration-user");
             assert!(remediation.contains(fix), "{field}: {remediation}");
         }
     }

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use super::findings::may_lack_admin;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::azure::{self, Direction, Selection, ServiceTagFile};
 use crate::profile::{Cloud, SourceRanges};
 use crate::runner::facts::{FactKey, FactValue, Facts};
@@ -25,6 +25,12 @@ const SHOWN_TAGS: usize = 8;
 
 /// See the module docs.
 pub struct IpAllowlist;
+
+const BAD_TAGS: Code = Code::inconclusive("service-tags-unreadable");
+const NO_RANGES: Code = Code::inconclusive("no-source-ranges");
+const STALE_TAGS: Code = Code::warn("stale-service-tags");
+const BLOCKED_RANGES: Code = Code::fail("blocks-azure-ranges");
+const ADDRESS_BLOCKED: Code = Code::fail("blocks-address");
 
 /// The `ip_access` read.
 pub fn rules_query() -> TableQuery {
@@ -42,6 +48,16 @@ pub fn rules_query() -> TableQuery {
 impl Check for IpAllowlist {
     fn name(&self) -> &'static str {
         "ip-allowlist"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[
+            BAD_TAGS,
+            NO_RANGES,
+            STALE_TAGS,
+            BLOCKED_RANGES,
+            ADDRESS_BLOCKED,
+        ]
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
@@ -114,12 +130,12 @@ impl Check for IpAllowlist {
                 "ip_access has {} active inbound Deny rule(s), but the Azure service-tag file to compare them with could not be read",
                 policy.deny_rules
             ))
-            .fix(format!(
-                "Fix or replace the --service-tags file: download \"{}\" ({}), or leave the flag out to use the embedded snapshot ({}).",
-                cloud.download_name(),
-                download_page(cloud),
-                cloud.builtin_service_tags()
-            ));
+            .code(
+                BAD_TAGS
+                    .arg("file", cloud.download_name())
+                    .arg("page", download_page(cloud))
+                    .arg("builtin", cloud.builtin_service_tags()),
+            );
             outcome.evidence = base.evidence;
             let fact_error = facts.get(&FactKey::ServiceTags).err();
             if let Some(error) = fact_error {
@@ -257,14 +273,14 @@ fn evaluate_coverage(
     let selections = match scope.selections(ctx, file) {
         Ok(selections) => selections,
         Err(e) => {
-            let mut outcome = Outcome::inconclusive(format!("cannot select the source ranges: {e}"))
-                .fix(format!(
-                    "Pass the service-tag file of the integration's cloud: --cloud {} uses {} by default, or download \"{}\" ({}) and pass --service-tags FILE.",
-                    ctx.settings.cloud.as_str(),
-                    ctx.settings.cloud.builtin_service_tags(),
-                    ctx.settings.cloud.download_name(),
-                    download_page(ctx.settings.cloud)
-                ));
+            let mut outcome =
+                Outcome::inconclusive(format!("cannot select the source ranges: {e}")).code(
+                    NO_RANGES
+                        .arg("cloud", ctx.settings.cloud.as_str())
+                        .arg("builtin", ctx.settings.cloud.builtin_service_tags())
+                        .arg("file", ctx.settings.cloud.download_name())
+                        .arg("page", download_page(ctx.settings.cloud)),
+                );
             outcome.evidence = base.evidence;
             return outcome;
         }
@@ -332,12 +348,13 @@ fn evaluate_coverage(
                 "{}, but the service-tag file is {} days old: ranges Microsoft added since may be blocked",
                 outcome.summary, age.days
             );
-            outcome.remediation = Some(format!(
-                "Download the current \"Azure IP Ranges and Service Tags\" file from {} and rerun with --service-tags FILE: Microsoft republishes it weekly and your Deny rules may block ranges added since {}.",
-                file.download_page(),
-                file.date
-                    .map_or_else(|| "then".to_string(), |d| d.to_string())
-            ));
+            outcome = outcome.code(
+                STALE_TAGS.arg("page", file.download_page()).arg(
+                    "date",
+                    file.date
+                        .map_or_else(|| "then".to_string(), |d| d.to_string()),
+                ),
+            );
         }
         return outcome;
     }
@@ -379,10 +396,12 @@ fn evaluate_coverage(
             download_page(ctx.settings.cloud)
         ),
     };
-    outcome.remediation = Some(format!(
-        "IP Address Access Control denies addresses Microsoft's service uses. Add Allow rules (System Security > IP Address Access Control, type Allow, direction Inbound) covering the {ranges} blocked range(s), taken from {source}. {export}"
-    ));
-    outcome
+    outcome.code(
+        BLOCKED_RANGES
+            .arg("ranges", ranges.to_string())
+            .arg("source", source)
+            .arg("export", export),
+    )
 }
 
 /// Which file, and how old it is at run time.
@@ -411,9 +430,7 @@ fn with_addresses(
         if status.is_blocked() && outcome.status != crate::model::Status::Fail {
             outcome.status = crate::model::Status::Fail;
             outcome.summary = format!("IP Address Access Control blocks {ip}");
-            outcome.remediation = Some(format!(
-                "Add an inbound Allow rule in ip_access for {ip} (System Security > IP Address Access Control)."
-            ));
+            outcome = outcome.code(ADDRESS_BLOCKED.arg("ip", ip.to_string()));
         }
     }
     outcome

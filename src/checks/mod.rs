@@ -1,6 +1,7 @@
 //! Built-in checks: one file per check, file name = check id. A check names the facts it needs and
 //! evaluates them purely; it never does I/O, so it can be unit-tested from facts built by hand.
 
+pub mod code;
 pub mod connectivity;
 pub mod connector_app;
 pub mod declarative;
@@ -26,6 +27,8 @@ pub mod table_read_access;
 pub(crate) mod test_support;
 pub mod ticket_round_trip;
 
+pub use code::{Code, Found};
+
 use crate::config::Settings;
 use crate::model::{Evidence, Status, Step};
 use crate::runner::facts::{FactError, FactKey, Facts};
@@ -47,12 +50,12 @@ pub struct Outcome {
     pub status: Status,
     pub summary: String,
     pub evidence: Vec<Evidence>,
-    /// Replaces the manifest's remediation when the fix depends on what was found.
-    pub remediation: Option<String>,
     pub steps: Vec<Step>,
     /// Checks whose findings explain this outcome (the connect refused because the entity is
     /// inactive): when one of them fails, it is the root cause, not this check.
     pub explained_by: Vec<String>,
+    /// The finding codes behind the status, most important first; the runner picks the fix by code.
+    pub codes: Vec<Found>,
 }
 
 impl Outcome {
@@ -62,9 +65,9 @@ impl Outcome {
             status,
             summary: summary.into(),
             evidence: Vec::new(),
-            remediation: None,
             steps: Vec::new(),
             explained_by: Vec::new(),
+            codes: Vec::new(),
         }
     }
 
@@ -94,10 +97,31 @@ impl Outcome {
         self
     }
 
-    /// Sets a situation-specific remediation.
-    pub fn fix(mut self, remediation: impl Into<String>) -> Outcome {
-        self.remediation = Some(remediation.into());
+    /// Records the finding code behind this outcome (its fix comes from the manifest).
+    pub fn code(mut self, found: impl Into<Found>) -> Outcome {
+        let found = found.into();
+        if !self.codes.contains(&found) {
+            self.codes.push(found);
+        }
         self
+    }
+
+    /// Records several finding codes, in order.
+    pub fn codes(self, found: impl IntoIterator<Item = Found>) -> Outcome {
+        found.into_iter().fold(self, Outcome::code)
+    }
+
+    /// The fix the runner would show for this outcome of check `check` (tests read it).
+    #[cfg(test)]
+    pub fn rendered_fix(&self, check: &str) -> String {
+        let catalogue = crate::catalogue::Catalogue::load(None).expect("embedded catalogue");
+        let manifest = catalogue.get(check).expect("known check");
+        let fixes: Vec<String> = self
+            .codes
+            .iter()
+            .filter_map(|found| crate::runner::fix_text(manifest, found))
+            .collect();
+        findings::remediation(&fixes)
     }
 
     /// The standard answer when a fact could not be gathered: access problems are "inconclusive — run
@@ -108,12 +132,16 @@ impl Outcome {
                 format!("cannot read {what}: access denied ({message}); run with an admin account"),
             )
             .with("error", format!("403 {message}: {detail}"))
-            .fix(findings::ADMIN_FIX),
-            FactError::Client(e @ ClientError::RateLimited { .. }) => Outcome::inconclusive(format!(
-                "cannot read {what}: {e}"
-            ))
-            .fix("The instance's REST rate limit was exceeded; wait for the limit to reset (see Retry-After) or raise the limit for the diagnosing account, then rerun."),
-            other => Outcome::inconclusive(format!("cannot read {what}: {other}")),
+            .code(code::NEEDS_ADMIN),
+            FactError::Client(e @ ClientError::RateLimited { .. }) => {
+                Outcome::inconclusive(format!("cannot read {what}: {e}")).code(code::RATE_LIMITED)
+            }
+            FactError::Client(e @ ClientError::TransactionCancelled) => {
+                Outcome::inconclusive(format!("cannot read {what}: {e}"))
+                    .code(code::TRANSACTION_QUOTA)
+            }
+            other => Outcome::inconclusive(format!("cannot read {what}: {other}"))
+                .code(code::READ_FAILED),
         }
     }
 }
@@ -122,6 +150,8 @@ impl Outcome {
 pub trait Check: Send + Sync {
     /// The name manifests use in `probe.builtin` (= the check id and file name).
     fn name(&self) -> &'static str;
+    /// Every finding code this check can report; the manifest gives each one's fix.
+    fn codes(&self) -> &'static [Code];
     /// The facts this check needs.
     fn needs(&self, ctx: &Context) -> Vec<FactKey>;
     /// Pure evaluation of the gathered facts.

@@ -12,7 +12,7 @@ mod causes;
 pub use causes::{Cause, Likelihood, rank_causes};
 
 use super::findings::may_lack_admin;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::entity::entities_query;
 use crate::connector::grant::{lockout_query, oauth_active_query, properties_query};
 use crate::connector::user::{discovery_query, user_query};
@@ -25,9 +25,51 @@ use crate::servicenow::oauth::{ConnectFailure, ConnectOutcome, grant_type};
 /// See the module docs.
 pub struct OauthConnect;
 
+const MISSING_INPUT: Code = Code::inconclusive("missing-input");
+const LOCKOUT_GUARD: Code = Code::inconclusive("lockout-guard");
+const NO_REFRESH_TOKEN: Code = Code::warn("no-refresh-token");
+const TOKEN_INCOMPLETE: Code = Code::inconclusive("token-request-incomplete");
+const NOT_OAUTH: Code = Code::fail("not-oauth");
+const WRONG_USER: Code = Code::fail("wrong-user");
+const TOKEN_REJECTED: Code = Code::fail("token-rejected");
+const USER_RATE_LIMITED: Code = Code::fail("user-rate-limited");
+const USE_FORBIDDEN: Code = Code::fail("use-forbidden");
+const USE_FAILED: Code = Code::fail("use-failed");
+
+/// The outcomes' own codes, then every cause the ranking can name.
+const CODES: [Code; 10 + causes::CAUSES.len()] = {
+    let own = [
+        MISSING_INPUT,
+        LOCKOUT_GUARD,
+        NO_REFRESH_TOKEN,
+        TOKEN_INCOMPLETE,
+        NOT_OAUTH,
+        WRONG_USER,
+        TOKEN_REJECTED,
+        USER_RATE_LIMITED,
+        USE_FORBIDDEN,
+        USE_FAILED,
+    ];
+    let mut all = [MISSING_INPUT; 10 + causes::CAUSES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < own.len() {
+            own[i]
+        } else {
+            causes::CAUSES[i - own.len()]
+        };
+        i += 1;
+    }
+    all
+};
+
 impl Check for OauthConnect {
     fn name(&self) -> &'static str {
         "oauth-connect"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &CODES
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -109,7 +151,7 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
             grant_type(connect.grant),
             what.join(" and ")
         ))
-        .fix(format!("Supply {}.", how.join("; ")));
+        .code(MISSING_INPUT.arg("how", how.join("; ")));
         for m in &connect.missing {
             outcome = outcome.with("missing", format!("{} — {}", m.what, m.how));
         }
@@ -121,7 +163,7 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
             grant_type(connect.grant)
         ))
         .with("withheld", why.clone())
-        .fix("Confirm the integration user's password, then clear its failed login attempts (User Administration > Users, Failed attempts = 0) and rerun: snowdoctor does not send a password grant that could lock the account out.");
+        .code(LOCKOUT_GUARD);
     }
     let user = connect
         .expected_user
@@ -133,36 +175,55 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
                 "{user} obtained a token with the {} grant and the REST API accepts it",
                 grant_type(connect.grant)
             ));
-            let no_refresh = connect.token.as_ref().is_some_and(|t| t.refresh_token.is_none());
+            let no_refresh = connect
+                .token
+                .as_ref()
+                .is_some_and(|t| t.refresh_token.is_none());
             if no_refresh && connect.grant == Grant::Password {
                 outcome.status = Status::Warn;
                 outcome.summary = format!(
                     "{user} obtained a token, but no refresh token: the connector needs one to keep working after the access token expires"
                 );
-                outcome = outcome.fix("Give the OAuth entity a non-zero Refresh Token Lifespan (System OAuth > Application Registry), then rerun.");
+                outcome = outcome.code(NO_REFRESH_TOKEN);
             }
             contradictions(ctx, facts, connect, outcome)
         }
-        Some(ConnectFailure::TokenRefused { status, error, error_description, logged_in }) => {
+        Some(ConnectFailure::TokenRefused {
+            status,
+            error,
+            error_description,
+            logged_in,
+        }) => {
             let causes = rank_causes(ctx, facts, connect);
-            refused(*status, error, error_description, logged_in.as_deref(), &causes, facts)
+            refused(
+                *status,
+                error,
+                error_description,
+                logged_in.as_deref(),
+                &causes,
+                facts,
+            )
         }
         Some(ConnectFailure::TokenRequest(e)) => match e {
             ClientError::Timeout { .. } | ClientError::Connect { .. } => {
                 Outcome::inconclusive(format!("the token request did not complete: {e}"))
+                    .code(TOKEN_INCOMPLETE)
             }
-            _ => Outcome::fail(format!("the token endpoint /oauth_token.do did not answer as OAuth: {e}"))
-                .fix("Something in front of /oauth_token.do (SSO, a proxy, a hibernating instance) answers instead of the OAuth processor; check the instance URL and wake or unblock the instance, then rerun."),
+            _ => Outcome::fail(format!(
+                "the token endpoint /oauth_token.do did not answer as OAuth: {e}"
+            ))
+            .code(NOT_OAUTH),
         },
         Some(ConnectFailure::TokenMalformed(why)) => Outcome::fail(format!(
             "/oauth_token.do answered 200 but not with a token: {why}"
-        )),
+        ))
+        .code(NOT_OAUTH),
         Some(ConnectFailure::UseFailed(e)) => token_use_failed(e),
         Some(ConnectFailure::WrongUser { expected, actual }) => Outcome::fail(format!(
             "the token acts as {actual:?}, not as the integration user {expected:?}"
         ))
         .with("expected user", expected.clone())
-        .fix("Authorize the connection as the integration user, not with a personal account: on ServiceNow's authorization page choose Not You, sign in as the integration user, then choose Allow. A refresh token issued to another user keeps acting as that user: obtain a new one as the integration user."),
+        .code(WRONG_USER),
     }
 }
 
@@ -196,21 +257,23 @@ fn token_use_failed(e: &ClientError) -> Outcome {
     ));
     match e {
         // The instance gave up on the request, not on the token: nothing is proven either way.
-        ClientError::TransactionCancelled | ClientError::Timeout { .. } => Outcome::inconclusive(format!(
-            "a token was issued, but the REST call that proves it works did not complete: {e}"
-        ))
-        .fix(super::findings::QUOTA_FIX),
-        ClientError::Unauthorized { .. } => outcome.fix(
-            "The instance issued a token it does not accept on the Table API: check the OAuth entity's scope restrictions (Auth Scope) and any REST API Access Policy that limits which authentication profiles the Table API accepts.",
+        ClientError::TransactionCancelled | ClientError::Timeout { .. } => {
+            Outcome::inconclusive(format!(
+                "a token was issued, but the REST call that proves it works did not complete: {e}"
+            ))
+            .code(super::code::TRANSACTION_QUOTA)
+        }
+        ClientError::Unauthorized { .. } => outcome.code(TOKEN_REJECTED),
+        ClientError::RateLimited { retry_after, .. } => outcome.code(
+            USER_RATE_LIMITED.arg(
+                "retry",
+                retry_after
+                    .map(|d| format!("; retry after {} s", d.as_secs()))
+                    .unwrap_or_default(),
+            ),
         ),
-        ClientError::RateLimited { retry_after, .. } => outcome.fix(format!(
-            "The integration user is rate limited (sys_rate_limit_rules){}; raise the limit for the integration user or wait for the hourly reset, then rerun.",
-            retry_after.map(|d| format!("; retry after {} s", d.as_secs())).unwrap_or_default()
-        )),
-        ClientError::Forbidden { .. } | ClientError::IpBlocked => outcome.fix(
-            "The token is accepted but the integration user may not read its own user record: check REST API ACLs and IP Address Access Control.",
-        ),
-        _ => outcome,
+        ClientError::Forbidden { .. } | ClientError::IpBlocked => outcome.code(USE_FORBIDDEN),
+        _ => outcome.code(USE_FAILED),
     }
 }
 
@@ -253,11 +316,6 @@ fn refused(
             "the diagnosing account lacks admin: configuration rows may be hidden, so the ranking is less certain",
         );
     }
-    let fixes: Vec<String> = causes
-        .iter()
-        .filter(|c| Some(c.likelihood) == top.map(|t| t.likelihood))
-        .map(|c| c.fix.clone())
-        .collect();
     // The test's own grant being switched off says nothing about the connector (authorization code).
     if top.is_some_and(|c| matches!(c.key, "ropc-disabled" | "cc-disabled" | "entity-no-user")) {
         outcome.status = Status::Inconclusive;
@@ -266,8 +324,6 @@ fn refused(
             top.map(|c| c.text.as_str()).unwrap_or_default()
         );
     }
-    let mut fixes = fixes;
-    fixes.dedup();
     for cause in causes.iter().filter(|c| c.likelihood == Likelihood::High) {
         if let Some(by) = causes::reported_by(cause.key)
             && !outcome.explained_by.iter().any(|b| b == by)
@@ -275,7 +331,11 @@ fn refused(
             outcome.explained_by.push(by.to_string());
         }
     }
-    outcome.fix(fixes.join(" "))
+    causes
+        .iter()
+        .filter(|c| Some(c.likelihood) == top.map(|t| t.likelihood))
+        .map(Cause::code)
+        .fold(outcome, Outcome::code)
 }
 
 /// Whether an admin can complete the consent step, from the unauthenticated `/oauth_auth.do` probe.

@@ -4,7 +4,7 @@
 //! redirect URL, and issue tokens that live long enough for a standing integration.
 
 use super::findings::{Findings, shown};
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::entity::{Selection, entities_query, is_inbound_client, select};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::Row;
@@ -12,15 +12,34 @@ use crate::servicenow::Row;
 /// See the module docs.
 pub struct OauthEntity;
 
+const NOT_FOUND: Code = Code::fail("not-found");
+const AMBIGUOUS: Code = Code::warn("ambiguous");
+const INACTIVE: Code = Code::fail("inactive");
+const NOT_INBOUND: Code = Code::fail("not-inbound-client");
+const NO_CLIENT_ID: Code = Code::fail("no-client-id");
+const NO_REDIRECT: Code = Code::fail("no-redirect-url");
+const ACCESS_LIFESPAN: Code = Code::fail("access-token-lifespan");
+const SHORT_REFRESH: Code = Code::warn("short-refresh-lifespan");
+
 /// A refresh token shorter-lived than this forces the admin to reconnect the integration often.
 pub const MIN_REFRESH_LIFESPAN_S: i64 = 30 * 24 * 3600;
-
-/// Microsoft's remedy (troubleshooting item 2).
-pub const REMEDY: &str = "No usable OAuth entity was found for the connector. In ServiceNow open System OAuth > Application Registry and look for the entity created by the Installation Checklist; if it is missing or inactive, rerun the checklist's OAuth creation step.";
 
 impl Check for OauthEntity {
     fn name(&self) -> &'static str {
         "oauth-entity"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[
+            NOT_FOUND,
+            AMBIGUOUS,
+            INACTIVE,
+            NOT_INBOUND,
+            NO_CLIENT_ID,
+            NO_REDIRECT,
+            ACCESS_LIFESPAN,
+            SHORT_REFRESH,
+        ]
     }
 
     fn needs(&self, _ctx: &Context) -> Vec<FactKey> {
@@ -34,9 +53,8 @@ impl Check for OauthEntity {
         };
         let pass = match select(&ctx.settings.profile, rows) {
             Selection::NotFound { why } => {
-                // Microsoft's wording fits only when no entity was found; an inactive or
-                // misconfigured one gets the fix for what is wrong with it.
-                f.lead(REMEDY);
+                // Microsoft's wording (in the `not-found` fix) fits only when no entity was found;
+                // an inactive or misconfigured one gets the fix for what is wrong with it.
                 let clients: Vec<&str> = rows
                     .iter()
                     .filter(|r| is_inbound_client(r))
@@ -69,10 +87,7 @@ impl Check for OauthEntity {
                 } else {
                     why
                 };
-                f.fail(
-                    why,
-                    "Create the connector's inbound client with the Installation Checklist's OAuth creation step (System OAuth > Application Registry > New > *Create an OAuth API endpoint for external clients*); if it exists under another name, pass it with --oauth-entity NAME (or set oauth_entity in the profile).",
-                );
+                f.fail(NOT_FOUND, why);
                 String::new()
             }
             Selection::Found { row, how, others } => {
@@ -104,17 +119,17 @@ fn judge(row: &Row, how: &str, others: &[String], f: &mut Findings) {
     }
     if !others.is_empty() {
         f.warn(
+            AMBIGUOUS,
             format!(
                 "several OAuth entities match ({name}, {}); checking {name}",
                 others.join(", ")
             ),
-            "Pass the connector's entity explicitly with --oauth-entity NAME.",
         );
     }
     if row.flag("active") != Some(true) {
         f.fail(
+            INACTIVE.arg("entity", format!("{name:?}")),
             format!("the OAuth entity {name:?} is inactive"),
-            format!("Open {name:?} in System OAuth > Application Registry and select Active."),
         );
     }
     if !is_inbound_client(row) {
@@ -138,21 +153,18 @@ fn judge(row: &Row, how: &str, others: &[String], f: &mut Findings) {
                 shown(row, "type")
             )
         };
-        f.fail(
-            summary,
-            "The connector needs an inbound client: System OAuth > Application Registry > New > *Create an OAuth API endpoint for external clients* (the record the Installation Checklist's OAuth creation step makes), with Microsoft's redirect URL.",
-        );
+        f.fail(NOT_INBOUND, summary);
     }
     if row.text("client_id").trim().is_empty() {
         f.fail(
+            NO_CLIENT_ID.arg("entity", format!("{name:?}")),
             format!("{name:?} has no client id"),
-            format!("Open {name:?} and save it again so the platform generates a client id, or recreate it with the checklist's OAuth creation step."),
         );
     }
     if row.text("redirect_url").trim().is_empty() {
         f.fail(
+            NO_REDIRECT.arg("entity", format!("{name:?}")),
             format!("{name:?} has no redirect URL, so the authorization code has nowhere to go"),
-            format!("Set Redirect URL on {name:?} to the connector's callback URL (the checklist fills it in)."),
         );
     }
     lifespans(row, &name, f);
@@ -162,18 +174,16 @@ fn lifespans(row: &Row, name: &str, f: &mut Findings) {
     let seconds = |field: &str| row.text(field).trim().replace(',', "").parse::<i64>().ok();
     match seconds("access_token_lifespan") {
         Some(s) if s <= 0 => f.fail(
+            ACCESS_LIFESPAN.arg("entity", format!("{name:?}")),
             format!("{name:?} issues access tokens with a lifespan of {s} s"),
-            format!(
-                "Set Access Token Lifespan on {name:?} to a positive value (default 1800 seconds)."
-            ),
         ),
         Some(_) => {}
         None => f.note("access token lifespan", "not readable as seconds"),
     }
     match seconds("refresh_token_lifespan") {
         Some(s) if s < MIN_REFRESH_LIFESPAN_S => f.warn(
+            SHORT_REFRESH.arg("entity", format!("{name:?}")),
             format!("{name:?} issues refresh tokens valid for only {} (under 30 days): the connector is a standing integration and must be re-authorized whenever its refresh token expires", human(s)),
-            format!("Raise Refresh Token Lifespan on {name:?} (default 8,640,000 seconds = 100 days)."),
         ),
         Some(_) => {}
         None => f.note("refresh token lifespan", "not readable as seconds"),
@@ -267,8 +277,8 @@ mod tests {
     fn missing_entity_fails_with_microsofts_remedy() {
         let outcome = eval_named(Some("Nope"), healthy());
         assert_eq!(outcome.status, Status::Fail);
-        let fix = outcome.remediation.unwrap_or_default();
-        assert!(fix.starts_with(REMEDY), "{fix}");
+        let fix = outcome.rendered_fix("oauth-entity");
+        assert!(fix.starts_with("No usable OAuth entity was found"), "{fix}");
         assert!(fix.contains("--oauth-entity"));
     }
 
@@ -319,8 +329,7 @@ mod tests {
         );
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
+                .rendered_fix("oauth-entity")
                 .contains("external clients")
         );
     }

@@ -6,12 +6,20 @@
 //! Choice fields are decided by label as well as value (several stored codes are unconfirmed).
 
 use super::findings::{Findings, shown};
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Found, Outcome};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::{Row, TableQuery};
 
 /// See the module docs.
 pub struct OauthEntityCrossScope;
+
+const NO_TABLE: Code = Code::fail("no-table-definition");
+const POLICY_REFUSES: Code = Code::fail("policy-refuses-reads");
+const CALLER_RESTRICTED: Code = Code::warn("caller-restricted");
+const PRIVILEGE_DENIED: Code = Code::fail("privilege-denied");
+const PRIVILEGE_REQUESTED: Code = Code::warn("privilege-requested");
+const CALLER_DENIED: Code = Code::fail("caller-access-denied");
+const CALLER_REQUESTED: Code = Code::warn("caller-access-requested");
 
 const TABLE: &str = "oauth_entity";
 
@@ -68,6 +76,18 @@ impl Check for OauthEntityCrossScope {
         "oauth-entity-cross-scope"
     }
 
+    fn codes(&self) -> &'static [Code] {
+        &[
+            NO_TABLE,
+            POLICY_REFUSES,
+            CALLER_RESTRICTED,
+            PRIVILEGE_DENIED,
+            PRIVILEGE_REQUESTED,
+            CALLER_DENIED,
+            CALLER_REQUESTED,
+        ]
+    }
+
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
         let scope = &ctx.settings.profile.app_scope;
         if scope.is_empty() {
@@ -97,8 +117,8 @@ impl Check for OauthEntityCrossScope {
             match rows.first() {
                 Some(row) => judge_table(scope, row, rca.as_deref(), &mut f),
                 None => f.fail(
+                    NO_TABLE,
                     "the table definition of oauth_entity (Application Registries) is missing from sys_db_object",
-                    "Activate the OAuth 2.0 plugin (com.snc.platform.security.oauth), which provides the Application Registries table, then rerun the connector's Installation Checklist.",
                 ),
             }
         }
@@ -112,13 +132,6 @@ impl Check for OauthEntityCrossScope {
             "oauth_entity is readable from scope {scope}: Accessible from = All application scopes, Can read on, no denied privilege or caller-access record"
         ))
     }
-}
-
-/// Microsoft's remedy (troubleshooting item 1), naming the fields and quoting the error.
-pub fn remedy(scope: &str, currently: &str) -> String {
-    format!(
-        "Open the table definition of Application Registries (oauth_entity): System Definition > Tables, Name = oauth_entity. Under Application Access set *Accessible from* to *All application scopes* (access = public) and select *Can read* (read_access = true) — the platform defaults{currently}. Then rerun the connector's Installation Checklist from the OAuth creation step. Until then it fails with: Read operation against 'oauth_entity' from scope '{scope}' has been refused due to the table's cross-scope access policy."
-    )
 }
 
 /// How a `caller_access` value reads (reference §15.1): by label or by the assumed codes.
@@ -171,11 +184,13 @@ fn judge_table(scope: &str, row: &Row, rca: Option<&[&Row]>, f: &mut Findings) {
             wrong.push("Can read is off".to_string());
         }
         f.fail(
+            POLICY_REFUSES
+                .arg("scope", scope)
+                .arg("currently", wrong.join(", ")),
             format!(
                 "oauth_entity refuses reads from other scopes ({}): the app's OAuth creation step fails with the cross-scope access policy error",
                 wrong.join(", ")
             ),
-            remedy(scope, &format!(" (currently: {})", wrong.join(", "))),
         );
     }
     // Microsoft's prescribed fix restores the platform defaults (All application scopes, Can read);
@@ -193,8 +208,8 @@ fn judge_table(scope: &str, row: &Row, rca: Option<&[&Row]>, f: &mut Findings) {
                 rca.is_some_and(|rows| rows.iter().any(|r| r.is_one_of("status", &["Allowed"])));
             if !allowed && rca.is_some() {
                 f.warn(
+                    CALLER_RESTRICTED.arg("scope", scope),
                     format!("oauth_entity has Caller Access = Caller Restriction and no Allowed restricted-caller-access record for {scope}: the app's first read is refused until an admin allows it"),
-                    format!("Set Caller Access of the oauth_entity table definition back to None, or allow the request in System Applications > Application Restricted Caller Access Privileges (source scope {scope}, target oauth_entity, status Allowed)."),
                 );
             }
         }
@@ -236,24 +251,22 @@ fn judge_privileges(scope: &str, rows: &[Row], f: &mut Findings) {
         &on_table,
         f,
         |operation| {
-            [
+            (
                 format!(
                     "the cross-scope privilege {operation} on oauth_entity from {scope} is Denied"
                 ),
-                format!(
-                    "Open System Applications > Application Cross-Scope Access (sys_scope_privilege), find Source Scope = {scope}, Target Name = oauth_entity, Operation = {operation}, and set its Status to Allowed."
-                ),
-            ]
+                PRIVILEGE_DENIED
+                    .arg("scope", scope)
+                    .arg("operation", operation),
+            )
         },
         |operation| {
-            [
+            (
                 format!(
                     "the cross-scope privilege {operation} on oauth_entity from {scope} is still Requested"
                 ),
-                format!(
-                    "Review the Requested record in System Applications > Application Cross-Scope Access (Source Scope = {scope}, Target Name = oauth_entity) and set its Status to Allowed."
-                ),
-            ]
+                PRIVILEGE_REQUESTED.arg("scope", scope),
+            )
         },
     );
 }
@@ -270,45 +283,43 @@ fn judge_rca(scope: &str, rows: &[&Row], f: &mut Findings) {
         rows,
         f,
         |operation| {
-            [
+            (
                 format!(
                     "a restricted caller access record denies {scope} the {operation} operation on oauth_entity"
                 ),
-                format!(
-                    "Open System Applications > Application Restricted Caller Access Privileges (sys_restricted_caller_access), find the record with Source Scope = {scope} and Target = oauth_entity ({operation}), and set its Status to Allowed."
-                ),
-            ]
+                CALLER_DENIED
+                    .arg("scope", scope)
+                    .arg("operation", operation),
+            )
         },
         |operation| {
-            [
+            (
                 format!(
                     "a restricted caller access request of {scope} on oauth_entity ({operation}) awaits approval; the call is refused until then"
                 ),
-                format!(
-                    "Set the Requested record (Source Scope = {scope}, Target = oauth_entity) in Application Restricted Caller Access Privileges to Allowed."
-                ),
-            ]
+                CALLER_REQUESTED.arg("scope", scope),
+            )
         },
     );
 }
 
 /// Fails each Denied record and warns on each Requested one; `denied` and `requested` give the
-/// summary and fix for an operation. Statuses are matched case-blind, so both the
+/// summary and code for an operation. Statuses are matched case-blind, so both the
 /// sys_scope_privilege values (`denied`) and the caller-access labels (`Denied`) match.
 fn judge_statuses(
     rows: &[&Row],
     f: &mut Findings,
-    denied: impl Fn(&str) -> [String; 2],
-    requested: impl Fn(&str) -> [String; 2],
+    denied: impl Fn(&str) -> (String, Found),
+    requested: impl Fn(&str) -> (String, Found),
 ) {
     for row in rows {
         let operation = row.display("operation").unwrap_or("?");
         if row.is_one_of("status", &["denied"]) {
-            let [summary, fix] = denied(operation);
-            f.fail(summary, fix);
+            let (summary, code) = denied(operation);
+            f.fail(code, summary);
         } else if row.is_one_of("status", &["requested"]) {
-            let [summary, fix] = requested(operation);
-            f.warn(summary, fix);
+            let (summary, code) = requested(operation);
+            f.warn(code, summary);
         }
     }
 }
@@ -368,7 +379,7 @@ mod tests {
         );
         let outcome = eval(&facts(vec![row], vec![], vec![]));
         assert_eq!(outcome.status, Status::Fail);
-        let fix = outcome.remediation.unwrap_or_default();
+        let fix = outcome.rendered_fix("oauth-entity-cross-scope");
         assert!(
             fix.contains("*Accessible from* to *All application scopes*"),
             "{fix}"
@@ -402,7 +413,7 @@ mod tests {
         );
         let outcome = eval(&facts(vec![row], vec![], vec![]));
         assert_eq!(outcome.status, Status::Pass);
-        assert!(outcome.remediation.is_none());
+        assert!(outcome.codes.is_empty());
         assert!(
             outcome
                 .evidence
@@ -424,8 +435,7 @@ mod tests {
         );
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
+                .rendered_fix("oauth-entity-cross-scope")
                 .contains("set its Status to Allowed")
         );
     }
@@ -437,8 +447,7 @@ mod tests {
         assert_eq!(outcome.status, Status::Fail);
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
+                .rendered_fix("oauth-entity-cross-scope")
                 .contains("Restricted Caller Access")
         );
     }

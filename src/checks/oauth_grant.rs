@@ -4,11 +4,9 @@
 //! an OAuth Application User on the entity; the refresh-token grant needs no switch.
 
 use super::findings::Findings;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::entity::{Selection, entities_query, select};
-use crate::connector::grant::{
-    CC_ENABLED, GRANT_OFF_FIX, ROPC_DISABLED, properties_query, property,
-};
+use crate::connector::grant::{CC_ENABLED, ROPC_DISABLED, properties_query, property};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::Row;
 use crate::servicenow::oauth::Grant;
@@ -16,9 +14,17 @@ use crate::servicenow::oauth::Grant;
 /// See the module docs.
 pub struct OauthGrant;
 
+const ROPC_OFF: Code = Code::inconclusive("password-grant-off");
+const CC_OFF: Code = Code::inconclusive("client-credentials-off");
+const NO_APP_USER: Code = Code::inconclusive("no-application-user");
+
 impl Check for OauthGrant {
     fn name(&self) -> &'static str {
         "oauth-grant"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[ROPC_OFF, CC_OFF, NO_APP_USER]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -71,8 +77,8 @@ fn password(rows: &[Row], f: &mut Findings) {
     );
     if row.and_then(|r| r.flag("value")) == Some(true) {
         f.undecided(
+            ROPC_OFF,
             format!("the password (ROPC) grant the connect test uses is disabled ({ROPC_DISABLED}=true), a hardening setting the connector (authorization code) does not need"),
-            GRANT_OFF_FIX,
         );
     }
 }
@@ -82,8 +88,8 @@ fn client_credentials(ctx: &Context, facts: &Facts, rows: &[Row], f: &mut Findin
     f.note(CC_ENABLED, row.map_or("(absent)", |r| r.text("value")));
     if row.and_then(|r| r.flag("value")) != Some(true) {
         f.undecided(
+            CC_OFF,
             format!("the client_credentials grant the connect test uses is not enabled ({CC_ENABLED} is not true); the connector (authorization code) does not need it"),
-            format!("{GRANT_OFF_FIX} To test with client credentials instead, create the system property {CC_ENABLED} (type true|false) with value true (needs oauth_admin)."),
         );
     }
     let Some(entities) = f.rows(facts, &entities_query()) else {
@@ -93,8 +99,8 @@ fn client_credentials(ctx: &Context, facts: &Facts, rows: &[Row], f: &mut Findin
         let name = row.text("name");
         if row.text("user").trim().is_empty() {
             f.undecided(
+                NO_APP_USER.arg("entity", format!("{name:?}")),
                 format!("the OAuth entity {name:?} has no OAuth Application User, which the client_credentials grant runs as (the connector does not use that grant)"),
-                format!("{GRANT_OFF_FIX} To test with client credentials instead, open {name:?} in System OAuth > Application Registry and set OAuth Application User to the integration user."),
             );
         } else {
             f.note(
@@ -135,15 +141,12 @@ mod tests {
         assert_eq!(outcome.status, Status::Inconclusive);
         assert!(
             outcome
-                .remediation
-                .as_deref()
-                .unwrap_or_default()
+                .rendered_fix("oauth-grant")
                 .contains("Keep the setting")
         );
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
+                .rendered_fix("oauth-grant")
                 .contains("--grant refresh-token")
         );
     }

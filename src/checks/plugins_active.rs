@@ -2,12 +2,15 @@
 //! Change Management Core and its State Model for the change request dropdowns).
 
 use super::findings::Findings;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::TableQuery;
 
 /// See the module docs.
 pub struct PluginsActive;
+
+const NOT_INSTALLED: Code = Code::fail("not-installed");
+const INACTIVE: Code = Code::fail("inactive");
 
 /// The required plugins' rows.
 pub fn plugins_query(ids: &[String]) -> TableQuery {
@@ -19,6 +22,10 @@ pub fn plugins_query(ids: &[String]) -> TableQuery {
 impl Check for PluginsActive {
     fn name(&self) -> &'static str {
         "plugins-active"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[NOT_INSTALLED, INACTIVE]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -45,16 +52,25 @@ impl Check for PluginsActive {
         for id in ids {
             match rows.iter().find(|r| r.text("id") == id) {
                 None => f.fail(
+                    NOT_INSTALLED.arg("plugin", id),
                     format!("the plugin {id} is not installed"),
-                    format!("Activate {id} (System Definition > Plugins, or the ServiceNow Store), then rerun."),
                 ),
                 Some(row) => {
-                    let state = row.value("active").filter(|v| !v.is_empty()).unwrap_or(row.text("state"));
-                    f.note(format!("v_plugin[{id}]"), format!("{} ({state})", row.text("name")));
+                    let state = row
+                        .value("active")
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or(row.text("state"));
+                    f.note(
+                        format!("v_plugin[{id}]"),
+                        format!("{} ({state})", row.text("name")),
+                    );
                     if !state.eq_ignore_ascii_case("active") {
                         f.fail(
-                            format!("the plugin {id} ({}) is installed but {state}", row.text("name")),
-                            format!("Activate {id} under System Definition > Plugins."),
+                            INACTIVE.arg("plugin", id),
+                            format!(
+                                "the plugin {id} ({}) is installed but {state}",
+                                row.text("name")
+                            ),
                         );
                     }
                 }

@@ -3,15 +3,22 @@
 //! `GET /api/x_mioms_azpipeline/app_version?app_major_version=4`: it proves the app is installed in a
 //! 4.x version and the credentials work.
 
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::runner::facts::{FactError, FactKey, Facts};
 
 /// See the module docs.
 pub struct ProbeEndpoint;
 
+const NO_CREDENTIALS: Code = Code::inconclusive("no-integration-credentials");
+const UNEXPECTED_ANSWER: Code = Code::fail("unexpected-answer");
+
 impl Check for ProbeEndpoint {
     fn name(&self) -> &'static str {
         "probe-endpoint"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[NO_CREDENTIALS, UNEXPECTED_ANSWER]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -38,8 +45,10 @@ impl Check for ProbeEndpoint {
             {
                 Ok(response) => response,
                 Err(FactError::Unavailable(why)) => {
-                    return Outcome::inconclusive(format!("cannot call the probe as the integration user: {why}"))
-                        .fix("Give snowdoctor the integration user's name (--integration-user) and password (SNOWDOCTOR_INTEGRATION_PASSWORD).");
+                    return Outcome::inconclusive(format!(
+                        "cannot call the probe as the integration user: {why}"
+                    ))
+                    .code(NO_CREDENTIALS);
                 }
                 Err(e) => {
                     evidence.push((format!("GET {}", probe.path), e.to_string()));
@@ -89,7 +98,7 @@ impl Check for ProbeEndpoint {
                 profile.integration
             ))
         } else {
-            Outcome::fail(fails.join("; "))
+            Outcome::fail(fails.join("; ")).code(UNEXPECTED_ANSWER)
         };
         for (label, value) in evidence {
             outcome = outcome.with(label, value);

@@ -6,7 +6,7 @@
 use regex::Regex;
 
 use super::findings::Findings;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::entity::{Selection, entities_query, select};
 use crate::profile::RedirectUrl;
 use crate::runner::facts::{FactKey, Facts};
@@ -14,9 +14,16 @@ use crate::runner::facts::{FactKey, Facts};
 /// See the module docs.
 pub struct RedirectUrlCheck;
 
+const NO_ENTITY: Code = Code::inconclusive("no-entity");
+const WRONG_REDIRECT: Code = Code::fail("wrong-redirect-url");
+
 impl Check for RedirectUrlCheck {
     fn name(&self) -> &'static str {
         "redirect-url"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[NO_ENTITY, WRONG_REDIRECT]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -41,10 +48,8 @@ impl Check for RedirectUrlCheck {
         let row = match select(profile, rows) {
             Selection::Found { row, .. } => row,
             Selection::NotFound { why } => {
-                return Outcome::inconclusive(format!(
-                    "no registry entry to compare: {why}"
-                ))
-                .fix("Fix the oauth-entity finding first (create the integration's registry entry), then rerun.");
+                return Outcome::inconclusive(format!("no registry entry to compare: {why}"))
+                    .code(NO_ENTITY);
             }
         };
         let name = row.text("name");
@@ -100,15 +105,21 @@ impl Check for RedirectUrlCheck {
             } else {
                 format!("lists {}", configured.join(", "))
             };
+            let urls = candidates
+                .iter()
+                .map(|r| r.url.as_str())
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let hint =
+                other_cloud_hint(&found_in(&profile.redirect_urls.iter().collect::<Vec<_>>()));
             f.fail(
+                WRONG_REDIRECT
+                    .arg("entity", format!("{name:?}"))
+                    .arg("urls", urls)
+                    .arg("other_cloud", hint),
                 format!(
                     "the registry entry {name:?} {what}, not the callback the {} uses ({expected}): its sign-in fails with \"Invalid redirect_uri\"",
                     profile.integration
-                ),
-                format!(
-                    "Open {name:?} in System OAuth > Application Registry and add the integration's callback to Redirect URL (comma-separated): {}. For a per-organisation or per-connector URL, copy the redirect_uri parameter from the failing sign-in URL.{}",
-                    candidates.iter().map(|r| r.url.as_str()).collect::<Vec<_>>().join(" or "),
-                    other_cloud_hint(&found_in(&profile.redirect_urls.iter().collect::<Vec<_>>()))
                 ),
             );
             return f.outcome("");
@@ -236,14 +247,8 @@ mod tests {
         // which --cloud would fit
         let public = run(both);
         assert_eq!(public.status, Status::Fail);
-        assert!(
-            public
-                .remediation
-                .as_deref()
-                .is_some_and(|r| r.contains("--cloud gov")),
-            "{:?}",
-            public.remediation
-        );
+        let fix = public.rendered_fix("redirect-url");
+        assert!(fix.contains("--cloud gov"), "{fix:?}");
         assert_eq!(
             run("https://gcs.office.com/v1.0/admin/oauth/callback").status,
             Status::Pass

@@ -3,16 +3,24 @@
 //! connection breaks when the token expires and someone must sign in (ITSMC: "Sync") again.
 
 use super::findings::Findings;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::entity::{Selection, entities_query, select};
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.
 pub struct RefreshTokenLifespan;
 
+const NO_ENTITY: Code = Code::inconclusive("no-entity");
+const SHORT: Code = Code::warn("too-short");
+const NOT_A_NUMBER: Code = Code::warn("not-a-number");
+
 impl Check for RefreshTokenLifespan {
     fn name(&self) -> &'static str {
         "refresh-token-lifespan"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[NO_ENTITY, SHORT, NOT_A_NUMBER]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -37,7 +45,8 @@ impl Check for RefreshTokenLifespan {
         let row = match select(profile, rows) {
             Selection::Found { row, .. } => row,
             Selection::NotFound { why } => {
-                return Outcome::inconclusive(format!("no registry entry to read: {why}"));
+                return Outcome::inconclusive(format!("no registry entry to read: {why}"))
+                    .code(NO_ENTITY);
             }
         };
         let name = row.text("name");
@@ -49,6 +58,10 @@ impl Check for RefreshTokenLifespan {
         );
         match raw.trim().parse::<i64>() {
             Ok(secs) if secs >= 0 && (secs as u64) < min => f.warn(
+                SHORT
+                    .arg("entity", format!("{name:?}"))
+                    .arg("min", min.to_string())
+                    .arg("note", profile.tokens.note.clone()),
                 format!(
                     "refresh tokens of {name:?} live {secs} s ({} days), less than the {} s ({} days) the {} recommends: the connection breaks when they expire",
                     secs / 86_400,
@@ -56,15 +69,13 @@ impl Check for RefreshTokenLifespan {
                     min / 86_400,
                     profile.integration
                 ),
-                format!(
-                    "Set Refresh Token Lifespan on {name:?} (System OAuth > Application Registry) to at least {min} seconds. {}",
-                    profile.tokens.note
-                ),
             ),
             Ok(_) => {}
             Err(_) => f.warn(
+                NOT_A_NUMBER
+                    .arg("entity", format!("{name:?}"))
+                    .arg("min", min.to_string()),
                 format!("the refresh-token lifespan of {name:?} is not a number ({raw:?})"),
-                format!("Set Refresh Token Lifespan on {name:?} to at least {min} seconds."),
             ),
         }
         f.outcome(format!(

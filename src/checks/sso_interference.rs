@@ -8,13 +8,16 @@
 use url::Url;
 
 use super::findings::{Findings, shown};
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::connector::user::{discovered, discovery_query, user_query};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::{RawResponse, Row, TableQuery};
 
 /// See the module docs.
 pub struct SsoInterference;
+
+const SSO_REDIRECTS: Code = Code::fail("sso-redirects-consent");
+const SSO_ENABLED: Code = Code::warn("sso-enabled");
 
 /// The Multi-Provider SSO plugin (reference §8.1).
 pub const PLUGIN: &str = "com.snc.integration.sso.multi.installer";
@@ -65,6 +68,10 @@ impl Check for SsoInterference {
         "sso-interference"
     }
 
+    fn codes(&self) -> &'static [Code] {
+        &[SSO_REDIRECTS, SSO_ENABLED]
+    }
+
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
         let mut keys = vec![
             FactKey::WhoAmI,
@@ -93,8 +100,11 @@ impl Check for SsoInterference {
         let instance = ctx.instance.trim_end_matches('/');
         match (&probe, &sso) {
             (Probe::Sso { host }, _) => f.fail(
+                SSO_REDIRECTS
+                    .arg("host", host.as_str())
+                    .arg("instance", instance)
+                    .arg("user", user.as_str()),
                 format!("the authorization page /oauth_auth.do redirects to {host}: single sign-on intercepts the step where the integration user signs in and selects Allow"),
-                workarounds(&format!("Single sign-on sends the connector's consent step to your identity provider ({host})"), instance, &user),
             ),
             (_, Some(sso)) if sso.on => {
                 let mut what = format!("Multi-Provider SSO is enabled ({} active identity provider(s)", sso.idps);
@@ -112,8 +122,8 @@ impl Check for SsoInterference {
                     ""
                 };
                 f.warn(
+                    SSO_ENABLED.arg("instance", instance).arg("user", user.as_str()),
                     format!("{what} {local}{acr}"),
-                    workarounds("Single sign-on may send the consent step to your identity provider", instance, &user),
                 );
             }
             _ => {}
@@ -312,12 +322,6 @@ fn integration_user(ctx: &Context, facts: &Facts) -> String {
 }
 
 /// Microsoft's two workarounds (troubleshooting item 5), with this instance's local login paths.
-fn workarounds(opening: &str, instance: &str, user: &str) -> String {
-    format!(
-        "{opening}, so the integration user cannot sign in there to select Allow. Microsoft documents two workarounds:\n1. Sign in to ServiceNow as the integration user {user} through *Not You* on the authorization page, using a local login path that SSO does not redirect: {instance}/login.do (public and not auto-redirected) or {instance}/side_door.do. The user needs a local password.\n2. Create a Microsoft Entra (Azure AD) user with security admin rights and the same name and email as the integration user {user}, sign in to the Microsoft 365 security center as that user and run the setup; remove the role afterwards."
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +411,7 @@ mod tests {
         let outcome = eval(sso(true), response(302, Some(IDP)), admin());
         assert_eq!(outcome.status, Status::Fail);
         assert!(outcome.summary.contains("login.microsoftonline.com"));
-        let fix = outcome.remediation.unwrap_or_default();
+        let fix = outcome.rendered_fix("sso-interference");
         assert!(fix.contains("*Not You*"));
         assert!(fix.contains("https://example.service-now.com/login.do"));
         assert!(fix.contains("side_door.do"));
@@ -422,8 +426,7 @@ mod tests {
         let outcome = eval(instance, response(302, Some(IDP)), admin());
         assert!(
             outcome
-                .remediation
-                .unwrap_or_default()
+                .rendered_fix("sso-interference")
                 .contains("it has NO email")
         );
     }

@@ -3,12 +3,16 @@
 //! family warns: not listed is not known broken (ITSMC's list stops at Washington DC).
 
 use super::instance_version::{build_facts, detect};
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Outcome};
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::version::{FAMILIES, Rank, normalise_family};
 
 /// See the module docs.
 pub struct SupportedRelease;
+
+const TOO_OLD: Code = Code::fail("too-old");
+const NEWER: Code = Code::warn("newer-than-listed");
+const UNKNOWN_RELEASE: Code = Code::inconclusive("release-unknown");
 
 fn position(family: &str) -> Option<usize> {
     let family = normalise_family(family);
@@ -18,6 +22,10 @@ fn position(family: &str) -> Option<usize> {
 impl Check for SupportedRelease {
     fn name(&self) -> &'static str {
         "supported-release"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[TOO_OLD, NEWER, UNKNOWN_RELEASE]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -40,7 +48,8 @@ impl Check for SupportedRelease {
         let Some(build) = detect(facts) else {
             return Outcome::inconclusive(
                 "the instance's release could not be determined (see instance-version)",
-            );
+            )
+            .code(UNKNOWN_RELEASE);
         };
         let name = build.family_display();
         let range = match (&releases.min, &releases.max) {
@@ -58,23 +67,27 @@ impl Check for SupportedRelease {
                         "{name} is older than the oldest release the {} supports ({range})",
                         profile.integration
                     ))
+                    .code(TOO_OLD)
                 } else if max.is_some_and(|m| index > m) {
                     Outcome::warn(format!(
                         "{name} is newer than the releases the {} lists as supported ({range}): not listed, not known broken",
                         profile.integration
                     ))
+                    .code(NEWER)
                 } else {
                     Outcome::pass(format!("{name} is within the supported range ({range})"))
                 }
             }
             Rank::Newer if releases.max.is_some() => Outcome::warn(format!(
                 "{name} is newer than every release snowdoctor knows, beyond the supported range ({range})"
-            )),
+            ))
+            .code(NEWER),
             Rank::Newer => Outcome::pass(format!("{name} is newer than the minimum ({range})")),
             Rank::Unknown => Outcome::inconclusive(format!(
                 "unrecognised release family {:?}; cannot compare it with {range}",
                 build.family
-            )),
+            ))
+            .code(UNKNOWN_RELEASE),
         };
         outcome
             .with("build", build.raw.clone())

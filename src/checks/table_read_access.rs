@@ -5,13 +5,21 @@
 //! the same way. Tables marked optional in the profile warn instead of failing.
 
 use super::findings::Findings;
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Found, Outcome};
+use crate::model::Status;
 use crate::profile::TableRead;
 use crate::runner::facts::{FactError, FactKey, Facts};
 use crate::servicenow::{ClientError, TableQuery};
 
 /// See the module docs.
 pub struct TableReadAccess;
+
+const NO_CREDENTIALS: Code = Code::inconclusive("no-integration-credentials");
+const NO_READ_ACCESS: Code = Code::fail("no-read-access");
+const NO_SUCH_TABLE: Code = Code::fail("no-such-table");
+const NO_FIELD_ACCESS: Code = Code::fail("no-field-access");
+const PROPERTY_HIDDEN: Code = Code::fail("property-hidden");
+const PROPERTIES_FORBIDDEN: Code = Code::fail("properties-forbidden");
 
 /// One row of the table, only the fields the integration needs.
 pub fn probe_query(read: &TableRead) -> TableQuery {
@@ -34,6 +42,17 @@ pub fn property_query(name: &str) -> TableQuery {
 impl Check for TableReadAccess {
     fn name(&self) -> &'static str {
         "table-read-access"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[
+            NO_CREDENTIALS,
+            NO_READ_ACCESS,
+            NO_SUCH_TABLE,
+            NO_FIELD_ACCESS,
+            PROPERTY_HIDDEN,
+            PROPERTIES_FORBIDDEN,
+        ]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -68,14 +87,17 @@ impl Check for TableReadAccess {
         let mut readable = 0usize;
         for read in &profile.read_tables {
             let table = &read.table;
-            let problem = |f: &mut Findings, summary: String, fix: String| {
+            // An optional table's finding keeps its code and only warns.
+            let problem = |f: &mut Findings, summary: String, code: Found| {
                 if read.optional {
+                    let mut code = code;
+                    code.code.status = Status::Warn;
                     f.warn(
+                        code,
                         format!("{summary} (optional: needed only by some configurations)"),
-                        fix,
                     );
                 } else {
-                    f.fail(summary, fix);
+                    f.fail(code, summary);
                 }
             };
             match facts.rows_as_integration(&probe_query(read)) {
@@ -83,16 +105,14 @@ impl Check for TableReadAccess {
                     return Outcome::inconclusive(format!(
                         "cannot read as the integration user: {why}"
                     ))
-                    .fix("Give snowdoctor the integration user's name (--integration-user) and password (SNOWDOCTOR_INTEGRATION_PASSWORD or --integration-password-file): these reads must be made as that user, since the diagnosing admin sees everything.");
+                    .code(NO_CREDENTIALS);
                 }
                 Err(FactError::Client(ClientError::Forbidden { message, .. })) => {
                     f.note(format!("GET {table} as {user}"), format!("403 {message}"));
                     problem(
                         &mut f,
                         format!("{user} has no read access to {table} (403: no table access)"),
-                        format!(
-                            "Give {user} a role that a read ACL on {table} admits (or create a read ACL for its role), then rerun."
-                        ),
+                        NO_READ_ACCESS.arg("user", user).arg("table", table),
                     );
                 }
                 Err(FactError::Client(ClientError::InvalidTable { .. })) => {
@@ -102,9 +122,7 @@ impl Check for TableReadAccess {
                         format!(
                             "{table} does not exist on the instance (or is not exposed to web services)"
                         ),
-                        format!(
-                            "Install the application that owns {table}, or check its Allow access via web services setting."
-                        ),
+                        NO_SUCH_TABLE.arg("table", table),
                     );
                 }
                 Err(other) => {
@@ -139,9 +157,7 @@ impl Check for TableReadAccess {
                                 "{user} reads rows of {table} but none of its fields ({}): row access without field-level access",
                                 empty.join(", ")
                             ),
-                            format!(
-                                "Give {user} field-level read on {table} (a read ACL on {table}.* or on each field its role satisfies), then rerun."
-                            ),
+                            NO_FIELD_ACCESS.arg("user", user).arg("table", table),
                         );
                     } else {
                         f.note(format!("GET {table} as {user}"), "200 with fields");
@@ -156,12 +172,12 @@ impl Check for TableReadAccess {
                     f.note(format!("sys_properties[{name}] as {user}"), row.text("value"));
                 }
                 Ok([]) => f.fail(
+                    PROPERTY_HIDDEN.arg("user", user).arg("property", name),
                     format!("{user} cannot see the property {name} (no row returned)"),
-                    format!("Let {user} read sys_properties rows of {name} (a read ACL on sys_properties for its role), and check the property exists."),
                 ),
                 Err(FactError::Client(ClientError::Forbidden { message, .. })) => f.fail(
+                    PROPERTIES_FORBIDDEN.arg("user", user).arg("property", name),
                     format!("{user} cannot read sys_properties (403 {message}), so the property {name} is unknown to the integration"),
-                    format!("Create a read ACL on sys_properties for {user}'s role, limited to {name} if you prefer."),
                 ),
                 Err(e) => f.unreadable(format!("cannot read {name} as {user}: {e}")),
             }

@@ -2,19 +2,63 @@
 //! data-exchange fields and a run marker, read it back, update it, delete (or close) it — and report a
 //! record that could not be removed as a failure of its own.
 
-use super::{Check, Context, Outcome};
+use super::{Check, Code, Context, Found, Outcome};
 use crate::connector::user::{discovery_query, holders, named, role_name, roles_query};
 use crate::model::Status;
 use crate::profile::WriteKind;
 use crate::runner::facts::{FactError, FactKey, Facts};
-use crate::servicenow::roundtrip::{Disposition, RoundTripOutcome, STEP_IMPORT, STEP_TRANSFORM};
+use crate::servicenow::roundtrip::{
+    Disposition, ImportRecord, RoundTripOutcome, STEP_IMPORT, STEP_TRANSFORM, TransformProblem,
+};
 
 /// See the module docs.
 pub struct TicketRoundTrip;
 
+const NOT_STARTED: Code = Code::inconclusive("not-started");
+const LEFTOVER: Code = Code::fail("leftover");
+const INTERRUPTED: Code = Code::inconclusive("interrupted");
+const INSERT_DENIED: Code = Code::fail("insert-denied");
+const INSERT_DENIED_DESPITE_ROLES: Code = Code::fail("insert-denied-despite-roles");
+const RATE_LIMITED: Code = Code::fail("rate-limited");
+const NO_TABLE: Code = Code::fail("no-table");
+const TOKEN_EXPIRED: Code = Code::fail("token-expired");
+const STEP_FAILED: Code = Code::fail("step-failed");
+const FIELD_REWRITTEN: Code = Code::fail("field-rewritten");
+const FIELD_NOT_KEPT: Code = Code::fail("field-not-kept");
+const IMPORT_DENIED: Code = Code::fail("import-denied");
+const NO_TRANSFORM_MAP: Code = Code::fail("no-transform-map");
+const TRANSFORM_OTHER_TABLE: Code = Code::fail("transform-other-table");
+const TRANSFORM_NO_SYS_ID: Code = Code::fail("transform-no-sys-id");
+const TRANSFORM_COALESCED: Code = Code::fail("transform-coalesced");
+const TRANSFORM_IGNORED: Code = Code::fail("transform-ignored");
+const TRANSFORM_FAILED: Code = Code::fail("transform-failed");
+
 impl Check for TicketRoundTrip {
     fn name(&self) -> &'static str {
         "ticket-round-trip"
+    }
+
+    fn codes(&self) -> &'static [Code] {
+        &[
+            NOT_STARTED,
+            LEFTOVER,
+            INTERRUPTED,
+            INSERT_DENIED,
+            INSERT_DENIED_DESPITE_ROLES,
+            RATE_LIMITED,
+            NO_TABLE,
+            TOKEN_EXPIRED,
+            STEP_FAILED,
+            FIELD_REWRITTEN,
+            FIELD_NOT_KEPT,
+            IMPORT_DENIED,
+            NO_TRANSFORM_MAP,
+            TRANSFORM_OTHER_TABLE,
+            TRANSFORM_NO_SYS_ID,
+            TRANSFORM_COALESCED,
+            TRANSFORM_IGNORED,
+            TRANSFORM_FAILED,
+        ]
     }
 
     fn needs(&self, ctx: &Context) -> Vec<FactKey> {
@@ -71,10 +115,14 @@ fn import_denied(ctx: &Context, trip: &RoundTripOutcome, mut outcome: Outcome) -
     } else {
         profile.expected_roles.join(", ")
     };
-    outcome.remediation = Some(format!(
-        "The integration user may not insert into the import set table {}: give it the roles the {} setup grants ({roles}; see `snowdoctor profiles show {}`) and check the create ACLs of {} (System Security > Access Control), then rerun.",
-        import.staging_table, profile.integration, profile.name, import.staging_table
-    ));
+    // The staging insert's own fix replaces the generic one for an ACL denial.
+    outcome.codes = vec![
+        IMPORT_DENIED
+            .arg("staging", import.staging_table.as_str())
+            .arg("integration", profile.integration.as_str())
+            .arg("roles", roles)
+            .arg("profile", profile.name.as_str()),
+    ];
     outcome
 }
 
@@ -122,7 +170,7 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
     if let Some(why) = &trip.not_started {
         return Outcome::inconclusive(format!("the round trip did not start: {why}"))
             .with("table", trip.table.clone())
-            .fix("Nothing was written. The round trip runs with the token oauth-connect obtains: supply what oauth-connect reports as missing (or fix what it found), then rerun.");
+            .code(NOT_STARTED);
     }
     let leftovers = trip.leftovers();
     let mut outcome = if !leftovers.is_empty() {
@@ -139,20 +187,18 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             "{cause}the round trip could not remove {}: run `snowdoctor cleanup`",
             list.join(", ")
         ))
-        .fix(format!(
-            "{}Run `snowdoctor cleanup --instance URL --user ADMIN --ticket-table {}` to remove records carrying a snowdoctor marker, or delete them by hand.",
+        .codes(
             trip.failure
                 .as_ref()
-                .map(|f| format!("{} ", remedy_for(&f.cause, &trip.table, roles)))
-                .unwrap_or_default(),
-            trip.table
-        ))
+                .map(|f| remedy_for(&f.cause, &trip.table, roles)),
+        )
+        .code(LEFTOVER.arg("table", trip.table.clone()))
     } else if let Some(failure) = &trip.failure {
         let transform_fix = trip
             .import
             .as_ref()
             .filter(|_| failure.step == STEP_TRANSFORM)
-            .and_then(|i| i.fix.clone());
+            .and_then(transform_code);
         Outcome::fail(format!(
             "the {} step failed ({}{}): {}",
             failure.step,
@@ -160,12 +206,13 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             failure.message,
             failure.cause
         ))
-        .fix(transform_fix.unwrap_or_else(|| remedy_for(&failure.cause, &trip.table, roles)))
+        .code(transform_fix.unwrap_or_else(|| remedy_for(&failure.cause, &trip.table, roles)))
     } else if let Some(step) = &trip.interrupted {
         Outcome::inconclusive(format!(
             "interrupted during the {step} step; {}",
             cleanup_summary(trip)
         ))
+        .code(INTERRUPTED)
     } else if !trip.mismatches.is_empty() {
         let fields: Vec<String> = trip
             .mismatches
@@ -177,7 +224,7 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             trip.mismatches.len(),
             fields.join("; ")
         ))
-        .fix(mismatch_remedy(trip))
+        .codes(mismatch_remedy(trip))
     } else if trip.delete_denied {
         // The connector never deletes tickets: who removed the test ticket is the tool's own
         // bookkeeping, never a status.
@@ -263,15 +310,8 @@ pub fn judge_with_roles(trip: &RoundTripOutcome, roles: Option<&[String]>) -> Ou
             ),
         );
     }
-    if outcome.status == Status::Fail
-        && leftovers.is_empty()
-        && !trip.records.is_empty()
-        && let Some(fix) = outcome.remediation.take()
-    {
-        outcome.remediation = Some(format!(
-            "{fix} (The test ticket was removed: {}.)",
-            cleanup_summary(trip)
-        ));
+    if outcome.status == Status::Fail && leftovers.is_empty() && !trip.records.is_empty() {
+        outcome = outcome.with("cleanup", cleanup_summary(trip));
     }
     outcome.steps = trip.steps.clone();
     outcome
@@ -294,55 +334,68 @@ fn cleanup_summary(trip: &RoundTripOutcome) -> String {
         .join(", ")
 }
 
-fn remedy_for(cause: &str, table: &str, roles: Option<&[String]>) -> String {
+/// The code of a transform that did not write the target record, with what its fix names.
+fn transform_code(record: &ImportRecord) -> Option<Found> {
+    let staging = record.staging_table.clone();
+    Some(match record.problem.as_ref()? {
+        TransformProblem::NoMap { map, target } => NO_TRANSFORM_MAP
+            .arg("map", map.as_str())
+            .arg("target", target.as_str())
+            .arg("staging", staging),
+        TransformProblem::OtherTable { map, table, target } => TRANSFORM_OTHER_TABLE
+            .arg("map", map.as_str())
+            .arg("table", table.as_str())
+            .arg("target", target.as_str()),
+        TransformProblem::NoSysId { map } => TRANSFORM_NO_SYS_ID.arg("map", map.as_str()),
+        TransformProblem::Coalesced {
+            map,
+            target,
+            record,
+        } => TRANSFORM_COALESCED
+            .arg("map", map.as_str())
+            .arg("target", target.as_str())
+            .arg("record", record.as_str()),
+        TransformProblem::Ignored { map } => TRANSFORM_IGNORED.arg("map", map.as_str()),
+        TransformProblem::Failed { map } => TRANSFORM_FAILED
+            .arg("map", map.as_str())
+            .arg("staging", staging),
+    })
+}
+
+/// The code of a failed step, from its cause; an ACL's fix names the roles the user already holds.
+fn remedy_for(cause: &str, table: &str, roles: Option<&[String]>) -> Found {
     if cause.contains("denied the integration user's insert") {
         match roles {
-            Some(roles) => format!(
-                "The integration user already holds {}, yet an ACL denied the insert: open the create ACLs of {table} (System Security > Access Control, Operation = create) and compare the roles and conditions they require with these; a data policy or business rule that aborts inserts answers the same way.",
-                roles.join(", ")
-            ),
-            None => format!(
-                "Give the integration user a role the create ACLs of {table} accept (for incident, itil or the connector app's role), and check those ACLs (System Security > Access Control, Operation = create)."
-            ),
+            Some(roles) => INSERT_DENIED_DESPITE_ROLES
+                .arg("roles", roles.join(", "))
+                .arg("table", table),
+            None => INSERT_DENIED.arg("table", table),
         }
     } else if cause.contains("rate limit") {
-        "Raise or remove the REST rate limit that applies to the integration user (System Web Services > REST > Rate Limit Rules), or wait for the hourly reset, then rerun.".into()
+        RATE_LIMITED.into()
     } else if cause.contains("does not exist") {
-        "Pass the table the connector writes to with --ticket-table.".into()
+        NO_TABLE.into()
     } else if cause.contains("not accepted") {
-        "The token stopped working during the round trip: check the OAuth entity's Access Token Lifespan and rerun.".into()
+        TOKEN_EXPIRED.into()
     } else {
-        format!(
-            "Check the failing request in the transcript (--bundle or -vv) and the instance's system log for {table}."
-        )
+        STEP_FAILED.arg("table", table)
     }
 }
 
-/// One fix line per field, following its probable cause, then where to look.
-fn mismatch_remedy(trip: &RoundTripOutcome) -> String {
-    let mut fix: Vec<String> = trip
-        .mismatches
-        .iter()
-        .map(|m| format!("{}: {}.", m.field, m.cause))
-        .collect();
-    let missing_column = trip
-        .mismatches
-        .iter()
-        .any(|m| m.cause.contains("no column") || m.cause.contains("came back empty"));
-    let rewritten = trip
-        .mismatches
-        .iter()
-        .any(|m| !(m.cause.contains("no column") || m.cause.contains("came back empty")));
-    if rewritten {
-        fix.push(format!(
-            "Find the business rule or data policy on {} that changes these fields (System Definition > Business Rules, System Policy > Data Policies, filtered on the table) and exempt the integration user or the connector's records.",
-            trip.table
-        ));
+/// The codes of the fields that did not round-trip: rewritten by the instance, or not kept at all.
+/// Each field's own cause is in the evidence.
+fn mismatch_remedy(trip: &RoundTripOutcome) -> Vec<Found> {
+    let lost = |m: &&crate::servicenow::roundtrip::verify::Mismatch| {
+        m.cause.contains("no column") || m.cause.contains("came back empty")
+    };
+    let mut codes = Vec::new();
+    if trip.mismatches.iter().any(|m| !lost(&m)) {
+        codes.push(FIELD_REWRITTEN.arg("table", trip.table.clone()));
     }
-    if missing_column {
-        fix.push("Map the connector's fields to columns the table keeps as written ([profiles.NAME.field_mapping] in the config file), or add the missing columns.".into());
+    if trip.mismatches.iter().any(|m| lost(&m)) {
+        codes.push(FIELD_NOT_KEPT.into());
     }
-    fix.join(" ")
+    codes
 }
 
 #[cfg(test)]
@@ -393,8 +446,7 @@ mod tests {
         assert!(out.summary.contains("INC0010251") && out.summary.contains("abc123"));
         assert!(out.summary.contains("delete step failed"));
         assert!(
-            out.remediation
-                .unwrap_or_default()
+            out.rendered_fix("ticket-round-trip")
                 .contains("snowdoctor cleanup")
         );
     }
@@ -412,7 +464,7 @@ mod tests {
         let out = judge(&t);
         assert_eq!(out.status, Status::Fail);
         assert!(out.summary.contains("HTTP 403") && out.summary.contains("ACL Exception"));
-        assert!(out.remediation.unwrap_or_default().contains("itil"));
+        assert!(out.rendered_fix("ticket-round-trip").contains("itil"));
     }
 
     #[test]
@@ -459,7 +511,7 @@ mod tests {
         t.not_started = Some("no working token".into());
         let out = judge(&t);
         assert_eq!(out.status, Status::Inconclusive);
-        let fix = out.remediation.unwrap_or_default();
+        let fix = out.rendered_fix("ticket-round-trip");
         assert!(
             fix.contains("oauth-connect") && !fix.contains("role"),
             "{fix}"
@@ -477,11 +529,9 @@ mod tests {
             retry_after: None,
         });
         let held = ["itil".to_string()];
-        let fix = judge_with_roles(&t, Some(&held))
-            .remediation
-            .unwrap_or_default();
+        let fix = judge_with_roles(&t, Some(&held)).rendered_fix("ticket-round-trip");
         assert!(fix.contains("already holds itil"), "{fix}");
-        let fix = judge(&t).remediation.unwrap_or_default();
+        let fix = judge(&t).rendered_fix("ticket-round-trip");
         assert!(fix.contains("Give the integration user"), "{fix}");
     }
 }

@@ -63,11 +63,12 @@ pub(super) fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
             let mut status = TestCaseStatus::non_success(kind);
             status
                 .set_message(check.summary.as_str())
-                .set_type(format!(
-                    "{} ({})",
-                    word,
-                    view::severity_word(check.severity)
-                ))
+                .set_type(match check.codes.first() {
+                    Some(code) => {
+                        format!("{} ({}): {code}", word, view::severity_word(check.severity))
+                    }
+                    None => format!("{} ({})", word, view::severity_word(check.severity)),
+                })
                 .set_description(details(check));
             status
         }
@@ -91,6 +92,9 @@ pub(super) fn test_case(report: &RunReport, check: &CheckResult) -> TestCase {
 /// Evidence, fix and links as plain text for the failure body.
 fn details(check: &CheckResult) -> String {
     let mut text = format!("{}\n", check.summary);
+    if !check.codes.is_empty() {
+        text.push_str(&format!("Codes: {}\n", check.codes.join(", ")));
+    }
     for evidence in &check.evidence {
         text.push_str(&format!("  {}: {}\n", evidence.label, evidence.value));
     }

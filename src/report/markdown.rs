@@ -138,6 +138,15 @@ fn check_body(out: &mut String, report: &RunReport, check: &CheckResult) {
     if let Some(fix) = &check.remediation {
         out.push_str(&format!("**Fix:** {}\n\n", inline(fix)));
     }
+    if !check.codes.is_empty() {
+        let codes: Vec<String> = check
+            .codes
+            .iter()
+            .map(|c| format!("`{}`", code(c)))
+            .collect();
+        let label = if codes.len() == 1 { "Code" } else { "Codes" };
+        out.push_str(&format!("- {label}: {}\n", codes.join(", ")));
+    }
     for doc in &check.docs {
         out.push_str(&format!("- Docs: <{}>\n", inline(doc)));
     }

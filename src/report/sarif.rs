@@ -112,9 +112,11 @@ fn rule(check: &CheckResult) -> ReportingDescriptor {
             check.area.as_str().to_string(),
         ])
         .build();
+    // The rule is the finding code when the check reported one (`oauth-entity/inactive`), so code
+    // scanning groups results by cause; a passing check's rule is the check itself.
     let base = ReportingDescriptor::builder()
-        .id(check.id.clone())
-        .name(pascal_case(&check.id))
+        .id(rule_id(check))
+        .name(pascal_case(&rule_id(check)))
         .short_description(text(check.title.clone()))
         .full_description(text(full))
         .help(text(help))
@@ -156,8 +158,12 @@ fn result(report: &RunReport, index: usize, check: &CheckResult) -> SarifResult 
     properties.insert("rootCause".to_string(), check.root_cause.into());
     properties.insert("evidence".to_string(), evidence.into());
     let (kind, level) = classify(check);
+    if check.codes.len() > 1 {
+        properties.insert("codes".to_string(), check.codes.clone().into());
+    }
+    properties.insert("check".to_string(), check.id.clone().into());
     SarifResult::builder()
-        .rule_id(check.id.clone())
+        .rule_id(rule_id(check))
         .rule_index(i64::try_from(index).unwrap_or(i64::MAX))
         .kind(kind)
         .level(level)
@@ -193,9 +199,18 @@ fn severity_level(severity: Severity) -> ResultLevel {
     }
 }
 
+/// The SARIF rule of a check's result: its first finding code, else the check id.
+fn rule_id(check: &CheckResult) -> String {
+    check
+        .codes
+        .first()
+        .cloned()
+        .unwrap_or_else(|| check.id.clone())
+}
+
 /// `oauth-entity-cross-scope` → `OauthEntityCrossScope`, SARIF's customary rule-name shape.
 fn pascal_case(id: &str) -> String {
-    id.split(['-', '_'])
+    id.split(['-', '_', '/'])
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();

@@ -362,6 +362,20 @@ fn problem(out: &mut String, p: &Painter, w: Wrap, check: &CheckResult) {
     if let Some(fix) = &check.remediation {
         out.push_str(&fix_lines(p, w, fix, "  "));
     }
+    if !check.codes.is_empty() {
+        let label = if check.codes.len() == 1 {
+            "Code:"
+        } else {
+            "Codes:"
+        };
+        let block = wrap(
+            w,
+            &format!("{label} {}", check.codes.join(", ")),
+            "  ",
+            "    ",
+        );
+        out.push_str(&emph(&block, label, &p.dim(label)));
+    }
     for doc in &check.docs {
         out.push_str(&format!("  {} {doc}\n", p.dim("Docs:")));
     }

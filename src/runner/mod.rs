@@ -308,10 +308,26 @@ fn result_of(
         outcome.status,
         Status::Fail | Status::Warn | Status::Inconclusive
     );
-    let remediation = match (needs_fix, outcome.remediation) {
-        (true, Some(specific)) => Some(specific),
-        (true, None) => Some(manifest.remediation.trim().to_string()),
-        (false, _) => None,
+    let codes: Vec<String> = if needs_fix {
+        outcome
+            .codes
+            .iter()
+            .map(|f| f.code.full(&manifest.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let by_code: Vec<String> = outcome
+        .codes
+        .iter()
+        .filter_map(|found| fix_text(manifest, found))
+        .collect();
+    // A finding's fix is chosen by its code; a code without a fix of its own (a declarative probe's
+    // `rows` or `value`) falls back to the manifest's remediation.
+    let remediation = match needs_fix {
+        false => None,
+        true if !by_code.is_empty() => Some(checks::findings::remediation(&by_code)),
+        true => Some(manifest.remediation.trim().to_string()),
     };
     CheckResult {
         id: manifest.id.clone(),
@@ -321,6 +337,7 @@ fn result_of(
         status: outcome.status,
         summary: outcome.summary,
         evidence: outcome.evidence,
+        codes,
         remediation,
         docs: manifest.docs.clone(),
         blocked_by,
@@ -330,6 +347,18 @@ fn result_of(
         duration_ms,
         manifest: manifest.manifest_path.clone(),
     }
+}
+
+/// The fix a finding code selects: the check manifest's `[findings.<name>]` (placeholders filled), or
+/// the fix of a code every check shares.
+pub fn fix_text(manifest: &Manifest, found: &checks::Found) -> Option<String> {
+    if found.code.common {
+        return checks::code::common_fix(&found.code).map(|fix| found.fill(fix));
+    }
+    manifest
+        .findings
+        .get(found.code.name)
+        .map(|f| found.fill(&f.fix))
 }
 
 /// A root cause is a failing check none of whose prerequisites failed or was blocked (they passed,

@@ -43,7 +43,9 @@ use super::{Auth, Client};
 use mapping::FieldMapping;
 
 pub use failure::{StepFailure, describe};
-pub use outcome::{Disposition, ImportRecord, RoundTripOutcome, TrackedRecord, WriteLog};
+pub use outcome::{
+    Disposition, ImportRecord, RoundTripOutcome, TrackedRecord, TransformProblem, WriteLog,
+};
 pub use steps::run;
 
 /// Step names, shared with the check and the tests.

@@ -116,6 +116,17 @@ impl CheckView<'_> {
         self
     }
 
+    /// The check's first finding code (the one its fix opens with).
+    fn code(self, expected: &str) -> Self {
+        assert_eq!(
+            self.value["codes"][0].as_str(),
+            Some(expected),
+            "code: {}",
+            self.context()
+        );
+        self
+    }
+
     fn remediation_starts_with(self, prefix: &str) -> Self {
         assert!(
             self.text("remediation").starts_with(prefix),
@@ -149,7 +160,6 @@ const CROSS_SCOPE_ERROR: &str = "Read operation against 'oauth_entity' from scop
 /// Microsoft's item-2 remedy.
 const ENTITY_REMEDY: &str = "No usable OAuth entity was found for the connector. In ServiceNow open System OAuth > Application Registry";
 /// Microsoft's item-4 remedy.
-const USER_REMEDY: &str = "Open User Administration > Users and check the integration user created by the Installation Checklist.";
 
 #[test]
 fn healthy_instance_passes_every_configuration_check() {
@@ -292,32 +302,51 @@ fn oauth_switch_and_password_grant() {
 
 #[test]
 fn integration_user_blockers_fail_with_the_field_to_fix() {
-    for (scenario, summary, fix) in [
-        ("user-missing", "does not exist", "--integration-user"),
-        ("user-inactive", "is inactive", "select Active"),
-        ("user-locked", "is locked out", "clear Locked out"),
+    // Each blocker's fix is the one for that field, chosen by its code, not a generic opening.
+    for (scenario, summary, code, fix) in [
+        (
+            "user-missing",
+            "does not exist",
+            "not-found",
+            "If the checklist's integration-user step was skipped",
+        ),
+        (
+            "user-inactive",
+            "is inactive",
+            "inactive",
+            "Open m365.integration and select Active",
+        ),
+        (
+            "user-locked",
+            "is locked out",
+            "locked-out",
+            "Open m365.integration, clear Locked out",
+        ),
         (
             "user-web-service-only",
             "cannot sign in interactively to select Allow",
-            "clear *Web service access only*",
+            "web-service-only",
+            "Open m365.integration and clear *Web service access only*",
         ),
         (
             "user-password-reset",
             "must reset its password",
-            "Clear *Password needs reset*",
+            "password-needs-reset",
+            "Clear *Password needs reset* on m365.integration",
         ),
     ] {
         demo(scenario)
             .check("integration-user")
             .status("fail")
             .summary_contains(summary)
-            .remediation_starts_with(USER_REMEDY)
-            .remediation_contains(fix);
+            .code(&format!("integration-user/{code}"))
+            .remediation_starts_with(fix);
     }
     demo("user-no-email")
         .check("integration-user")
         .status("warn")
         .summary_contains("has no email")
+        .code("integration-user/no-email")
         .remediation_contains("Set Email on m365.integration");
     demo("user-many-failed-logins")
         .check("integration-user")

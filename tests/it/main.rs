@@ -23,6 +23,7 @@ mod ranges_cli;
 mod reports;
 mod response_budget;
 mod round_trip;
+mod scenarios;
 mod secret_encodings;
 mod secret_scan;
 mod signals;

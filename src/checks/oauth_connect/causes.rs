@@ -4,10 +4,10 @@
 //! client secret" leads only when nothing else explains the refusal.
 
 use super::super::findings::may_lack_admin;
-use super::Context;
+use super::{Code, Context};
 use crate::connector::entity::{connector_entity, entities_query};
 use crate::connector::grant::{
-    CC_ENABLED, GRANT_OFF_FIX, OAUTH_ACTIVE, ROPC_DISABLED, oauth_active_query, properties_query,
+    CC_ENABLED, OAUTH_ACTIVE, ROPC_DISABLED, oauth_active_query, properties_query,
     property as row_of,
 };
 use crate::connector::user::{discovered, discovery_query, named, user_query};
@@ -44,8 +44,38 @@ pub struct Cause {
     pub text: String,
     /// What was seen that supports it.
     pub seen: String,
-    pub fix: String,
 }
+
+impl Cause {
+    /// The finding code of this cause (`oauth-connect/<key>`); its fix is in the manifest.
+    pub fn code(&self) -> Code {
+        CAUSES
+            .iter()
+            .copied()
+            .find(|c| c.name == self.key)
+            .unwrap_or(Code::fail("unknown-cause"))
+    }
+}
+
+/// Every cause the ranking can name. The test's own grant being switched off proves nothing about
+/// the connector, so those leave the connect undecided.
+pub const CAUSES: &[Code] = &[
+    Code::fail("oauth-inactive"),
+    Code::fail("entity-missing"),
+    Code::fail("entity-inactive"),
+    Code::fail("entity-not-client"),
+    Code::inconclusive("entity-no-user"),
+    Code::fail("user-missing"),
+    Code::fail("user-inactive"),
+    Code::fail("user-locked"),
+    Code::fail("user-web-service-only"),
+    Code::fail("user-password-reset"),
+    Code::inconclusive("ropc-disabled"),
+    Code::inconclusive("cc-disabled"),
+    Code::fail("refresh-token-invalid"),
+    Code::fail("wrong-client-secret"),
+    Code::fail("wrong-user-password"),
+];
 
 /// What a property row says: `Some(value)` when found, `None` when absent, `Err` when unreadable.
 fn property(facts: &Facts, name: &str) -> Result<Option<String>, ()> {
@@ -102,13 +132,12 @@ pub fn reported_by(key: &str) -> Option<&'static str> {
 /// refusal is explained by them; a connect that works despite one of them contradicts it.
 pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Vec<Cause> {
     let mut causes = Vec::new();
-    let mut add = |likelihood, key, text: String, seen: String, fix: &str| {
+    let mut add = |likelihood, key, text: String, seen: String| {
         causes.push(Cause {
             likelihood,
             key,
             text,
             seen,
-            fix: fix.to_string(),
         });
     };
     let admin_view = !may_lack_admin(facts);
@@ -120,7 +149,6 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
             "oauth-inactive",
             "OAuth is switched off on the instance".into(),
             format!("{OAUTH_ACTIVE}=false"),
-            "Set com.snc.platform.security.oauth.is.active to true (System Properties).",
         );
     }
     // The entity.
@@ -142,7 +170,6 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
                             entity.text("name")
                         ),
                         "oauth_entity.user is empty".into(),
-                        "Set the OAuth Application User on the entity (the integration user) in System OAuth > Application Registry.",
                     );
                 }
             }
@@ -151,7 +178,6 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
                 "entity-missing",
                 why,
                 format!("oauth_entity: {} row(s), none matches", rows.len()),
-                "Check --client-id against System OAuth > Application Registry, or rerun the connector's Installation Checklist OAuth step.",
             ),
             Err(_) => {}
         }
@@ -166,7 +192,6 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
                     "user-missing",
                     format!("the integration user {name:?} does not exist"),
                     "sys_user: 0 rows".into(),
-                    "Create the integration user or pass the right --integration-user.",
                 );
             }
             None
@@ -185,7 +210,6 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
                     "ropc-disabled",
                     "the password grant is disabled on the instance".into(),
                     format!("{ROPC_DISABLED}=true"),
-                    GRANT_OFF_FIX,
                 );
             }
         }
@@ -199,7 +223,6 @@ pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutco
                     Some(v) => format!("{CC_ENABLED}={v}"),
                     None => format!("{CC_ENABLED} is absent"),
                 },
-                GRANT_OFF_FIX,
             ),
             _ => {}
         },
@@ -221,19 +244,26 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
     };
     if grant == Grant::RefreshToken {
         causes.push(Cause {
-            likelihood: if explained { Likelihood::Low } else { Likelihood::High },
+            likelihood: if explained {
+                Likelihood::Low
+            } else {
+                Likelihood::High
+            },
             key: "refresh-token-invalid",
-            text: "the refresh token expired, was revoked, or was issued to another OAuth client".into(),
+            text: "the refresh token expired, was revoked, or was issued to another OAuth client"
+                .into(),
             seen: String::new(),
-            fix: "Obtain a new refresh token through the consent page as the integration user (or use the password grant).".into(),
         });
     }
     causes.push(Cause {
         likelihood: secret,
         key: "wrong-client-secret",
         text: "the client secret does not match the OAuth entity".into(),
-        seen: if explained { String::new() } else { "nothing in the configuration explains the refusal".into() },
-        fix: "Copy the client secret again from the OAuth entity (System OAuth > Application Registry, unlock Client Secret) into SNOWDOCTOR_CLIENT_SECRET.".into(),
+        seen: if explained {
+            String::new()
+        } else {
+            "nothing in the configuration explains the refusal".into()
+        },
     });
     if grant == Grant::Password {
         causes.push(Cause {
@@ -241,14 +271,13 @@ pub fn rank_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Ve
             key: "wrong-user-password",
             text: "the integration user's password is wrong".into(),
             seen: String::new(),
-            fix: "Check SNOWDOCTOR_INTEGRATION_PASSWORD (failed attempts count towards the user's lockout).".into(),
         });
     }
     causes.sort_by_key(|c| c.likelihood);
     causes
 }
 
-type Add<'a> = dyn FnMut(Likelihood, &'static str, String, String, &str) + 'a;
+type Add<'a> = dyn FnMut(Likelihood, &'static str, String, String) + 'a;
 
 fn entity_causes(entity: &Row, add: &mut Add) {
     let name = entity.text("name");
@@ -258,7 +287,6 @@ fn entity_causes(entity: &Row, add: &mut Add) {
             "entity-inactive",
             format!("the OAuth entity {name:?} is inactive"),
             "oauth_entity.active=false".into(),
-            "Open the entity in System OAuth > Application Registry and select Active.",
         );
     }
     let kind = entity.value("type").unwrap_or("").to_string();
@@ -274,7 +302,6 @@ fn entity_causes(entity: &Row, add: &mut Add) {
             "entity-not-client",
             format!("the OAuth entity {name:?} is not an inbound OAuth client (type {label:?})"),
             format!("oauth_entity.type={kind}"),
-            "Use an entity created with \"Create an OAuth API endpoint for external clients\" (type OAuth Client).",
         );
     }
 }
@@ -288,7 +315,6 @@ fn user_causes(user: &Row, grant: Grant, add: &mut Add) {
             "user-inactive",
             format!("the user {name:?} is inactive"),
             "sys_user.active=false".into(),
-            "Activate the user (User Administration > Users).",
         );
     }
     if flag("locked_out") {
@@ -297,7 +323,6 @@ fn user_causes(user: &Row, grant: Grant, add: &mut Add) {
             "user-locked",
             format!("the user {name:?} is locked out"),
             "sys_user.locked_out=true".into(),
-            "Unlock the user (clear Locked out) and check why it was locked (failed logins).",
         );
     }
     if flag("web_service_access_only") && grant != Grant::ClientCredentials {
@@ -313,16 +338,20 @@ fn user_causes(user: &Row, grant: Grant, add: &mut Add) {
                 "the user {name:?} is web-service-access-only: the password grant and the consent page need an interactive user"
             ),
             "sys_user.web_service_access_only=true".into(),
-            "Clear Web service access only on the integration user.",
         );
     }
     if flag("password_needs_reset") {
+        // The password grant signs the user in, which a pending reset refuses; a refresh token
+        // already issued may still work.
         add(
-            Likelihood::Medium,
+            if grant == Grant::Password {
+                Likelihood::High
+            } else {
+                Likelihood::Medium
+            },
             "user-password-reset",
             format!("the user {name:?} must reset its password"),
             "sys_user.password_needs_reset=true".into(),
-            "Clear Password needs reset (or sign in once as the user and set a new password).",
         );
     }
 }

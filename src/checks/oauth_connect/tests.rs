@@ -199,7 +199,7 @@ fn missing_inputs_are_inconclusive_and_name_the_variables() {
     let f = facts(c, good_user(), good_entity(), &[], &["admin"]);
     let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
     assert_eq!(out.status, Status::Inconclusive);
-    let fix = out.remediation.unwrap_or_default();
+    let fix = out.rendered_fix("oauth-connect");
     assert!(
         fix.contains("SNOWDOCTOR_CLIENT_SECRET") && fix.contains("SNOWDOCTOR_INTEGRATION_PASSWORD")
     );
@@ -225,8 +225,7 @@ fn an_unexplained_refusal_blames_the_client_secret_first() {
     assert_eq!(out.status, Status::Fail);
     assert!(out.summary.contains("client secret"), "{}", out.summary);
     assert!(
-        out.remediation
-            .unwrap_or_default()
+        out.rendered_fix("oauth-connect")
             .contains("SNOWDOCTOR_CLIENT_SECRET")
     );
 }
@@ -262,7 +261,7 @@ fn configuration_findings_outrank_the_secret() {
     );
     assert!(ranked.contains(&("wrong-client-secret", Likelihood::Low)));
     let out = OauthConnect.evaluate(&ctx(Grant::Password), &f);
-    let fix = out.remediation.unwrap_or_default();
+    let fix = out.rendered_fix("oauth-connect");
     assert!(
         fix.contains("Active") && fix.contains("Unlock") && fix.contains("--grant refresh-token"),
         "{fix}"
@@ -349,7 +348,7 @@ fn a_token_acting_as_someone_else_fails_with_the_not_you_fix() {
     let out = OauthConnect.evaluate(&ctx(Grant::RefreshToken), &f);
     assert_eq!(out.status, Status::Fail);
     assert!(out.summary.contains("jane.admin"));
-    assert!(out.remediation.unwrap_or_default().contains("Not You"));
+    assert!(out.rendered_fix("oauth-connect").contains("Not You"));
 }
 
 #[test]

@@ -12,7 +12,9 @@
 use super::cleanup::{Budget, CLEANUP_BUDGET};
 use super::failure::{StepFailure, create_may_have_inserted};
 use super::marker::Marker;
-use super::outcome::{Disposition, ImportRecord, RoundTripOutcome, TrackedRecord};
+use super::outcome::{
+    Disposition, ImportRecord, RoundTripOutcome, TrackedRecord, TransformProblem,
+};
 use super::steps::{Interrupted, Trip, delete, guarded, read_back};
 use super::sweep::{cleanup_record, sweep};
 use super::ticket::TicketData;
@@ -93,7 +95,10 @@ pub(super) async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
         let why = format!(
             "the Import Set API answered without a transform result: no transform map ran on {staging}"
         );
-        record.fix = Some(no_map_fix(&inputs.table, &record));
+        record.problem = Some(TransformProblem::NoMap {
+            map: display_map(&record),
+            target: inputs.table.clone(),
+        });
         transform_failed(
             &mut out,
             &why,
@@ -185,10 +190,11 @@ fn judge_result(
     let target = inputs.table.as_str();
     match &result.status {
         TransformStatus::Inserted if result.table != target && !result.table.is_empty() => {
-            record.fix = Some(format!(
-                "The transform map {map} writes {} but the integration expects {target}: restore the app's transform map (System Import Sets > Administration > Transform Maps), or set the profile's write.target_table if the integration really writes {}.",
-                result.table, result.table
-            ));
+            record.problem = Some(TransformProblem::OtherTable {
+                map: map.clone(),
+                table: result.table.clone(),
+                target: target.to_string(),
+            });
             transform_failed(
                 out,
                 &format!("{map} inserted into {}, not {target}", result.table),
@@ -200,9 +206,7 @@ fn judge_result(
             }
         }
         TransformStatus::Inserted if !is_sys_id(&result.sys_id) => {
-            record.fix = Some(format!(
-                "Check the transform map {map} and any script that rewrites the Import Set API's answer; the transform result must name the target record's sys_id."
-            ));
+            record.problem = Some(TransformProblem::NoSysId { map: map.clone() });
             transform_failed(
                 out,
                 &format!(
@@ -231,10 +235,11 @@ fn judge_result(
             Judged::Created(result.sys_id.clone())
         }
         TransformStatus::Updated => {
-            record.fix = Some(format!(
-                "The transform map {map} coalesced the test row onto an existing {target} record ({} {}) and updated it: review that record (snowdoctor did not delete it, since the run did not create it) and the map's coalesce fields, which should match only the integration's own correlation key.",
-                result.display_value, result.sys_id
-            ));
+            record.problem = Some(TransformProblem::Coalesced {
+                map: map.clone(),
+                target: target.to_string(),
+                record: format!("{} {}", result.display_value, result.sys_id),
+            });
             transform_failed(
                 out,
                 &format!(
@@ -251,7 +256,7 @@ fn judge_result(
             } else {
                 format!("{:?}", result.message)
             };
-            record.fix = Some(transform_fix(status, &result.message, target, record));
+            record.problem = Some(transform_problem(status, &result.message, target, record));
             transform_failed(
                 out,
                 &format!(
@@ -298,34 +303,24 @@ fn transform_cause(status: &TransformStatus, message: &str) -> String {
     }
 }
 
-/// The fix for a transform that did not write the target.
-fn transform_fix(
+/// Why a transform did not write the target, for the fix.
+fn transform_problem(
     status: &TransformStatus,
     message: &str,
     target: &str,
     record: &ImportRecord,
-) -> String {
+) -> TransformProblem {
     let map = display_map(record);
     if message.to_ascii_lowercase().contains("no transform map") {
-        return no_map_fix(target, record);
+        return TransformProblem::NoMap {
+            map,
+            target: target.to_string(),
+        };
     }
     match status {
-        TransformStatus::Ignored | TransformStatus::Skipped => format!(
-            "Review the scripts of the transform map {map} (System Import Sets > Administration > Transform Maps: onBefore and the map's script): one sets ignore = true or skips rows like the integration's; restore the app's shipped version, then rerun."
-        ),
-        _ => format!(
-            "Open the transform map {map} (System Import Sets > Administration > Transform Maps) and compare its scripts (onBefore, onAfter, the map script) and field maps with the app's shipped version: custom scripts or edits make the transform fail; revert them (or reinstall the app), then rerun. The staging row in {} shows the same error in its Comments.",
-            record.staging_table
-        ),
+        TransformStatus::Ignored | TransformStatus::Skipped => TransformProblem::Ignored { map },
+        _ => TransformProblem::Failed { map },
     }
-}
-
-fn no_map_fix(target: &str, record: &ImportRecord) -> String {
-    format!(
-        "No active transform map transforms {} into {target}: the integration's app ships {} with it; activate the map (System Import Sets > Administration > Transform Maps) or repair the app, then rerun.",
-        record.staging_table,
-        display_map(record)
-    )
 }
 
 fn display_map(record: &ImportRecord) -> String {

@@ -124,8 +124,33 @@ pub struct ImportRecord {
     pub status: String,
     /// Its `error_message` or `status_message`.
     pub message: String,
-    /// How to fix a transform that did not write the target record.
-    pub fix: Option<String>,
+    /// Why the transform did not write the target record (the check picks the fix by it).
+    pub problem: Option<TransformProblem>,
+}
+
+/// What went wrong in an import set's transform; `map` is the transform map as shown (quoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransformProblem {
+    /// No active transform map transforms the staging table into the target.
+    NoMap { map: String, target: String },
+    /// The map inserted into another table than the integration's.
+    OtherTable {
+        map: String,
+        table: String,
+        target: String,
+    },
+    /// The result reported an insert without a usable sys_id.
+    NoSysId { map: String },
+    /// A coalesce field matched a record that existed before the run, which was updated.
+    Coalesced {
+        map: String,
+        target: String,
+        record: String,
+    },
+    /// A script ignored or skipped the row.
+    Ignored { map: String },
+    /// The transform failed on the instance.
+    Failed { map: String },
 }
 
 impl ImportRecord {
