@@ -103,7 +103,8 @@ impl Check for SsoInterference {
                 SSO_REDIRECTS
                     .arg("host", host.as_str())
                     .arg("instance", instance)
-                    .arg("user", user.as_str()),
+                    .arg("user", user.as_str())
+                    .arg("second", second_workaround(ctx, instance, &user)),
                 format!("the authorization page /oauth_auth.do redirects to {host}: single sign-on intercepts the step where the integration user signs in and selects Allow"),
             ),
             (_, Some(sso)) if sso.on => {
@@ -122,7 +123,10 @@ impl Check for SsoInterference {
                     ""
                 };
                 f.warn(
-                    SSO_ENABLED.arg("instance", instance).arg("user", user.as_str()),
+                    SSO_ENABLED
+                        .arg("instance", instance)
+                        .arg("user", user.as_str())
+                        .arg("second", second_workaround(ctx, instance, &user)),
                     format!("{what} {local}{acr}"),
                 );
             }
@@ -321,7 +325,23 @@ fn integration_user(ctx: &Context, facts: &Facts) -> String {
     format!("{name} ({email})")
 }
 
-/// Microsoft's two workarounds (troubleshooting item 5), with this instance's local login paths.
+/// The second of Microsoft's two workarounds (troubleshooting item 5), the fix's `{second}`: an Entra
+/// user named like the integration user is the retired security-center connector's; the other
+/// integrations' pages give a private window signed in as the service account (Copilot connectors: a
+/// "Logout successful" window means SSO signed in the admin instead).
+fn second_workaround(ctx: &Context, instance: &str, user: &str) -> String {
+    if ctx.settings.profile.app_scope == "x_mioms_m365ticket" {
+        format!(
+            "Create a Microsoft Entra (Azure AD) user with security admin rights and the same name and email as the integration user {user}, sign in to the Microsoft 365 security center as that user and run the setup; remove the role afterwards."
+        )
+    } else {
+        format!(
+            "Start the {}'s sign-in from a private browser window in which you first signed in to ServiceNow as {user} at {instance}/login.do, so your own SSO session does not answer the consent (a \"Logout successful\" window means it did).",
+            ctx.settings.profile.integration
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

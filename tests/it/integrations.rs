@@ -350,3 +350,24 @@ fn the_generic_profile_runs_green_with_the_emulators_names() {
         report.summary("oauth-entity")
     );
 }
+
+#[test]
+fn copilot_sso_logout_successful_is_diagnosed_with_the_connectors_workaround() {
+    let (out, report) = demo(
+        "copilot-servicenow-knowledge",
+        Some("copilot-servicenow-knowledge-sso"),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    report.assert_status("sso-interference", "fail");
+    let fix = report.remediation("sso-interference");
+    assert!(
+        fix.contains("microsoft.copilot") && fix.contains("/login.do"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("Logout successful") && fix.contains("private browser window"),
+        "{fix}"
+    );
+    // the retired connector's Entra-user workaround is not offered for the Copilot connector
+    assert!(!fix.contains("security center"), "{fix}");
+}
