@@ -190,6 +190,27 @@ pub fn run(args: &ConfigArgs) -> Result<u8> {
             },
         });
     }
+    let cloud = integration
+        .cloud
+        .or(file.defaults.cloud)
+        .unwrap_or_default();
+    lines.push(match (integration.cloud, file.defaults.cloud, &file.path) {
+        (Some(cloud), _, _) => Line {
+            key: "cloud",
+            value: cloud.as_str().into(),
+            origin: source("cloud", "SNOWDOCTOR_CLOUD").unwrap_or_else(|| Origin::Flag.to_string()),
+        },
+        (None, Some(cloud), Some(file_path)) => Line {
+            key: "cloud",
+            value: cloud.as_str().into(),
+            origin: Origin::Defaults(file_path.clone()).to_string(),
+        },
+        _ => Line {
+            key: "cloud",
+            value: cloud.as_str().into(),
+            origin: Origin::BuiltIn.to_string(),
+        },
+    });
     lines.push(
         match (
             &integration.service_tags,
@@ -209,8 +230,8 @@ pub fn run(args: &ConfigArgs) -> Result<u8> {
             },
             _ => Line {
                 key: "service_tags",
-                value: "unset".into(),
-                origin: "the IP allowlist check is inconclusive without it".into(),
+                value: cloud.builtin_service_tags().into(),
+                origin: "default: the embedded snapshot of the cloud".into(),
             },
         },
     );

@@ -3,7 +3,7 @@
 //! ServiceNow `ip_access` rules are start–end ranges and Azure publishes CIDR prefixes, so both are
 //! normalised to closed intervals `[start, end]` of `u128` (IPv4 addresses use the low 32 bits). A
 //! set never mixes families: [`IpSet`] keeps one [`IntervalSet`] per family. Every operation is a
-//! sort or a linear sweep (microsoft-integration.md §5.4); no CIDR splitting is needed except for
+//! sort or a linear sweep (docs/reference/microsoft-integration.md §5.4); no CIDR splitting is needed except for
 //! the optional [`IntervalSet::to_cidrs`] output.
 
 use std::fmt;

@@ -1,9 +1,9 @@
-//! ServiceNow IP Address Access Control rules (`ip_access`, servicenow-platform.md §9).
+//! ServiceNow IP Address Access Control rules (`ip_access`, docs/reference/servicenow-platform.md §9).
 //!
 //! An address is blocked only if an active Deny rule of the traffic's direction matches and no
-//! active Allow rule does. Stored codes of `type` and `flow` are not documented (§15 item 3), so both
-//! codes and labels are accepted case-insensitively; anything unreadable is reported by sys_id and
-//! left out of the verdict rather than guessed (§15 item 11).
+//! active Allow rule does. Stored codes of `type` and `flow` are not documented (same file, §15 item
+//! 3), so both codes and labels are accepted case-insensitively; anything unreadable is reported by
+//! sys_id and left out of the verdict rather than guessed (§15 item 11).
 
 use std::net::IpAddr;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Azure "IP Ranges and Service Tags" JSON files (microsoft-integration.md §4.2).
+//! Azure "IP Ranges and Service Tags" JSON files (docs/reference/microsoft-integration.md §4.2).
 //!
 //! One parser for the weekly download files of every cloud and for the Service Tag Discovery API
 //! shape (string `changeNumber`, extra `id`/`name`/`type`/`nextLink`). The file is parsed as JSON

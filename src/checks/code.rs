@@ -145,6 +145,20 @@ pub fn common_fix(code: &Code) -> Option<&'static str> {
         .map(|(_, fix)| *fix)
 }
 
+/// Joins fixes: one stands alone, several are numbered.
+pub fn join_fixes(fixes: &[String]) -> String {
+    match fixes {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => many
+            .iter()
+            .enumerate()
+            .map(|(i, fix)| format!("{}. {fix}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,10 @@
 //! never a failure invented from it.
 
 use super::Outcome;
-use super::code::{self, Found};
+use super::code::{self, Code, Found};
+use crate::connector::entity::{Selection, entities_query, select};
 use crate::model::Evidence;
+use crate::profile::Profile;
 use crate::runner::facts::{FactError, Facts};
 use crate::servicenow::{ClientError, Row, TableQuery};
 
@@ -173,17 +175,24 @@ fn push_unique(list: &mut Vec<Found>, item: Found) {
     }
 }
 
-/// Joins fixes: one stands alone, several are numbered.
-pub fn remediation(fixes: &[String]) -> String {
-    match fixes {
-        [] => String::new(),
-        [one] => one.clone(),
-        many => many
-            .iter()
-            .enumerate()
-            .map(|(i, fix)| format!("{}. {fix}", i + 1))
-            .collect::<Vec<_>>()
-            .join("\n"),
+/// The connector's registry entry (`oauth_entity`) for a check that judges one of its fields, with the
+/// findings to go on with; or the outcome to return at once: the rows could not be read (the findings
+/// say why), or no entry was selected (`code`, for "no registry entry to `doing`").
+pub fn connector_entity<'f>(
+    mut f: Findings,
+    facts: &'f Facts,
+    profile: &Profile,
+    doing: &str,
+    code: Code,
+) -> Result<(Findings, &'f Row), Box<Outcome>> {
+    let Some(rows) = f.rows(facts, &entities_query()) else {
+        return Err(Box::new(f.outcome("")));
+    };
+    match select(profile, rows) {
+        Selection::Found { row, .. } => Ok((f, row)),
+        Selection::NotFound { why } => Err(Box::new(
+            Outcome::inconclusive(format!("no registry entry to {doing}: {why}")).code(code),
+        )),
     }
 }
 
@@ -200,7 +209,6 @@ pub fn shown(row: &Row, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Code;
     use crate::model::Status;
 
     const BROKEN: Code = Code::fail("broken");
@@ -233,7 +241,7 @@ mod tests {
     #[test]
     fn empty_findings_pass_and_several_fixes_are_numbered() {
         assert_eq!(Findings::default().outcome("fine").status, Status::Pass);
-        assert_eq!(remediation(&["a".into()]), "a");
-        assert_eq!(remediation(&["a".into(), "b".into()]), "1. a\n2. b");
+        assert_eq!(code::join_fixes(&["a".into()]), "a");
+        assert_eq!(code::join_fixes(&["a".into(), "b".into()]), "1. a\n2. b");
     }
 }

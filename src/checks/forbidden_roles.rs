@@ -4,7 +4,7 @@
 
 use super::findings::Findings;
 use super::{Check, Code, Context, Outcome};
-use crate::connector::user::roles_query;
+use crate::connector::user::{role_names, roles_query};
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.
@@ -51,17 +51,7 @@ impl Check for ForbiddenRoles {
         let Some(rows) = f.rows(facts, &roles_query(name)) else {
             return f.outcome("");
         };
-        let held: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                r.value("role.name")
-                    .filter(|n| !n.is_empty())
-                    .or_else(|| r.display("role"))
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .filter(|n| !n.is_empty())
-            .collect();
+        let held = role_names(rows);
         f.note(format!("roles of {name}"), held.join(", "));
         for role in &profile.forbidden_roles {
             if held.iter().any(|h| h == role) {

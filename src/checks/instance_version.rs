@@ -6,7 +6,7 @@ use crate::runner::facts::{FactKey, Facts, Page};
 use crate::servicenow::TableQuery;
 use crate::servicenow::version::{self, Build, Rank};
 
-/// Version properties, read all at once (reference §1.4).
+/// Version properties, read all at once (docs/reference/servicenow-platform.md §1.4).
 const VERSION_PROPERTIES: &str =
     "nameINglide.war,glide.buildtag.last,glide.buildtag,glide.buildname,glide.builddate";
 

@@ -2,13 +2,13 @@
 //! roles of the app's scope). It must exist, be active, not locked out, not "web service access only"
 //! (it signs in interactively once to select Allow on the authorization page), not awaiting a password
 //! reset, and hold the expected roles. No email or many failed logins warn. `internal_integration_user`
-//! is not a login blocker and never fails the check (reference §7.2).
+//! is not a login blocker and never fails the check (docs/reference/servicenow-platform.md §7.2).
 
 use super::findings::{Findings, may_lack_admin, shown};
 use super::{Check, Code, Context, Outcome};
 use crate::config::Profile;
 use crate::connector::user::{
-    USER_FIELDS, discovery_query, holders, named, role_name, roles_query, user_query,
+    USER_FIELDS, discovery_query, holders, named, role_names, roles_query, user_query,
 };
 use crate::runner::facts::{FactKey, Facts};
 use crate::servicenow::Row;
@@ -90,12 +90,7 @@ impl Check for IntegrationUser {
                     );
                     return f.outcome("");
                 };
-                let roles = f.rows(facts, &roles_query(name)).map(|rows| {
-                    rows.iter()
-                        .map(role_name)
-                        .filter(|r| !r.is_empty())
-                        .collect::<Vec<_>>()
-                });
+                let roles = f.rows(facts, &roles_query(name)).map(role_names);
                 judge(profile, user, roles, true, facts, &mut f);
                 f.outcome(pass_summary(user))
             }
@@ -261,7 +256,7 @@ fn judge_roles(profile: &Profile, name: &str, roles: &[String], complete: bool, 
             );
         }
     } else if !scope.is_empty() && !roles.iter().any(|r| r.starts_with(&format!("{scope}."))) {
-        // The app's role names are unpublished (reference §15.13): a missing app role warns.
+        // The app's role names are unpublished (docs/reference/servicenow-platform.md §15.13): a missing app role warns.
         f.warn(
             NO_APP_ROLE.arg("user", name).arg("scope", scope),
             format!("{name} holds no role of the application scope {scope}"),

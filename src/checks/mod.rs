@@ -121,7 +121,7 @@ impl Outcome {
             .iter()
             .filter_map(|found| crate::runner::fix_text(manifest, found))
             .collect();
-        findings::remediation(&fixes)
+        code::join_fixes(&fixes)
     }
 
     /// The standard answer when a fact could not be gathered: access problems are "inconclusive — run

@@ -23,7 +23,7 @@ const CALLER_REQUESTED: Code = Code::warn("caller-access-requested");
 
 const TABLE: &str = "oauth_entity";
 
-/// The `sys_db_object` record of `oauth_entity` (reference §2.4).
+/// The `sys_db_object` record of `oauth_entity` (docs/reference/servicenow-platform.md §2.4).
 pub fn table_query() -> TableQuery {
     TableQuery::new("sys_db_object").eq("name", TABLE).fields([
         "name",
@@ -39,7 +39,7 @@ pub fn table_query() -> TableQuery {
     ])
 }
 
-/// Cross-scope privileges requested by the app's scope (reference §3).
+/// Cross-scope privileges requested by the app's scope (docs/reference/servicenow-platform.md §3).
 pub fn privileges_query(scope: &str) -> TableQuery {
     TableQuery::new("sys_scope_privilege")
         .eq("source_scope.scope", scope)
@@ -54,7 +54,7 @@ pub fn privileges_query(scope: &str) -> TableQuery {
         ])
 }
 
-/// Restricted-caller-access records of the app's scope (reference §4).
+/// Restricted-caller-access records of the app's scope (docs/reference/servicenow-platform.md §4).
 pub fn rca_query(scope: &str) -> TableQuery {
     TableQuery::new("sys_restricted_caller_access")
         .eq("source_scope.scope", scope)
@@ -134,7 +134,7 @@ impl Check for OauthEntityCrossScope {
     }
 }
 
-/// How a `caller_access` value reads (reference §15.1): by label or by the assumed codes.
+/// How a `caller_access` value reads (docs/reference/servicenow-platform.md §15.1): by label or by the assumed codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CallerAccess {
     None,
@@ -278,7 +278,7 @@ fn judge_rca(scope: &str, rows: &[&Row], f: &mut Findings) {
             operations(rows),
         );
     }
-    // Status codes are undocumented integers: decide by label only (reference §15.2).
+    // Status codes are undocumented integers: decide by label only (docs/reference/servicenow-platform.md §15.2).
     judge_statuses(
         rows,
         f,

@@ -5,9 +5,9 @@
 
 use regex::Regex;
 
-use super::findings::Findings;
+use super::findings::{Findings, connector_entity};
 use super::{Check, Code, Context, Outcome};
-use crate::connector::entity::{Selection, entities_query, select};
+use crate::connector::entity::entities_query;
 use crate::profile::RedirectUrl;
 use crate::runner::facts::{FactKey, Facts};
 
@@ -41,17 +41,11 @@ impl Check for RedirectUrlCheck {
                 profile.name
             ));
         }
-        let mut f = Findings::default();
-        let Some(rows) = f.rows(facts, &entities_query()) else {
-            return f.outcome("");
-        };
-        let row = match select(profile, rows) {
-            Selection::Found { row, .. } => row,
-            Selection::NotFound { why } => {
-                return Outcome::inconclusive(format!("no registry entry to compare: {why}"))
-                    .code(NO_ENTITY);
-            }
-        };
+        let (mut f, row) =
+            match connector_entity(Findings::default(), facts, profile, "compare", NO_ENTITY) {
+                Ok(found) => found,
+                Err(outcome) => return *outcome,
+            };
         let name = row.text("name");
         let configured: Vec<&str> = row
             .text("redirect_url")

@@ -2,9 +2,9 @@
 //! integration's vendor recommends. A shorter lifespan is a documented risk, not an outage: the
 //! connection breaks when the token expires and someone must sign in (ITSMC: "Sync") again.
 
-use super::findings::Findings;
+use super::findings::{Findings, connector_entity};
 use super::{Check, Code, Context, Outcome};
-use crate::connector::entity::{Selection, entities_query, select};
+use crate::connector::entity::entities_query;
 use crate::runner::facts::{FactKey, Facts};
 
 /// See the module docs.
@@ -38,17 +38,11 @@ impl Check for RefreshTokenLifespan {
                 profile.name
             ));
         };
-        let mut f = Findings::default();
-        let Some(rows) = f.rows(facts, &entities_query()) else {
-            return f.outcome("");
-        };
-        let row = match select(profile, rows) {
-            Selection::Found { row, .. } => row,
-            Selection::NotFound { why } => {
-                return Outcome::inconclusive(format!("no registry entry to read: {why}"))
-                    .code(NO_ENTITY);
-            }
-        };
+        let (mut f, row) =
+            match connector_entity(Findings::default(), facts, profile, "read", NO_ENTITY) {
+                Ok(found) => found,
+                Err(outcome) => return *outcome,
+            };
         let name = row.text("name");
         let raw = row.text("refresh_token_lifespan");
         f.note(format!("oauth_entity[{name}].refresh_token_lifespan"), raw);

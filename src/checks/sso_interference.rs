@@ -19,7 +19,7 @@ pub struct SsoInterference;
 const SSO_REDIRECTS: Code = Code::fail("sso-redirects-consent");
 const SSO_ENABLED: Code = Code::warn("sso-enabled");
 
-/// The Multi-Provider SSO plugin (reference §8.1).
+/// The Multi-Provider SSO plugin (docs/reference/servicenow-platform.md §8.1).
 pub const PLUGIN: &str = "com.snc.integration.sso.multi.installer";
 const MULTISSO: &str = "glide.authenticate.multisso.enabled";
 const REDIRECT_IDP: &str = "glide.authenticate.sso.redirect.idp";
@@ -261,7 +261,7 @@ fn configuration(facts: &Facts, f: &mut Findings) -> Option<Sso> {
     let redirect_prop = prop(REDIRECT_IDP)
         .map(|r| r.text("value").trim().to_string())
         .filter(|v| !v.is_empty());
-    // Either marker counts as "auto redirect configured" (reference §15.15).
+    // Either marker counts as "auto redirect configured" (docs/reference/servicenow-platform.md §15.15).
     let auto_redirect = idps
         .iter()
         .find(|r| r.flag("is_primary") == Some(true))
@@ -275,7 +275,7 @@ fn configuration(facts: &Facts, f: &mut Findings) -> Option<Sso> {
     })
 }
 
-/// Whether the plugin is active: `sys_plugins` first, `v_plugin` when it has no row (reference §15.17).
+/// Whether the plugin is active: `sys_plugins` first, `v_plugin` when it has no row (docs/reference/servicenow-platform.md §15.17).
 fn plugin_active(facts: &Facts, f: &mut Findings) -> Option<bool> {
     let (table, row) = match f.rows(facts, &plugins_query())? {
         [row, ..] => ("sys_plugins", row),

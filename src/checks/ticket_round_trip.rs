@@ -3,7 +3,7 @@
 //! record that could not be removed as a failure of its own.
 
 use super::{Check, Code, Context, Found, Outcome};
-use crate::connector::user::{discovery_query, holders, named, role_name, roles_query};
+use crate::connector::user::{discovery_query, holders, named, role_names, roles_query};
 use crate::model::Status;
 use crate::profile::WriteKind;
 use crate::runner::facts::{FactError, FactKey, Facts};
@@ -143,12 +143,7 @@ fn roles_key(ctx: &Context) -> Option<FactKey> {
 fn held_roles(ctx: &Context, facts: &Facts) -> Option<Vec<String>> {
     let profile = &ctx.settings.profile;
     let mut roles: Vec<String> = match named(profile) {
-        Some(name) => facts
-            .rows(&roles_query(name))
-            .ok()?
-            .iter()
-            .map(role_name)
-            .collect(),
+        Some(name) => facts.rows(&roles_query(name)).ok().map(role_names)?,
         None => {
             let rows = facts.rows(&discovery_query(&profile.app_scope)).ok()?;
             holders(rows).into_values().next()?.1

@@ -71,6 +71,14 @@ pub fn role_name(row: &Row) -> String {
         .to_string()
 }
 
+/// The role names of `sys_user_has_role` rows, in order, without empty ones.
+pub fn role_names(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .map(role_name)
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
 /// Users (by user name) with their dot-walked record and their roles of the app.
 pub fn holders(rows: &[Row]) -> BTreeMap<String, (Row, Vec<String>)> {
     let mut users: BTreeMap<String, (Row, Vec<String>)> = BTreeMap::new();

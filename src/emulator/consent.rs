@@ -183,7 +183,7 @@ fn validate(store: &Store, pairs: &Pairs) -> Result<Request, Response> {
         return fail("The state parameter is required (glide.oauth.state.parameter.required).");
     }
     // Incoming redirect URIs are matched against the entity's list; when none matches, the first
-    // configured one is used (reference §6.1).
+    // configured one is used (docs/reference/servicenow-platform.md §6.1).
     let configured: Vec<&str> = text(entity, "redirect_url")
         .split(',')
         .map(str::trim)

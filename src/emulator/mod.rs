@@ -3,7 +3,7 @@
 //! IP Address Access Control, latency and fault injection. Tests, the demo and benchmarks run against it;
 //! users start it with `snowdoctor emulate` to try the tool or reproduce a misconfiguration.
 //!
-//! Fidelity follows the platform reference (servicenow-platform.md §13); where the platform's behaviour
+//! Fidelity follows the platform reference (docs/reference/servicenow-platform.md §13); where the platform's behaviour
 //! is unknown, the choice made is documented in `fixtures/instances/README.md`.
 
 #[expect(

@@ -4,7 +4,7 @@
 //!
 //! As on the platform, a term naming an unknown field (or an operator we cannot parse) is ignored and the
 //! rest of the query still applies, so a misspelt field can return every row. `=` compares
-//! case-sensitively (the reference says values are case-sensitive); `LIKE`, `STARTSWITH` and `ENDSWITH`
+//! case-sensitively (docs/reference/servicenow-platform.md says values are case-sensitive); `LIKE`, `STARTSWITH` and `ENDSWITH`
 //! ignore case like the platform's database collation.
 
 use std::cmp::Ordering;

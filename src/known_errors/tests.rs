@@ -130,7 +130,7 @@ fn every_entry_names_checks_and_a_profile_that_exist() {
 
 #[test]
 fn the_reference_strings_are_all_catalogued() {
-    // The strings of live-integrations.md §13 and the retired connector's own error.
+    // The strings of docs/reference/live-integrations.md §13 and the retired connector's own error.
     let catalogue = catalogue();
     for text in [
         "ACL Exception Update Failed due to security constraints",

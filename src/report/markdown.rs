@@ -135,8 +135,11 @@ fn check_body(out: &mut String, report: &RunReport, check: &CheckResult) {
         }
         out.push('\n');
     }
-    if let Some(fix) = &check.remediation {
-        out.push_str(&format!("**Fix:** {}\n\n", inline(fix)));
+    // A root cause's fix is printed once, in the root-cause list at the top.
+    match &check.remediation {
+        Some(_) if check.root_cause => out.push_str("**Fix:** under *Root causes*, above.\n\n"),
+        Some(fix) => out.push_str(&format!("**Fix:** {}\n\n", inline(fix))),
+        None => {}
     }
     if !check.codes.is_empty() {
         let codes: Vec<String> = check

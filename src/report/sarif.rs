@@ -177,7 +177,8 @@ fn result(report: &RunReport, index: usize, check: &CheckResult) -> SarifResult 
         .build()
 }
 
-/// SARIF's kind and level: only `fail` results carry a level other than `none` (SARIF §3.27.9).
+/// SARIF's kind and level: only `fail` results carry a level other than `none` (SARIF 2.1.0 §3.27.9,
+/// https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html).
 /// Failures take their check's severity; warnings are warnings; undecided checks (inconclusive, or
 /// blocked by another check) are notes; skipped checks are "not applicable".
 fn classify(check: &CheckResult) -> (ResultKind, ResultLevel) {

@@ -1,5 +1,6 @@
-//! The default format: what an admin reads in a terminal, most important first — the verdict, the root
-//! causes and their fixes, a table of every check by area, then each problem with its evidence.
+//! The default format: what an admin reads in a terminal, most important first — the verdict (which
+//! names the root causes), a table of every check by area, then each problem with its evidence and
+//! fix, root causes marked. Each root cause's finding and fix print once, under Problems.
 //!
 //! Colour codes come from `colored`'s palette but are applied here, not through its global switch, so
 //! the output depends only on its inputs: the caller decides colour (`--color`, `NO_COLOR`, …) and the
@@ -68,7 +69,7 @@ pub fn render(report: &RunReport, color: bool, width: usize) -> String {
     let w = Wrap(width);
     let mut out = String::new();
     verdict(&mut out, &p, w, report);
-    root_causes(&mut out, &p, w, report);
+    unnamed_root_causes(&mut out, &p, w, report);
     out.push_str(&checks_table(report, &p, w));
     out.push('\n');
     let not_run = report
@@ -130,11 +131,14 @@ fn verdict(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     out.push('\n');
 }
 
-/// Several root causes are listed by id (the headline names the first; each one's finding and fix
-/// print once, under Problems).
-fn root_causes(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
+/// Root causes the headline does not name (a report saved by an older version) are listed by id;
+/// each one's finding and fix print once, under Problems.
+fn unnamed_root_causes(out: &mut String, p: &Painter, w: Wrap, report: &RunReport) {
     let causes = view::root_causes(report);
-    if causes.len() < 2 {
+    if causes
+        .iter()
+        .all(|c| report.verdict.headline.contains(c.id.as_str()))
+    {
         return;
     }
     out.push_str(&p.paint("Root causes", Color::Red, true));

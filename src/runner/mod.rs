@@ -308,15 +308,14 @@ fn result_of(
         outcome.status,
         Status::Fail | Status::Warn | Status::Inconclusive
     );
-    let codes: Vec<String> = if needs_fix {
-        outcome
-            .codes
-            .iter()
-            .map(|f| f.code.full(&manifest.id))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // One entry per code: two properties refused alike are one finding code with two fixes.
+    let mut codes: Vec<String> = Vec::new();
+    for found in outcome.codes.iter().filter(|_| needs_fix) {
+        let full = found.code.full(&manifest.id);
+        if !codes.contains(&full) {
+            codes.push(full);
+        }
+    }
     let by_code: Vec<String> = outcome
         .codes
         .iter()
@@ -326,7 +325,7 @@ fn result_of(
     // `rows` or `value`) falls back to the manifest's remediation.
     let remediation = match needs_fix {
         false => None,
-        true if !by_code.is_empty() => Some(checks::findings::remediation(&by_code)),
+        true if !by_code.is_empty() => Some(checks::code::join_fixes(&by_code)),
         true => Some(manifest.remediation.trim().to_string()),
     };
     CheckResult {

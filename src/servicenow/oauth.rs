@@ -452,7 +452,7 @@ async fn request_token(
     })
 }
 
-/// The form body of the token request (parameters only in the body, §6.4).
+/// The form body of the token request (parameters only in the body, docs/reference/servicenow-platform.md §6.4).
 fn token_form(inputs: &ConnectInputs, grant: Grant) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", grant_type(grant));

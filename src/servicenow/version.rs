@@ -1,4 +1,4 @@
-//! ServiceNow build tags and release families (reference §1): parse `glide.war`, `glide.buildtag.last`,
+//! ServiceNow build tags and release families (docs/reference/servicenow-platform.md §1): parse `glide.war`, `glide.buildtag.last`,
 //! `stats.do` and `xmlstats.do` values into a family and patch, and order families.
 
 /// Release families in order; Kingston (index 10) is the connector's minimum.

@@ -3,7 +3,7 @@
 //! The real files are the snapshots embedded from `data/azure/` (see its SOURCE.md), verified by size
 //! and SHA-256 through `snowdoctor::azure::reference_data` before use (`SNOWDOCTOR_AZURE_DATA` may point
 //! at uncompressed copies instead; nothing outside the repository is needed). Expected numbers come from
-//! the shared data card and microsoft-integration.md §3, §4.4 and §5.6, computed independently with
+//! the shared data card and docs/reference/microsoft-integration.md §3, §4.4 and §5.6, computed independently with
 //! Python.
 
 use std::collections::BTreeSet;
@@ -34,7 +34,7 @@ fn ip(s: &str) -> IpAddr {
     s.parse().expect("test address")
 }
 
-/// The six Microsoft 365 support integration addresses with their prefix and regional tag (§3).
+/// The six Microsoft 365 support integration addresses with their prefix and regional tag (docs/reference/microsoft-integration.md §3).
 const SUPPORT_IPS: [(&str, &str, &str); 6] = [
     ("52.149.152.32", "52.149.128.0/17", "AzureCloud.eastus"),
     ("40.83.232.243", "40.83.128.0/17", "AzureCloud.westus"),
@@ -44,7 +44,7 @@ const SUPPORT_IPS: [(&str, &str, &str); 6] = [
     ("20.105.151.142", "20.105.128.0/17", "AzureCloud.westeurope"),
 ];
 
-/// The tag families whose IPv4 prefixes lie partly outside `AzureCloud` (§4.4).
+/// The tag families whose IPv4 prefixes lie partly outside `AzureCloud` (docs/reference/microsoft-integration.md §4.4).
 const OUTSIDE_AZURECLOUD: [&str; 11] = [
     "ActionGroup",
     "AzureActiveDirectory",
@@ -208,7 +208,7 @@ fn deny_all_plus_corporate_allow_blocks_every_azure_ipv4_address() {
         address_status(&policy, ip("198.51.100.7")),
         AddressStatus::Allowed
     );
-    // the repair hint for AzureCloud alone is its 730 merged IPv4 ranges (§5.6)
+    // the repair hint for AzureCloud alone is its 730 merged IPv4 ranges (docs/reference/microsoft-integration.md §5.6)
     let cloud = diagnose(&policy, &[named(file, "AzureCloud")]);
     assert_eq!((cloud.repair.v4.len(), cloud.repair.v6.len()), (730, 0));
 }
@@ -232,7 +232,7 @@ fn allow_rules_built_from_azurecloud_admit_all_of_azurecloud_ipv4() {
     assert!(cloud.all_admitted(), "{:?}", cloud.overall);
     assert!(cloud.repair.is_empty());
 
-    // every tag: only tags of the 11 families outside AzureCloud stay partly blocked (§4.4)
+    // every tag: only tags of the 11 families outside AzureCloud stay partly blocked (microsoft-integration.md §4.4)
     let cov = diagnose(&policy, &all_tags(file));
     let families: BTreeSet<&str> = cov
         .tags

@@ -8,35 +8,18 @@ use serde_json::{Map, Value};
 use snowdoctor::emulator::Emulator;
 
 use crate::proxy::{Proxy, Seen};
-use crate::support::{EmulatorRun, Finished, snowdoctor};
+use crate::support::{EmulatorRun, Finished, round_trip_command, snowdoctor};
 
 /// The round trip (and the connect it needs) through `instance`, as JSON, unrun.
 pub fn round_trip(emu: &Emulator, instance: &str, extra: &[&str]) -> std::process::Command {
     let creds = emu.credentials();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("snowdoctor"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SNOWDOCTOR_") || key.to_ascii_lowercase().ends_with("_proxy") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("NO_COLOR", "1")
-        .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
-        .env(
-            "SNOWDOCTOR_INTEGRATION_PASSWORD",
-            creds.integration_password.expose_secret(),
-        )
-        .env(
-            "SNOWDOCTOR_CLIENT_SECRET",
-            creds.client_secret.expose_secret(),
-        )
-        .args(["run", "--instance", instance, "--user", &creds.user])
-        .args(["--integration-user", &creds.integration_user])
-        .args(["--client-id", &creds.client_id])
-        .args(["--oauth-entity", &creds.oauth_entity])
-        .args(["--only", "oauth-connect,ticket-round-trip"])
-        .args(["--format", "json", "--no-progress"])
-        .args(extra);
-    cmd
+    let target = [
+        "--instance".into(),
+        instance.into(),
+        "--user".into(),
+        creds.user.clone().into(),
+    ];
+    round_trip_command(&creds, None, &target, extra)
 }
 
 /// `snowdoctor cleanup` through `instance`.

@@ -1,5 +1,5 @@
 //! `snowdoctor ranges --service-ip`: single addresses judged against exported ip_access rules, through
-//! the binary, with the six Microsoft 365 support integration addresses (microsoft-integration.md §3).
+//! the binary, with the six Microsoft 365 support integration addresses (docs/reference/microsoft-integration.md §3).
 
 use std::path::{Path, PathBuf};
 

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use snowdoctor::emulator::{Emulator, Fault, FaultKind};
 
-use crate::support::{EmulatorRun, Finished, Report, write};
+use crate::support::{EmulatorRun, Finished, Report, round_trip_command, write};
 
 const INCIDENT: &str = "/api/now/table/incident";
 
@@ -47,32 +47,12 @@ impl Lab {
 
     /// `snowdoctor run … --only oauth-connect,ticket-round-trip --format json EXTRA…` as a std Command.
     fn command(&self, extra: &[&str], client_secret: Option<&str>) -> Command {
-        let creds = self.emu.credentials();
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("snowdoctor"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SNOWDOCTOR_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("NO_COLOR", "1")
-            .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
-            .env(
-                "SNOWDOCTOR_INTEGRATION_PASSWORD",
-                creds.integration_password.expose_secret(),
-            )
-            .env(
-                "SNOWDOCTOR_CLIENT_SECRET",
-                client_secret.unwrap_or(creds.client_secret.expose_secret()),
-            )
-            .arg("run")
-            .args(self.target())
-            .args(["--integration-user", &creds.integration_user])
-            .args(["--client-id", &creds.client_id])
-            .args(["--oauth-entity", &creds.oauth_entity])
-            .args(["--only", "oauth-connect,ticket-round-trip"])
-            .args(["--format", "json", "--no-progress"])
-            .args(extra);
-        cmd
+        round_trip_command(
+            &self.emu.credentials(),
+            client_secret,
+            &self.target(),
+            extra,
+        )
     }
 
     fn run(&self, extra: &[&str]) -> Finished {

@@ -1,7 +1,7 @@
 //! How the connector's seven data fields map onto the ticket table's columns, and the record the round
 //! trip creates from them.
 //!
-//! Microsoft never documented its column mapping (microsoft-integration.md §2.4), so the mapping is data:
+//! Microsoft never documented its column mapping (docs/reference/microsoft-integration.md §2.4), so the mapping is data:
 //! [`FieldMapping`] with the suggested defaults, one column per data field; several data fields may share
 //! a text column (the default puts four of them in `description`). A profile may move any of them with
 //! `[profiles.NAME.field_mapping]` ([`MappingOverrides`], validated when the config file is read).
@@ -17,7 +17,7 @@ use super::verify::{Expected, Rule};
 /// Where the priority goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PriorityTarget {
-    /// Incident-like tables: write impact and urgency; the platform derives `priority` (§10.9a).
+    /// Incident-like tables: write impact and urgency; the platform derives `priority` (docs/reference/servicenow-platform.md §10.9a).
     Derived {
         impact: String,
         urgency: String,
@@ -368,18 +368,13 @@ mod tests {
     use crate::servicenow::Row;
     use crate::servicenow::roundtrip::marker::carries_any_marker;
     use crate::servicenow::roundtrip::verify::{Verification, verify};
-    use chrono::DateTime;
     use serde_json::json;
-
-    fn data() -> TicketData {
-        let now = DateTime::from_timestamp(1_760_000_000, 123).unwrap_or_default();
-        TicketData::sample(now)
-    }
 
     #[test]
     fn default_mapping_carries_the_seven_fields_and_the_marker() {
         let marker = Marker::new();
-        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
+        let (fields, expected) =
+            FieldMapping::for_table("incident").build(&TicketData::fixed(), &marker);
         let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("");
         assert!(text("short_description").starts_with("snowdoctor connectivity test"));
         assert!(text("short_description").ends_with(&marker.tag()));
@@ -428,7 +423,7 @@ mod tests {
             PriorityTarget::Direct("u_severity".into())
         );
         let marker = Marker::new();
-        let (fields, expected) = mapping.build(&data(), &marker);
+        let (fields, expected) = mapping.build(&TicketData::fixed(), &marker);
         let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("");
         assert_eq!(text("u_title"), "snowdoctor connectivity test");
         assert_eq!(text("u_source"), "Microsoft recommendation");
@@ -438,7 +433,7 @@ mod tests {
         );
         assert_eq!(
             text("description"),
-            format!("{} {}", data().task_description, marker.tag())
+            format!("{} {}", TicketData::fixed().task_description, marker.tag())
         );
         assert_eq!(text("u_severity"), "3");
         assert!(fields.get("impact").is_none());
@@ -465,7 +460,8 @@ mod tests {
         let o = overrides("recommendation_source = \"u_source\"\ndue_date = \"u_due\"")
             .expect("a valid mapping");
         let marker = Marker::new();
-        let (fields, expected) = FieldMapping::for_profile("incident", &o).build(&data(), &marker);
+        let (fields, expected) =
+            FieldMapping::for_profile("incident", &o).build(&TicketData::fixed(), &marker);
         let mut stored = fields;
         stored.remove("u_source");
         stored.insert("u_due".into(), json!(""));
@@ -527,7 +523,8 @@ mod tests {
     #[test]
     fn direct_priority_tables_store_what_is_sent() {
         let marker = Marker::new();
-        let (fields, _) = FieldMapping::for_table("change_request").build(&data(), &marker);
+        let (fields, _) =
+            FieldMapping::for_table("change_request").build(&TicketData::fixed(), &marker);
         assert_eq!(fields.get("priority"), Some(&json!("3")));
         assert!(fields.get("impact").is_none());
     }

@@ -1,5 +1,5 @@
 //! The ITIL default priority matrix: which impact and urgency give a priority, and the priority the
-//! platform derives from them (servicenow-platform.md §10.9a).
+//! platform derives from them (docs/reference/servicenow-platform.md §10.9a).
 
 /// The (impact, urgency) pair that gives a priority in the ITIL default matrix.
 pub fn impact_urgency(priority: u8) -> (u8, u8) {
@@ -12,7 +12,7 @@ pub fn impact_urgency(priority: u8) -> (u8, u8) {
     }
 }
 
-/// The ITIL default Priority Lookup Rules: 1/1→1 … 3/3→5 (servicenow-platform.md §10.9a).
+/// The ITIL default Priority Lookup Rules: 1/1→1 … 3/3→5 (docs/reference/servicenow-platform.md §10.9a).
 pub fn itil_priority(impact: u8, urgency: u8) -> u8 {
     (impact.clamp(1, 3) + urgency.clamp(1, 3)).saturating_sub(1)
 }

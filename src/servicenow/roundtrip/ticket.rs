@@ -18,6 +18,13 @@ pub struct TicketData {
 }
 
 impl TicketData {
+    /// The test ticket at a fixed instant, for unit tests that compare what was sent and stored.
+    #[cfg(test)]
+    pub(crate) fn fixed() -> TicketData {
+        let now = DateTime::from_timestamp(1_760_000_000, 123).unwrap_or_default();
+        TicketData::sample(now)
+    }
+
     /// The test ticket: moderate priority, due a week from `now` (whole seconds, UTC).
     pub fn sample(now: DateTime<Utc>) -> TicketData {
         let due = DateTime::from_timestamp(now.timestamp() + 7 * 86_400, 0).unwrap_or(now);

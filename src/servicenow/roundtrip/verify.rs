@@ -156,18 +156,13 @@ mod tests {
     use crate::servicenow::roundtrip::mapping::FieldMapping;
     use crate::servicenow::roundtrip::marker::Marker;
     use crate::servicenow::roundtrip::ticket::TicketData;
-    use chrono::DateTime;
     use serde_json::json;
-
-    fn data() -> TicketData {
-        let now = DateTime::from_timestamp(1_760_000_000, 123).unwrap_or_default();
-        TicketData::sample(now)
-    }
 
     #[test]
     fn verification_names_rewritten_fields_shifted_dates_and_custom_priority() {
         let marker = Marker::new();
-        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
+        let (fields, expected) =
+            FieldMapping::for_table("incident").build(&TicketData::fixed(), &marker);
         let mut stored = fields;
         stored.insert("short_description".into(), json!("rewritten by a rule"));
         stored.insert("due_date".into(), json!("2025-10-16 10:53:20"));
@@ -189,7 +184,8 @@ mod tests {
     #[test]
     fn an_underived_priority_is_a_mismatch() {
         let marker = Marker::new();
-        let (fields, expected) = FieldMapping::for_table("incident").build(&data(), &marker);
+        let (fields, expected) =
+            FieldMapping::for_table("incident").build(&TicketData::fixed(), &marker);
         let v = verify(&Row(fields), &expected);
         assert_eq!(v.mismatches.len(), 1);
         assert_eq!(v.mismatches[0].field, "priority");

@@ -175,3 +175,59 @@ fn demo_with_a_config_profile_says_whose_entity_and_user_it_used() {
         "claims a flag nobody gave: {entity}"
     );
 }
+
+#[test]
+fn config_shows_the_cloud_and_the_service_tag_file_it_implies() {
+    let line = |out: &Finished, key: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let out = Finished::from(snowdoctor().arg("config").output().expect("runs"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(line(&out, "cloud").contains("public"), "{}", out.stdout);
+    assert!(
+        line(&out, "service_tags").contains("builtin:public"),
+        "{}",
+        out.stdout
+    );
+
+    let out = Finished::from(
+        snowdoctor()
+            .args(["config", "--cloud", "gov"])
+            .output()
+            .expect("runs"),
+    );
+    assert!(
+        line(&out, "cloud").contains("gov") && line(&out, "cloud").contains("command line"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        line(&out, "service_tags").contains("builtin:gov"),
+        "{}",
+        out.stdout
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        dir.path(),
+        "snowdoctor.toml",
+        "[defaults]\ncloud = \"gov\"\n",
+    );
+    let out = Finished::from(
+        snowdoctor()
+            .arg("config")
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .expect("runs"),
+    );
+    assert!(
+        line(&out, "cloud").contains("gov") && line(&out, "cloud").contains("[defaults]"),
+        "{}",
+        out.stdout
+    );
+}

@@ -9,7 +9,7 @@ use std::process::Output;
 
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use snowdoctor::emulator::{Emulator, EmulatorOptions};
+use snowdoctor::emulator::{DemoCredentials, Emulator, EmulatorOptions};
 
 /// The `snowdoctor` binary with no inherited `SNOWDOCTOR_*` variables and no colour.
 pub fn snowdoctor() -> assert_cmd::Command {
@@ -125,6 +125,44 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write test file");
     path
+}
+
+/// The binary as a std `Command` (for tests that spawn and signal it), with the emulator's three
+/// secrets in the environment and no inherited `SNOWDOCTOR_*` or proxy variables; `client_secret`
+/// replaces the emulator's own. The round trip as the integration user: `--integration-user`,
+/// `--client-id` and `--oauth-entity` follow the emulator, `--only oauth-connect,ticket-round-trip`,
+/// JSON; the caller adds `run` and the target flags first.
+pub fn round_trip_command(
+    creds: &DemoCredentials,
+    client_secret: Option<&str>,
+    target: &[std::ffi::OsString],
+    extra: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("snowdoctor"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SNOWDOCTOR_") || key.to_ascii_lowercase().ends_with("_proxy") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("NO_COLOR", "1")
+        .env("SNOWDOCTOR_PASSWORD", creds.password.expose_secret())
+        .env(
+            "SNOWDOCTOR_INTEGRATION_PASSWORD",
+            creds.integration_password.expose_secret(),
+        )
+        .env(
+            "SNOWDOCTOR_CLIENT_SECRET",
+            client_secret.unwrap_or(creds.client_secret.expose_secret()),
+        )
+        .arg("run")
+        .args(target)
+        .args(["--integration-user", &creds.integration_user])
+        .args(["--client-id", &creds.client_id])
+        .args(["--oauth-entity", &creds.oauth_entity])
+        .args(["--only", "oauth-connect,ticket-round-trip"])
+        .args(["--format", "json", "--no-progress"])
+        .args(extra);
+    cmd
 }
 
 /// An emulator started in the test process, with its CA written to a temp file.
