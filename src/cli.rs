@@ -2,6 +2,9 @@
 //! sees clap. Validation and defaults live in `config.rs`; `src/app/` runs each subcommand.
 //!
 //! Secrets are never flags: they come from the environment, a file (`--*-file`) or a terminal prompt.
+//!
+//! Over 500 lines on purpose: it is one idea, the clap derive types of every subcommand, kept together
+//! so help, completions and the man page read one place; the commands themselves live in `src/app/`.
 
 use std::path::PathBuf;
 

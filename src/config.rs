@@ -1,6 +1,9 @@
 //! Run configuration: defaults < config file < environment < flags, validated once into a [`RunConfig`]
 //! before any check runs. Secrets are read from a file, the environment or a terminal prompt, straight
 //! into `SecretString`, and registered so every output redacts them.
+//!
+//! Over 500 lines: one idea, the layering defaults < file < environment < flags and its validation,
+//! which reads best in one place; the file's profile types live in `src/profile/`.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
