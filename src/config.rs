@@ -1,6 +1,9 @@
 //! Run configuration: defaults < config file < environment < flags, validated once into a [`RunConfig`]
 //! before any check runs. Secrets are read from a file, the environment or a terminal prompt, straight
 //! into `SecretString`, and registered so every output redacts them.
+//!
+//! Over 500 lines: one idea, the layering defaults < file < environment < flags and its validation,
+//! which reads best in one place; the file's profile types live in `src/profile/`.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -213,6 +216,8 @@ pub struct Settings {
     pub grant: Grant,
     pub read_only: bool,
     pub close_if_delete_denied: bool,
+    /// Carry the configuration reads in one Batch API request (`--no-batch` turns it off).
+    pub batch: bool,
     /// The Microsoft cloud the integration runs in (`--cloud`; default public).
     pub cloud: crate::profile::Cloud,
     /// `--service-tags` (or the config's); `None`: the embedded file of [`Settings::cloud`].
@@ -318,6 +323,8 @@ pub struct IntegrationInput {
     pub ticket_table: Option<String>,
     pub close_if_delete_denied: bool,
     pub read_only: bool,
+    /// `--no-batch`.
+    pub no_batch: bool,
     /// `--cloud`; absent: the config's `[defaults] cloud`, else public.
     pub cloud: Option<crate::profile::Cloud>,
     pub service_tags: Option<PathBuf>,
@@ -570,6 +577,7 @@ pub fn integration_settings(
         grant,
         read_only: args.read_only,
         close_if_delete_denied: args.close_if_delete_denied,
+        batch: !args.no_batch,
         cloud: args.cloud.or(file.defaults.cloud).unwrap_or_default(),
         service_tags,
         service_tag_selection: args.service_tags_selected.clone(),

@@ -18,6 +18,7 @@ pub fn settings() -> Settings {
         grant: Grant::Password,
         read_only: false,
         close_if_delete_denied: false,
+        batch: true,
         cloud: crate::profile::Cloud::Public,
         service_tags: None,
         service_tag_selection: Vec::new(),

@@ -45,21 +45,40 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
     }
     let mut rate_headers = None;
     if request.uri().path().starts_with("/api/") {
-        let mut rate = lock(&app.rate);
-        rate.roll(SystemTime::now());
-        if let Some(limit) = rate.limit {
-            rate.used = rate.used.saturating_add(1);
-            let denied = rate.used > limit;
-            let reset = rate.reset_at;
-            drop(rate);
-            if denied {
-                return rate_limited(limit, reset);
-            }
-            rate_headers = Some((limit, reset));
+        match count_api_request(&app) {
+            Ok(headers) => rate_headers = headers,
+            Err(denied) => return *denied,
         }
     }
     let mut res = next.run(request).await;
     if let Some((limit, reset)) = rate_headers {
+        add_rate_headers(&mut res, limit, reset);
+    }
+    res
+}
+
+/// Counts one REST API request against the rate limit: the limit and reset time to report, or the 429
+/// once the limit is spent. A Batch API item counts as a request of its own (rate-limit rules apply
+/// to the API each item calls).
+pub fn count_api_request(app: &App) -> Result<Option<(u32, SystemTime)>, Box<Response>> {
+    let mut rate = lock(&app.rate);
+    rate.roll(SystemTime::now());
+    let Some(limit) = rate.limit else {
+        return Ok(None);
+    };
+    rate.used = rate.used.saturating_add(1);
+    let denied = rate.used > limit;
+    let reset = rate.reset_at;
+    drop(rate);
+    if denied {
+        return Err(Box::new(rate_limited(limit, reset)));
+    }
+    Ok(Some((limit, reset)))
+}
+
+/// Adds the rate-limit headers an API answer carries under a rate-limit rule.
+pub fn with_rate_headers(mut res: Response, headers: Option<(u32, SystemTime)>) -> Response {
+    if let Some((limit, reset)) = headers {
         add_rate_headers(&mut res, limit, reset);
     }
     res

@@ -347,7 +347,13 @@ async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: Batc
     let Some(router) = lock(&app.router).clone() else {
         return failure("emulator not ready");
     };
-    let Ok(response) = router.oneshot(request).await;
+    let response = match gate::count_api_request(app) {
+        Ok(rate) => {
+            let Ok(response) = router.oneshot(request).await;
+            gate::with_rate_headers(response, rate)
+        }
+        Err(denied) => *denied,
+    };
     let (parts, body) = response.into_parts();
     let bytes = body
         .collect()

@@ -5,6 +5,9 @@
 //!
 //! Fidelity follows the platform reference (docs/reference/servicenow-platform.md §13); where the platform's behaviour
 //! is unknown, the choice made is documented in `fixtures/instances/README.md`.
+//!
+//! Over 500 lines: the emulator's setup, options and credentials, one idea; each surface it serves has
+//! its own file (`table_api.rs`, `consent.rs`, `import_set.rs` …).
 
 #[expect(
     clippy::result_large_err,

@@ -1,5 +1,8 @@
 //! The Table API: `/api/now/table`, `/api/now/v1/table` and `/api/now/v2/table`, list / get / POST /
 //! PUT / PATCH / DELETE, with the platform's status codes, envelopes, paging headers and ACL behaviour.
+//!
+//! Over 500 lines: one surface of the platform (every Table API method with its status codes), kept
+//! whole so its behaviour can be compared with docs/reference/servicenow-platform.md §10 in one read.
 
 use std::sync::MutexGuard;
 

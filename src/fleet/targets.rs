@@ -149,6 +149,7 @@ impl Target {
             oauth_entity: or(&self.oauth_entity, &flags.oauth_entity),
             client_id: or(&self.client_id, &flags.client_id),
             read_only: self.read_only || flags.read_only,
+            no_batch: flags.no_batch,
             // Secret files are one instance's: a fleet reads secrets from the variables it names, and
             // never stops to prompt for one target while the others run.
             prompt: false,

@@ -42,6 +42,9 @@ struct Entry<'a> {
     timings: Timings,
     #[serde(rename = "_error", skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    /// The `batch_request_id` of the Batch API request this exchange travelled inside.
+    #[serde(rename = "_batch", skip_serializing_if = "Option::is_none")]
+    batch: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -177,6 +180,7 @@ fn entry(exchange: &Exchange) -> Entry<'_> {
             receive: 0,
         },
         error: exchange.error.as_deref(),
+        batch: exchange.batch.as_deref(),
     }
 }
 

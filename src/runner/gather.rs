@@ -20,7 +20,7 @@ use crate::servicenow::oauth::Grant;
 use crate::servicenow::oauth::{self, ConnectInputs, ConnectOutcome};
 use crate::servicenow::roundtrip::mapping::FieldMapping;
 use crate::servicenow::roundtrip::{self, RoundTripInputs, RoundTripOutcome, WriteLog};
-use crate::servicenow::{Auth, Client, ClientError, Request, TableQuery};
+use crate::servicenow::{Auth, Client, ClientError, RawResponse, Request, TableQuery};
 
 /// Fetches and memoises facts for one run.
 pub struct Gatherer {
@@ -37,6 +37,20 @@ pub struct Gatherer {
     written: WriteLog,
     /// Background work that must finish before the report (the round trip and its cleanup).
     tasks: TaskTracker,
+    /// The configuration wave: the diagnosing account's table reads, sent together.
+    wave: Wave,
+}
+
+/// The diagnosing account's table reads every selected check will ask for, planned before the run so
+/// they leave together — in one Batch API request when the instance answers it — as soon as the
+/// account is known to authenticate (a wrong password then costs one failed login, not twenty).
+#[derive(Default)]
+struct Wave {
+    planned: Mutex<Vec<TableQuery>>,
+    /// The name-only `sys_properties` reads, answered by one merged read (see [`super::merge`]).
+    merged: Mutex<Option<(TableQuery, Vec<TableQuery>)>>,
+    /// The answer to the first page of each planned read.
+    answers: OnceCell<HashMap<TableQuery, Result<RawResponse, ClientError>>>,
 }
 
 impl Gatherer {
@@ -62,7 +76,122 @@ impl Gatherer {
             cells: Mutex::new(HashMap::new()),
             written: WriteLog::default(),
             tasks: TaskTracker::new(),
+            wave: Wave::default(),
         }
+    }
+
+    /// Plans the configuration wave: the [`FactKey::Table`] reads among `keys`, and the reads the
+    /// connect makes before its token request when `keys` hold [`FactKey::Connect`].
+    pub fn plan_wave(&self, keys: &[FactKey]) {
+        let mut queries: Vec<TableQuery> = keys
+            .iter()
+            .filter_map(|key| match key {
+                FactKey::Table(query) => Some(query.clone()),
+                _ => None,
+            })
+            .collect();
+        if keys.contains(&FactKey::Connect) {
+            queries.extend(self.connect_reads());
+        }
+        queries.retain(|q| q.limit != Some(0));
+        queries.sort();
+        queries.dedup();
+        if let Some((merged, members)) = super::merge::merged_properties(&queries) {
+            queries.retain(|q| !members.contains(q));
+            queries.push(merged.clone());
+            queries.sort();
+            *lock(&self.wave.merged) = Some((merged, members));
+        }
+        *lock(&self.wave.planned) = queries;
+    }
+
+    /// The table reads [`Gatherer::connect`] makes before it asks for a token.
+    fn connect_reads(&self) -> Vec<TableQuery> {
+        let profile = &self.settings.profile;
+        let mut reads = vec![entities_query()];
+        match named(profile) {
+            Some(name) => reads.push(user_query(name)),
+            None if !profile.app_scope.is_empty() => {
+                reads.push(discovery_query(&profile.app_scope))
+            }
+            None => {}
+        }
+        if self.settings.grant == Grant::Password {
+            reads.push(lockout_query());
+        }
+        reads
+    }
+
+    /// The merged read that answers `query`, when `query` is one of the merged `sys_properties` reads.
+    fn merged_read_of(&self, query: &TableQuery) -> Option<TableQuery> {
+        lock(&self.wave.merged)
+            .as_ref()
+            .filter(|(_, members)| members.contains(query))
+            .map(|(merged, _)| merged.clone())
+    }
+
+    /// The answer to the first page of `query` as the configuration wave read it, when `query` was
+    /// planned for the wave.
+    async fn wave_answer(&self, query: &TableQuery) -> Option<Result<RawResponse, ClientError>> {
+        if !lock(&self.wave.planned).contains(query) {
+            return None;
+        }
+        let answers = self.wave.answers.get_or_init(|| self.send_wave()).await;
+        answers.get(query).cloned()
+    }
+
+    /// Sends the first page of every planned read at once, when the account authenticates: in one
+    /// batch, and what the batch did not serve (or every read, when it is refused or off) on its own,
+    /// all in parallel. Empty (each read then goes when its check asks) when the account does not
+    /// authenticate.
+    async fn send_wave(&self) -> HashMap<TableQuery, Result<RawResponse, ClientError>> {
+        // Boxed: the identity is a fact, and `get` is recursive.
+        let identity = Box::pin(self.get(&FactKey::WhoAmI)).await;
+        if !matches!(identity.as_ref(), Ok(FactValue::Identity(i)) if !i.sys_id.is_empty()) {
+            return HashMap::new();
+        }
+        let queries = lock(&self.wave.planned).clone();
+        let Ok(urls) = queries
+            .iter()
+            .map(|q| self.client.table_first_page_url(q))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return HashMap::new();
+        };
+        let mut answers: Vec<Option<Result<RawResponse, ClientError>>> = vec![None; urls.len()];
+        // A batch of one saves nothing.
+        if self.settings.batch && urls.len() >= 2 {
+            match self.client.batch_get(&self.auth, &urls).await {
+                Ok(served) => {
+                    for (slot, answer) in answers.iter_mut().zip(served) {
+                        *slot = answer.map(Ok);
+                    }
+                }
+                Err(refused) => {
+                    tracing::info!("{refused}; sending the configuration reads one by one");
+                }
+            }
+        }
+        let alone = answers
+            .iter()
+            .zip(&urls)
+            .enumerate()
+            .filter(|(_, (answer, _))| answer.is_none())
+            .map(|(index, (_, url))| async move {
+                let answer = self
+                    .client
+                    .send(Request::get(url.clone(), &self.auth))
+                    .await;
+                (index, answer)
+            });
+        for (index, answer) in futures::future::join_all(alone).await {
+            answers[index] = Some(answer);
+        }
+        queries
+            .into_iter()
+            .zip(answers)
+            .filter_map(|(query, answer)| Some((query, answer?)))
+            .collect()
     }
 
     /// Records written so far.
@@ -100,7 +229,28 @@ impl Gatherer {
             }
             FactKey::WhoAmI => self.who_am_i().await.map(FactValue::Identity),
             FactKey::Table(query) => {
-                let rows = self.client.table_list(&self.auth, query).await?;
+                if let Some(merged) = self.merged_read_of(query) {
+                    // Boxed: a fact that reads another fact makes `get` recursive.
+                    let answer = Box::pin(self.get(&FactKey::Table(merged))).await;
+                    return match answer.as_ref() {
+                        Ok(FactValue::Rows(rows)) => {
+                            Ok(FactValue::Rows(super::merge::rows_for(query, rows)))
+                        }
+                        Ok(_) => Err(FactError::Unavailable(
+                            "internal: the merged sys_properties read gave no rows".into(),
+                        )),
+                        Err(error) => Err(error.clone()),
+                    };
+                }
+                let first_page = match self.wave_answer(query).await {
+                    Some(Ok(answer)) => Some(answer),
+                    Some(Err(error)) => return Err(error.into()),
+                    None => None,
+                };
+                let rows = self
+                    .client
+                    .table_list_from(&self.auth, query, first_page)
+                    .await?;
                 Ok(FactValue::Rows(rows))
             }
             FactKey::Page(page) => {
@@ -150,8 +300,51 @@ impl Gatherer {
         }
     }
 
-    /// The documented way first (`sys_user` with `gs.getUserName()`), the UI endpoint as a fallback.
+    /// One request first: the account's active role rows, dot-walked to the account itself, say who it
+    /// is and what it holds. When it sees no role row (no role, or an ACL hides them), the documented
+    /// way (`sys_user` with `gs.getUserName()`), then the UI endpoint; the roles are then unknown.
     async fn who_am_i(&self) -> Result<Identity, FactError> {
+        let with_roles = TableQuery::new("sys_user_has_role")
+            .query("user=javascript:gs.getUserID()^state=active")
+            .fields(["user.sys_id", "user.user_name", "role.name", "role"]);
+        let mut identity = Identity {
+            user_name: self.user.clone(),
+            ..Identity::default()
+        };
+        // Role rows without the dot-walked user (a server that ignores dot-walked fields) still name the
+        // account's roles: the query asked for its own.
+        let mut roles = None;
+        match self.client.table_list(&self.auth, &with_roles).await {
+            Ok(rows) => {
+                roles = role_names(&rows.rows);
+                let own = rows
+                    .rows
+                    .iter()
+                    .find(|r| r.value("user.sys_id").is_some_and(|id| !id.is_empty()));
+                if let Some(row) = own {
+                    identity.sys_id = row.value("user.sys_id").unwrap_or("").to_string();
+                    if let Some(name) = row.value("user.user_name").filter(|n| !n.is_empty()) {
+                        identity.user_name = name.to_string();
+                    }
+                    identity.roles = roles;
+                    return Ok(identity);
+                }
+            }
+            // The identity read is the run's first authenticated request, sent before the probe has
+            // said what answers: whatever is not an instance's JSON (a login page, a redirect, a
+            // refusal) ends it here, so the credential goes out once and nothing follows it.
+            Err(
+                e @ (ClientError::Unauthorized { .. }
+                | ClientError::IpBlocked
+                | ClientError::Redirect { .. }
+                | ClientError::CrossHostRedirect { .. }
+                | ClientError::RateLimited { .. }),
+            ) => {
+                return Err(e.into());
+            }
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(_) => {}
+        }
         let query = TableQuery::new("sys_user")
             .query("user_name=javascript:gs.getUserName()")
             .fields(["sys_id", "user_name", "name", "email"])
@@ -185,20 +378,7 @@ impl Gatherer {
                 .to_string();
         }
         if !identity.sys_id.is_empty() {
-            let roles = TableQuery::new("sys_user_has_role")
-                .eq("user", &identity.sys_id)
-                .eq("state", "active")
-                .fields(["role.name", "role"]);
-            identity.roles = match self.client.table_list(&self.auth, &roles).await {
-                Ok(rows) => {
-                    let mut names = crate::connector::user::role_names(&rows.rows);
-                    names.sort();
-                    names.dedup();
-                    // Non-admins often see no role rows at all (ACL-filtered): unknown, not "none".
-                    if names.is_empty() { None } else { Some(names) }
-                }
-                Err(_) => None,
-            };
+            identity.roles = roles;
         }
         Ok(identity)
     }
@@ -241,6 +421,32 @@ impl Gatherer {
         let rows = self.rows_of(entities_query()).await?;
         client_id_for(&self.settings.profile, &rows)
     }
+}
+
+/// The role names of role rows (`role.name`, else the reference's display value); `None` when none
+/// is visible: non-admins often see no role rows at all (ACL-filtered), which is unknown, not "none".
+fn role_names(rows: &[crate::servicenow::Row]) -> Option<Vec<String>> {
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.value("role.name")
+                .filter(|n| !n.is_empty())
+                .or_else(|| r.display("role"))
+                .unwrap_or("")
+                .to_string()
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() { None } else { Some(names) }
+}
+
+/// Locks a mutex, recovering the data from a poisoned one (the data stays usable).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The connect and the round trip: the only facts that act as the integration user.

@@ -4,6 +4,7 @@
 
 pub mod facts;
 pub mod gather;
+mod merge;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -104,6 +105,16 @@ pub async fn run(
     limits: Limits,
     events: Arc<dyn Events>,
 ) -> Vec<CheckResult> {
+    let keys = planned_keys(plan, &ctx);
+    gatherer.plan_wave(&keys);
+    if keys.contains(&FactKey::WhoAmI) {
+        // The identity read leaves with the reachability probe instead of after it: the chain of
+        // round trips is one shorter, and the probe is still there to explain a failure.
+        let early = gatherer.clone();
+        tokio::spawn(async move {
+            early.get(&FactKey::WhoAmI).await;
+        });
+    }
     let semaphore = Arc::new(Semaphore::new(limits.jobs.get()));
     let mut results: HashMap<String, CheckResult> = HashMap::new();
     for (manifest, run) in &plan.entries {
@@ -257,6 +268,24 @@ async fn execute(manifest: &Manifest, ctx: &Context, gatherer: &Gatherer) -> Out
             checks::declarative::evaluate(probe, ctx, &facts)
         }
     }
+}
+
+/// Every fact the selected checks will ask for, as far as it is known before the run.
+fn planned_keys(plan: &Plan, ctx: &Context) -> Vec<FactKey> {
+    let mut keys: Vec<FactKey> = plan
+        .entries
+        .iter()
+        .filter(|(_, run)| *run)
+        .flat_map(|(manifest, _)| match &manifest.probe {
+            Probe::Builtin { builtin } => checks::builtin(builtin)
+                .map(|check| check.needs(ctx))
+                .unwrap_or_default(),
+            Probe::Table(probe) => checks::declarative::needs(probe, ctx),
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Gathers `keys` (memoised) into a fact set.

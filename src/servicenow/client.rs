@@ -146,6 +146,11 @@ impl Client {
         }
     }
 
+    /// The scheme, host and port of the instance.
+    pub fn base_origin(&self) -> url::Origin {
+        self.base.origin()
+    }
+
     /// The instance base URL (no trailing slash).
     pub fn base_url(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_string()
@@ -262,6 +267,7 @@ impl Client {
             accept,
             body,
             mints_tokens,
+            batch_envelope,
             ..
         } = request;
         let (method, url, auth, accept, body) =
@@ -306,6 +312,7 @@ impl Client {
             response_mime: None,
             error: None,
             duration_ms: 0,
+            batch: None,
         };
         let result = self.receive(builder, &url, *mints_tokens).await;
         exchange.duration_ms = started.elapsed().as_millis() as u64;
@@ -319,10 +326,15 @@ impl Client {
                     .to_string();
                 exchange.response_headers = redact::response_headers(&response.headers);
                 exchange.response_mime = Some(response.content_type.clone());
+                let body = if *batch_envelope {
+                    super::batch::elide_item_bodies(&response.body)
+                } else {
+                    response.body.clone()
+                };
                 exchange.response_body = Some(redact::body(
                     &self.options.secrets,
                     &response.content_type,
-                    &response.body,
+                    &body,
                 ));
             }
             Err(error) => exchange.error = Some(self.options.secrets.redact(&error.to_string())),

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod base_url;
+pub mod batch;
 pub mod budget;
 pub mod client;
 pub mod error;

@@ -4,6 +4,8 @@
 //! This module only performs the exchange and records what happened; ranking the likely causes of a
 //! refusal (ServiceNow answers nearly every token failure with the same generic 401) is the
 //! `oauth-connect` check's job, because it needs the configuration the other checks read.
+//!
+//! Over 500 lines: one idea, the token exchange and its use, in its grants and failure modes.
 
 use std::time::Instant;
 

@@ -22,6 +22,9 @@ pub struct Request<'a> {
     pub(super) body: Option<Body>,
     pub(super) idempotent: bool,
     pub(super) mints_tokens: bool,
+    /// A Batch API POST: its transcript entry leaves out the items' base64 bodies, which are
+    /// recorded, decoded and redacted, as entries of their own.
+    pub(super) batch_envelope: bool,
 }
 
 impl<'a> Request<'a> {
@@ -34,6 +37,7 @@ impl<'a> Request<'a> {
             body: None,
             idempotent,
             mints_tokens: false,
+            batch_envelope: false,
         }
     }
 
@@ -66,6 +70,12 @@ impl<'a> Request<'a> {
     /// Sets the body.
     pub fn body(mut self, body: Body) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Marks a Batch API POST (see [`super::batch`]).
+    pub fn batch_envelope(mut self) -> Self {
+        self.batch_envelope = true;
         self
     }
 

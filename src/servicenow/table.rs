@@ -30,6 +30,24 @@ impl Client {
         auth: &Auth,
         query: &TableQuery,
     ) -> Result<TableRows, ClientError> {
+        self.table_list_from(auth, query, None).await
+    }
+
+    /// The URL of the first page [`Client::table_list`] reads for `query` (what a batch carries).
+    pub fn table_first_page_url(&self, query: &TableQuery) -> Result<url::Url, ClientError> {
+        let page_size = self.page_size().max(1);
+        let size = query.limit.map_or(page_size, |l| l.min(page_size));
+        self.table_url(query, size, 0)
+    }
+
+    /// [`Client::table_list`] whose first page, the answer to [`Client::table_first_page_url`], was
+    /// already read (inside a batch); later pages are read as usual.
+    pub async fn table_list_from(
+        &self,
+        auth: &Auth,
+        query: &TableQuery,
+        mut first_page: Option<RawResponse>,
+    ) -> Result<TableRows, ClientError> {
         let mut rows = Vec::new();
         let mut total: Option<u64> = None;
         // The platform applies the limit before ACLs, so a page can come back short (or empty) while
@@ -42,8 +60,13 @@ impl Client {
             if size == 0 {
                 break;
             }
-            let url = self.table_url(query, size, offset)?;
-            let response = self.send(Request::get(url, auth)).await?;
+            let response = match first_page.take() {
+                Some(response) => response,
+                None => {
+                    let url = self.table_url(query, size, offset)?;
+                    self.send(Request::get(url, auth)).await?
+                }
+            };
             let value = json_result(&response, &format!("GET {}", query.table), &query.table)?;
             total = response
                 .header("x-total-count")

@@ -32,6 +32,10 @@ pub struct Exchange {
     /// Transport error, timeout or body-read failure.
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// The Batch API request this exchange travelled inside (its `batch_request_id`); `None` for an
+    /// exchange that went over the wire on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 /// Append-only, shared list of exchanges.
