@@ -9,14 +9,13 @@
 //! a record that existed before the run: it is reported, not deleted, and no marker sweep runs, since
 //! that record now carries the marker too).
 
-use super::cleanup::{Budget, CLEANUP_BUDGET};
 use super::failure::{StepFailure, create_may_have_inserted};
 use super::marker::Marker;
 use super::outcome::{
     Disposition, ImportRecord, RoundTripOutcome, TrackedRecord, TransformProblem,
 };
-use super::steps::{Interrupted, Trip, delete, guarded, read_back};
-use super::sweep::{cleanup_record, sweep};
+use super::steps::{Interrupted, Trip, conclude, delete, guarded, read_back};
+use super::sweep::sweep;
 use super::ticket::TicketData;
 use super::{RoundTripInputs, STEP_IMPORT, STEP_TRANSFORM};
 use crate::model::Status;
@@ -153,18 +152,7 @@ pub(super) async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
         }
         Err(trip) => trip,
     };
-    match trip {
-        Trip::Finished => inputs.writes.record(out.records[0].written()),
-        Trip::Cleanup => {
-            let budget = Budget::start(CLEANUP_BUDGET);
-            cleanup_record(&inputs, &mut out, 0, &marker, &budget).await;
-        }
-        Trip::NotOurs => {
-            out.records.clear();
-            inputs.writes.forget(&sys_id);
-            sweep(&inputs, &marker, &mut out).await;
-        }
-    }
+    conclude(trip, &inputs, &marker, &sys_id, &mut out).await;
     finish(out, record)
 }
 

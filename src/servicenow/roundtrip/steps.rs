@@ -112,20 +112,32 @@ pub async fn run(inputs: RoundTripInputs) -> RoundTripOutcome {
     );
     let sys_id = record.sys_id.clone();
     out.records.push(record);
-    match exercise(&inputs, &marker, &sys_id, &expected, &mut out).await {
+    let trip = exercise(&inputs, &marker, &sys_id, &expected, &mut out).await;
+    conclude(trip, &inputs, &marker, &sys_id, &mut out).await;
+    out
+}
+
+/// After the steps on the run's one record: note it done, clean it up, or — when the id the create
+/// answered with is someone else's record — forget that id and find ours by its marker.
+pub(super) async fn conclude(
+    trip: Trip,
+    inputs: &RoundTripInputs,
+    marker: &Marker,
+    sys_id: &str,
+    out: &mut RoundTripOutcome,
+) {
+    match trip {
         Trip::Finished => inputs.writes.record(out.records[0].written()),
         Trip::Cleanup => {
             let budget = Budget::start(CLEANUP_BUDGET);
-            cleanup_record(&inputs, &mut out, 0, &marker, &budget).await;
+            cleanup_record(inputs, out, 0, marker, &budget).await;
         }
         Trip::NotOurs => {
-            // The id the create answered with is someone else's record: forget it, find ours.
             out.records.clear();
-            inputs.writes.forget(&sys_id);
-            sweep(&inputs, &marker, &mut out).await;
+            inputs.writes.forget(sys_id);
+            sweep(inputs, marker, out).await;
         }
     }
-    out
 }
 
 /// How the integration user's own steps ended.
