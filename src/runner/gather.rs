@@ -316,7 +316,12 @@ impl Gatherer {
         let mut roles = None;
         match self.client.table_list(&self.auth, &with_roles).await {
             Ok(rows) => {
-                roles = role_names(&rows.rows);
+                // None when no role is visible: non-admins often see no role rows (ACL-filtered),
+                // which is unknown, not "none"
+                let mut names = crate::connector::user::role_names(&rows.rows);
+                names.sort();
+                names.dedup();
+                roles = Some(names).filter(|n| !n.is_empty());
                 let own = rows
                     .rows
                     .iter()
@@ -421,25 +426,6 @@ impl Gatherer {
         let rows = self.rows_of(entities_query()).await?;
         client_id_for(&self.settings.profile, &rows)
     }
-}
-
-/// The role names of role rows (`role.name`, else the reference's display value); `None` when none
-/// is visible: non-admins often see no role rows at all (ACL-filtered), which is unknown, not "none".
-fn role_names(rows: &[crate::servicenow::Row]) -> Option<Vec<String>> {
-    let mut names: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            r.value("role.name")
-                .filter(|n| !n.is_empty())
-                .or_else(|| r.display("role"))
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|n| !n.is_empty())
-        .collect();
-    names.sort();
-    names.dedup();
-    if names.is_empty() { None } else { Some(names) }
 }
 
 /// Locks a mutex, recovering the data from a poisoned one (the data stays usable).
