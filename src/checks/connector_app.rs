@@ -1,6 +1,8 @@
 //! `connector-app`: the profile's application (`x_mioms_m365ticket` for the Microsoft 365 connector) is
-//! installed and active. Store apps live in `sys_store_app`; apps built or imported on the instance in
-//! `sys_app`; every scope also has a `sys_scope` row — so the three are read, in that order of trust.
+//! installed and active. Every application scope is a `sys_scope` record; Store apps extend it in
+//! `sys_store_app` and apps built or imported on the instance in `sys_app`. Reading the parent table
+//! returns the records of both children, and `sys_class_name` says which table a record lives in, so
+//! one query finds the app wherever it is installed (docs/reference/servicenow-platform.md §11).
 
 use super::findings::{Findings, may_lack_admin, shown};
 use super::{Check, Code, Context, Outcome};
@@ -14,26 +16,19 @@ const NOT_INSTALLED: Code = Code::fail("not-installed");
 const INACTIVE: Code = Code::fail("inactive");
 const ACTIVE_UNKNOWN: Code = Code::warn("active-unknown");
 
-/// The app's rows, in the order they are trusted.
-pub fn queries(scope: &str) -> [TableQuery; 3] {
-    [
-        TableQuery::new("sys_store_app").eq("scope", scope).fields([
-            "sys_id",
-            "name",
-            "scope",
-            "version",
-            "latest_version",
-            "active",
-            "update_available",
-            "install_date",
-        ]),
-        TableQuery::new("sys_scope")
-            .eq("scope", scope)
-            .fields(["sys_id", "name", "scope", "version", "active"]),
-        TableQuery::new("sys_app")
-            .eq("scope", scope)
-            .fields(["sys_id", "name", "scope", "version", "active"]),
-    ]
+/// The order in which rows of the same scope are trusted, should an instance hold more than one.
+const TRUST: [&str; 3] = ["sys_store_app", "sys_app", "sys_scope"];
+
+/// The app's scope records, from every table of the `sys_scope` hierarchy.
+pub fn query(scope: &str) -> TableQuery {
+    TableQuery::new("sys_scope").eq("scope", scope).fields([
+        "sys_id",
+        "name",
+        "scope",
+        "version",
+        "active",
+        "sys_class_name",
+    ])
 }
 
 impl Check for ConnectorApp {
@@ -50,9 +45,7 @@ impl Check for ConnectorApp {
         if scope.is_empty() {
             return Vec::new();
         }
-        let mut keys = vec![FactKey::WhoAmI];
-        keys.extend(queries(scope).into_iter().map(FactKey::Table));
-        keys
+        vec![FactKey::WhoAmI, FactKey::Table(query(scope))]
     }
 
     fn evaluate(&self, ctx: &Context, facts: &Facts) -> Outcome {
@@ -65,29 +58,46 @@ impl Check for ConnectorApp {
             ));
         }
         let app = app_label(&profile.app_name, scope);
+        let query = query(scope);
         let mut findings = Findings::default();
-        for query in queries(scope) {
-            match facts.rows(&query) {
-                Ok(rows) => match rows.first() {
-                    Some(row) => return judge(&app, &query.table, row),
-                    None => findings.note(query.describe(), "0 rows"),
-                },
-                Err(error) => findings.cannot_read(&query.table, &error),
+        match facts.rows(&query) {
+            Ok(rows) => {
+                if let Some(row) = rows.iter().min_by_key(|row| trust_rank(row)) {
+                    return judge(&app, row);
+                }
+                findings.note(query.describe(), "0 rows");
             }
+            Err(error) => findings.cannot_read(&query.table, &error),
         }
         if !findings.has_unreadable() && may_lack_admin(facts) {
             findings.hidden(format!(
-                "{app} was found in none of sys_store_app, sys_scope, sys_app, which hide rows from an account without admin"
+                "{app} was not found in sys_scope (nor the sys_store_app and sys_app tables extending it), which hides rows from an account without admin"
             ));
         }
         if !findings.has_unreadable() {
             findings.fail(
                 NOT_INSTALLED.arg("app", &*app),
-                format!("{app} is not installed (scope {scope} is in none of sys_store_app, sys_scope, sys_app)"),
+                format!("{app} is not installed (no sys_scope record has scope {scope})"),
             );
         }
         findings.outcome("")
     }
+}
+
+/// The table a scope record lives in (`sys_scope` when the instance leaves the class out).
+fn class_of(row: &Row) -> &str {
+    match row.text("sys_class_name") {
+        "" => "sys_scope",
+        class => class,
+    }
+}
+
+fn trust_rank(row: &Row) -> usize {
+    let class = class_of(row);
+    TRUST
+        .iter()
+        .position(|t| *t == class)
+        .unwrap_or(TRUST.len())
 }
 
 fn app_label(name: &str, scope: &str) -> String {
@@ -98,7 +108,8 @@ fn app_label(name: &str, scope: &str) -> String {
     }
 }
 
-fn judge(app: &str, table: &str, row: &Row) -> Outcome {
+fn judge(app: &str, row: &Row) -> Outcome {
+    let table = class_of(row);
     let version = row.text("version");
     let version_text = if version.is_empty() {
         "version unknown".to_string()
@@ -110,11 +121,6 @@ fn judge(app: &str, table: &str, row: &Row) -> Outcome {
     findings.note("name", row.text("name"));
     findings.note("version", shown(row, "version"));
     findings.note("active", shown(row, "active"));
-    for field in ["latest_version", "update_available", "install_date"] {
-        if row.value(field).is_some_and(|v| !v.is_empty()) {
-            findings.note(field, shown(row, field));
-        }
-    }
     match row.flag("active") {
         Some(true) => {}
         Some(false) => findings.fail(
@@ -143,24 +149,29 @@ mod tests {
 
     const SCOPE: &str = "x_mioms_m365ticket";
 
-    fn facts(store: Vec<serde_json::Value>, scope_rows: Vec<serde_json::Value>) -> Facts {
-        let [store_q, scope_q, app_q] = queries(SCOPE);
-        Facts::from_pairs([
-            admin(),
-            rows(FactKey::Table(store_q), store),
-            rows(FactKey::Table(scope_q), scope_rows),
-            rows(FactKey::Table(app_q), vec![]),
-        ])
+    fn facts(scope_rows: Vec<serde_json::Value>) -> Facts {
+        Facts::from_pairs([admin(), rows(FactKey::Table(query(SCOPE)), scope_rows)])
     }
 
-    fn app(active: &str) -> serde_json::Value {
+    fn app(active: &str, class: &str) -> serde_json::Value {
         json!({"sys_id": "a", "name": "Microsoft 365 Ticketing Connector App", "scope": SCOPE,
-               "version": "1.2.0", "active": dv(active, active)})
+               "version": "1.2.0", "active": dv(active, active), "sys_class_name": dv(class, class)})
     }
 
     #[test]
-    fn installed_active_store_app_passes_with_version() {
-        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![app("true")], vec![]));
+    fn one_query_over_the_scope_hierarchy() {
+        let needs = ConnectorApp.needs(&context());
+        let tables: Vec<&FactKey> = needs
+            .iter()
+            .filter(|k| matches!(k, FactKey::Table(_)))
+            .collect();
+        assert_eq!(tables, [&FactKey::Table(query(SCOPE))]);
+        assert!(query(SCOPE).describe().contains("sys_scope"));
+    }
+
+    #[test]
+    fn installed_active_store_app_passes_with_version_and_table() {
+        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![app("true", "sys_store_app")]));
         assert_eq!(outcome.status, Status::Pass);
         assert!(
             outcome.summary.contains("version 1.2.0"),
@@ -171,22 +182,41 @@ mod tests {
     }
 
     #[test]
-    fn falls_back_to_sys_scope() {
-        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![], vec![app("true")]));
+    fn a_record_without_a_class_is_a_plain_scope() {
+        let mut row = app("true", "");
+        row.as_object_mut().unwrap().remove("sys_class_name");
+        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![row]));
         assert_eq!(outcome.status, Status::Pass);
-        assert!(outcome.summary.contains("sys_scope"));
+        assert!(
+            outcome.summary.contains("(sys_scope)"),
+            "{}",
+            outcome.summary
+        );
+    }
+
+    #[test]
+    fn the_store_record_is_trusted_before_a_plain_scope() {
+        let outcome = ConnectorApp.evaluate(
+            &context(),
+            &facts(vec![
+                app("false", "sys_scope"),
+                app("true", "sys_store_app"),
+            ]),
+        );
+        assert_eq!(outcome.status, Status::Pass, "{}", outcome.summary);
     }
 
     #[test]
     fn inactive_app_fails() {
-        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![app("false")], vec![]));
+        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![app("false", "sys_app")]));
         assert_eq!(outcome.status, Status::Fail);
+        assert!(outcome.summary.contains("sys_app"));
         assert!(outcome.rendered_fix("connector-app").contains("Activate"));
     }
 
     #[test]
     fn missing_app_fails_for_an_admin() {
-        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![], vec![]));
+        let outcome = ConnectorApp.evaluate(&context(), &facts(vec![]));
         assert_eq!(outcome.status, Status::Fail);
         assert!(outcome.summary.contains("not installed"));
         assert!(
@@ -198,22 +228,11 @@ mod tests {
 
     #[test]
     fn no_rows_to_a_non_admin_or_403_is_inconclusive() {
-        let [store_q, scope_q, app_q] = queries(SCOPE);
-        let hidden = Facts::from_pairs([
-            non_admin(),
-            rows(FactKey::Table(store_q.clone()), vec![]),
-            rows(FactKey::Table(scope_q.clone()), vec![]),
-            rows(FactKey::Table(app_q.clone()), vec![]),
-        ]);
+        let hidden = Facts::from_pairs([non_admin(), rows(FactKey::Table(query(SCOPE)), vec![])]);
         let outcome = ConnectorApp.evaluate(&context(), &hidden);
         assert_eq!(outcome.status, Status::Inconclusive);
         assert!(outcome.summary.contains("run with an admin account"));
-        let denied = Facts::from_pairs([
-            admin(),
-            forbidden(FactKey::Table(store_q)),
-            rows(FactKey::Table(scope_q), vec![]),
-            rows(FactKey::Table(app_q), vec![]),
-        ]);
+        let denied = Facts::from_pairs([admin(), forbidden(FactKey::Table(query(SCOPE)))]);
         assert_eq!(
             ConnectorApp.evaluate(&context(), &denied).status,
             Status::Inconclusive

@@ -20,6 +20,9 @@ pub const SYS_COLUMNS: [&str; 6] = [
     "sys_mod_count",
 ];
 
+/// The column naming the table a record of a table hierarchy lives in.
+pub const CLASS_COLUMN: &str = "sys_class_name";
+
 /// How a table answers a caller without the read roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -162,29 +165,49 @@ impl Store {
             .map(|r| text(r, "value").to_string())
     }
 
-    /// Finds a row by sys_id.
+    /// Finds a row by sys_id, in the table or one of the tables extending it (a reference to
+    /// `sys_scope` may name a `sys_store_app` record).
     pub fn find(&self, table: &str, sys_id: &str) -> Option<&Row> {
+        let has_id = |r: &&Row| r.get("sys_id").and_then(Value::as_str) == Some(sys_id);
         self.tables
             .get(table)?
             .rows
             .iter()
-            .find(|r| r.get("sys_id").and_then(Value::as_str) == Some(sys_id))
+            .find(has_id)
+            .or_else(|| {
+                self.schema
+                    .get(table)?
+                    .children
+                    .iter()
+                    .filter_map(|child| self.tables.get(child))
+                    .find_map(|t| t.rows.iter().find(has_id))
+            })
     }
 
-    /// Rows of a table including those of its child tables (projected on the parent's columns).
+    /// Rows of a table including those of its child tables (projected on the parent's columns), each
+    /// carrying its `sys_class_name` as the platform does: the table the record really lives in.
     pub fn rows_with_children(&self, table: &str) -> Vec<Row> {
         let Some(t) = self.tables.get(table) else {
             return Vec::new();
         };
+        let hierarchy = t.columns.iter().any(|c| c == CLASS_COLUMN);
         let mut rows = t.rows.clone();
+        if hierarchy {
+            for row in &mut rows {
+                if text(row, CLASS_COLUMN).is_empty() {
+                    row.insert(CLASS_COLUMN.into(), Value::String(table.into()));
+                }
+            }
+        }
         for child in self.schema(table).children {
             if let Some(c) = self.tables.get(&child) {
                 for row in &c.rows {
-                    let projected: Row = t
+                    let mut projected: Row = t
                         .columns
                         .iter()
                         .map(|col| (col.clone(), row.get(col).cloned().unwrap_or_default()))
                         .collect();
+                    projected.insert(CLASS_COLUMN.into(), Value::String(child.clone()));
                     rows.push(projected);
                 }
             }
@@ -250,8 +273,15 @@ impl Store {
             .unwrap_or_else(|| value.to_string())
     }
 
-    /// Normalises every table: known columns in a stable order, every row holding every column.
+    /// Normalises every table: known columns in a stable order, every row holding every column; the
+    /// tables of a hierarchy (a table with `children`, and those children) also get `sys_class_name`.
     pub fn normalise(&mut self, now: &str) {
+        let hierarchy: BTreeSet<String> = self
+            .schema
+            .iter()
+            .filter(|(_, s)| !s.children.is_empty())
+            .flat_map(|(parent, s)| s.children.iter().chain([parent]).cloned())
+            .collect();
         for (name, table) in self.tables.iter_mut() {
             let mut seen: BTreeSet<String> = BTreeSet::new();
             let mut columns: Vec<String> = Vec::new();
@@ -266,6 +296,7 @@ impl Store {
                 .map(|c| (*c).to_string())
                 .chain(declared)
                 .chain(from_rows.collect::<Vec<_>>())
+                .chain(hierarchy.contains(name).then(|| CLASS_COLUMN.to_string()))
             {
                 if seen.insert(column.clone()) {
                     columns.push(column);

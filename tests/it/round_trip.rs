@@ -373,7 +373,7 @@ fn ticket_problems_are_diagnosed_with_their_cause() {
 
 #[test]
 fn a_rate_limited_instance_is_diagnosed_and_leftovers_are_reported() {
-    // The scenario allows 21 API requests an hour, instance-wide: successive runs hit the limit at
+    // The scenario allows 19 API requests an hour, instance-wide: successive runs hit the limit at
     // some step. Whichever step it is, the report names the rate limit, and a record that could not be
     // removed is reported and removed by `cleanup` once the limit resets.
     let lab = Lab::start("rate-limited");

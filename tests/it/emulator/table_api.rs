@@ -376,3 +376,44 @@ async fn head_and_method_override_on_the_table_api() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// `sys_store_app` and `sys_app` extend `sys_scope`: reading the parent returns their records, each
+/// with `sys_class_name` naming its table, and a reference to `sys_scope` resolves to a store app.
+#[tokio::test]
+async fn the_scope_hierarchy_answers_from_the_parent_table() {
+    let e = env("healthy");
+    let r = e
+        .get("/api/now/table/sys_scope?sysparm_query=scope=x_mioms_m365ticket&sysparm_fields=name,version,active,sys_class_name,latest_version")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rows = result(&r);
+    assert_eq!(rows.len(), 1, "{}", r.text);
+    assert_eq!(rows[0]["sys_class_name"], "sys_store_app");
+    assert_eq!(rows[0]["version"], "1.2.0");
+    assert!(
+        rows[0].get("latest_version").is_none(),
+        "a child's own columns are not columns of the parent: {}",
+        r.text
+    );
+    let r = e
+        .get("/api/now/table/sys_scope?sysparm_query=scope=global&sysparm_fields=sys_class_name")
+        .await;
+    assert_eq!(result(&r)[0]["sys_class_name"], "sys_scope");
+    let r = e
+        .get("/api/now/table/sys_store_app?sysparm_fields=sys_class_name,latest_version")
+        .await;
+    assert_eq!(result(&r)[0]["sys_class_name"], "sys_store_app");
+    assert_eq!(result(&r)[0]["latest_version"], "1.2.0");
+    assert!(
+        count(
+            &e,
+            "sys_scope_privilege",
+            "source_scope.scope=x_mioms_m365ticket"
+        )
+        .await
+            > 0,
+        "a reference to sys_scope dot-walks into the store app's record"
+    );
+    let e = env("app-missing");
+    assert_eq!(count(&e, "sys_scope", "scope=x_mioms_m365ticket").await, 0);
+}
