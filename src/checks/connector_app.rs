@@ -183,8 +183,8 @@ mod tests {
 
     #[test]
     fn a_record_without_a_class_is_a_plain_scope() {
-        let mut row = app("true", "");
-        row.as_object_mut().unwrap().remove("sys_class_name");
+        let row = json!({"sys_id": "a", "name": "App", "scope": SCOPE, "version": "1.2.0",
+                         "active": dv("true", "true")});
         let outcome = ConnectorApp.evaluate(&context(), &facts(vec![row]));
         assert_eq!(outcome.status, Status::Pass);
         assert!(
