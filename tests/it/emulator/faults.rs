@@ -13,7 +13,7 @@ use super::{Env, env, env_ip, start};
 async fn rate_limiting_answers_429_with_headers() {
     let e = env("rate-limited");
     let r = e.get("/api/now/table/incident?sysparm_limit=1").await;
-    assert_eq!(r.header("X-RateLimit-Limit"), "21");
+    assert_eq!(r.header("X-RateLimit-Limit"), "19");
     e.emu.set_rate_limit(Some(2));
     for _ in 0..2 {
         assert_eq!(
