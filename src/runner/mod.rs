@@ -107,13 +107,17 @@ pub async fn run(
 ) -> Vec<CheckResult> {
     let keys = planned_keys(plan, &ctx);
     gatherer.plan_wave(&keys);
-    if keys.contains(&FactKey::WhoAmI) {
-        // The identity read leaves with the reachability probe instead of after it: the chain of
-        // round trips is one shorter, and the probe is still there to explain a failure.
-        let early = gatherer.clone();
-        tokio::spawn(async move {
-            early.get(&FactKey::WhoAmI).await;
-        });
+    // Started at once rather than when a check first asks: the identity read leaves with the
+    // reachability probe instead of after it (the chain of round trips is one shorter, and the probe
+    // is still there to explain a failure), and the service-tag file is decompressed and parsed while
+    // the configuration wave is in flight instead of after it.
+    for key in [FactKey::WhoAmI, FactKey::ServiceTags] {
+        if keys.contains(&key) {
+            let early = gatherer.clone();
+            tokio::spawn(async move {
+                early.get(&key).await;
+            });
+        }
     }
     let semaphore = Arc::new(Semaphore::new(limits.jobs.get()));
     let mut results: HashMap<String, CheckResult> = HashMap::new();
