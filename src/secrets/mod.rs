@@ -20,7 +20,7 @@
 
 mod pattern;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -40,26 +40,84 @@ pub const SHORT_SECRET_LEN: usize = 8;
 struct Entry {
     label: String,
     value: SecretString,
-    /// `None` only if the value is too long to compile; plain matching is used then.
-    pattern: Option<Regex>,
+    pattern: Arc<LazyPattern>,
     /// Registered in a child registry (a fleet target's) and adopted here: scanned for in the
     /// encodings snowdoctor's own writers produce (see [`wire_forms`]), all secrets in one pass.
     adopted: bool,
 }
 
 impl Entry {
+    /// The pattern, for a text in which an encoded form could occur; `None` when only the raw value
+    /// can (see [`pattern::could_be_encoded_in`]) or the value is too long to compile.
+    fn pattern_for(&self, text: &str) -> Option<&Regex> {
+        if pattern::could_be_encoded_in(text) {
+            self.pattern.get()
+        } else {
+            None
+        }
+    }
+
     fn is_match(&self, text: &str) -> bool {
-        match &self.pattern {
+        match self.pattern_for(text) {
             Some(re) => re.is_match(text),
             None => text.contains(self.value.expose_secret()),
         }
     }
 
     fn replace_all(&self, text: &str) -> String {
-        match &self.pattern {
+        match self.pattern_for(text) {
             Some(re) => re.replace_all(text, REDACTED).into_owned(),
             None => text.replace(self.value.expose_secret(), REDACTED),
         }
+    }
+}
+
+/// A secret's pattern, compiled on a thread of its own from the moment the secret is registered: a
+/// token's pattern takes milliseconds to compile, which would otherwise sit between the token answer
+/// and the next request. The first text that needs it waits for it.
+struct LazyPattern {
+    ready: OnceLock<Option<Regex>>,
+    compiling: Mutex<Option<std::thread::JoinHandle<Option<Regex>>>>,
+}
+
+impl LazyPattern {
+    fn start(value: &SecretString) -> LazyPattern {
+        let secret = value.clone();
+        let spawned = std::thread::Builder::new()
+            .name("secret-pattern".into())
+            .spawn(move || pattern::compile(secret.expose_secret()));
+        let pattern = LazyPattern {
+            ready: OnceLock::new(),
+            compiling: Mutex::new(None),
+        };
+        match spawned {
+            Ok(handle) => {
+                if let Ok(mut compiling) = pattern.compiling.lock() {
+                    *compiling = Some(handle);
+                }
+            }
+            // No thread to spare: compile here and now.
+            Err(_) => {
+                let _ = pattern.ready.set(pattern::compile(value.expose_secret()));
+            }
+        }
+        pattern
+    }
+
+    fn get(&self) -> Option<&Regex> {
+        if let Some(ready) = self.ready.get() {
+            return ready.as_ref();
+        }
+        // Whoever takes the handle joins it holding the lock; the others wait on the lock.
+        let mut compiling = self
+            .compiling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(handle) = compiling.take() {
+            let _ = self.ready.set(handle.join().ok().flatten());
+        }
+        drop(compiling);
+        self.ready.get().and_then(Option::as_ref)
     }
 }
 
@@ -141,7 +199,7 @@ impl SecretRegistry {
         let entry = Entry {
             label: label.to_string(),
             value: SecretString::from(value.to_string()),
-            pattern: pattern::compile(value),
+            pattern: Arc::new(LazyPattern::start(secret)),
             adopted: false,
         };
         if let Some(parent) = &self.parent {

@@ -24,6 +24,16 @@ pub fn compile(secret: &str) -> Option<Regex> {
         .ok()
 }
 
+/// The characters every encoded form of a character starts with (`%22`, `+`, `&quot;`, `\u0022`,
+/// `\"`): a text holding none of them can hold a secret only as its raw value.
+const ENCODING_STARTS: [char; 4] = ['%', '+', '&', '\\'];
+
+/// True when an encoded form of some character could occur in `text`; when false, a plain search for
+/// the raw value finds exactly what the pattern would.
+pub fn could_be_encoded_in(text: &str) -> bool {
+    text.contains(ENCODING_STARTS)
+}
+
 /// Every way one character can be written.
 fn alternatives(c: char) -> Vec<String> {
     let mut alts = vec![regex::escape(c.encode_utf8(&mut [0; 4]))];
@@ -91,6 +101,25 @@ fn json_short_escape(c: char) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_encoded_form_starts_with_an_encoding_start() {
+        // What makes the raw search of `could_be_encoded_in` exact: any non-raw alternative begins
+        // with one of ENCODING_STARTS (as a regex, escaped or not).
+        for c in (' '..='~').chain(['é', '€', '😀', '\n', '\t', '\u{8}']) {
+            let raw = regex::escape(c.encode_utf8(&mut [0; 4]));
+            for alternative in alternatives(c).into_iter().filter(|a| *a != raw) {
+                // The leading atom of the regex is a literal `%`, `+`, `&` or `\`.
+                let leading = ["%", r"\+", "&", r"\\"];
+                assert!(
+                    leading.iter().any(|l| alternative.starts_with(l)),
+                    "{c:?}: {alternative}"
+                );
+            }
+        }
+        assert!(!could_be_encoded_in("plain text, no escapes"));
+        assert!(could_be_encoded_in("a=1&b=2"));
+    }
 
     const CANARY: &str = r#"Cnry"pw\1&<x>'z"#;
 
