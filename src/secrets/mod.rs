@@ -20,10 +20,9 @@
 
 mod pattern;
 
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use aho_corasick::AhoCorasick;
-use regex::Regex;
 pub use secrecy::{ExposeSecret, SecretString};
 
 /// The marker that replaces a secret in any output.
@@ -35,89 +34,43 @@ const MIN_TRACKED_LEN: usize = 4;
 /// Secrets shorter than this are likely to collide with ordinary words in a report.
 pub const SHORT_SECRET_LEN: usize = 8;
 
-/// One tracked secret: where it came from, and its value in every encoding.
+/// One tracked secret: where it came from, and its value.
 #[derive(Clone)]
 struct Entry {
     label: String,
     value: SecretString,
-    pattern: Arc<LazyPattern>,
     /// Registered in a child registry (a fleet target's) and adopted here: scanned for in the
     /// encodings snowdoctor's own writers produce (see [`wire_forms`]), all secrets in one pass.
     adopted: bool,
 }
 
 impl Entry {
-    /// The pattern, for a text in which an encoded form could occur; `None` when only the raw value
-    /// can (see [`pattern::could_be_encoded_in`]) or the value is too long to compile.
-    fn pattern_for(&self, text: &str) -> Option<&Regex> {
-        if pattern::could_be_encoded_in(text) {
-            self.pattern.get()
-        } else {
-            None
-        }
+    /// The value as the matcher walks it, character by character.
+    fn chars(&self) -> Vec<char> {
+        self.value.expose_secret().chars().collect()
     }
 
     fn is_match(&self, text: &str) -> bool {
-        match self.pattern_for(text) {
-            Some(re) => re.is_match(text),
-            None => text.contains(self.value.expose_secret()),
+        if !pattern::could_be_encoded_in(text) {
+            return text.contains(self.value.expose_secret());
         }
+        pattern::find(&self.chars(), text, 0).is_some()
     }
 
     fn replace_all(&self, text: &str) -> String {
-        match self.pattern_for(text) {
-            Some(re) => re.replace_all(text, REDACTED).into_owned(),
-            None => text.replace(self.value.expose_secret(), REDACTED),
+        if !pattern::could_be_encoded_in(text) {
+            return text.replace(self.value.expose_secret(), REDACTED);
         }
-    }
-}
-
-/// A secret's pattern, compiled on a thread of its own from the moment the secret is registered: a
-/// token's pattern takes milliseconds to compile, which would otherwise sit between the token answer
-/// and the next request. The first text that needs it waits for it.
-struct LazyPattern {
-    ready: OnceLock<Option<Regex>>,
-    compiling: Mutex<Option<std::thread::JoinHandle<Option<Regex>>>>,
-}
-
-impl LazyPattern {
-    fn start(value: &SecretString) -> LazyPattern {
-        let secret = value.clone();
-        let spawned = std::thread::Builder::new()
-            .name("secret-pattern".into())
-            .spawn(move || pattern::compile(secret.expose_secret()));
-        let pattern = LazyPattern {
-            ready: OnceLock::new(),
-            compiling: Mutex::new(None),
-        };
-        match spawned {
-            Ok(handle) => {
-                if let Ok(mut compiling) = pattern.compiling.lock() {
-                    *compiling = Some(handle);
-                }
-            }
-            // No thread to spare: compile here and now.
-            Err(_) => {
-                let _ = pattern.ready.set(pattern::compile(value.expose_secret()));
-            }
+        let chars = self.chars();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        while let Some((start, end)) = pattern::find(&chars, text, copied) {
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = end;
         }
-        pattern
-    }
-
-    fn get(&self) -> Option<&Regex> {
-        if let Some(ready) = self.ready.get() {
-            return ready.as_ref();
-        }
-        // Whoever takes the handle joins it holding the lock; the others wait on the lock.
-        let mut compiling = self
-            .compiling
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(handle) = compiling.take() {
-            let _ = self.ready.set(handle.join().ok().flatten());
-        }
-        drop(compiling);
-        self.ready.get().and_then(Option::as_ref)
+        out.push_str(&text[copied..]);
+        out
     }
 }
 
@@ -199,7 +152,6 @@ impl SecretRegistry {
         let entry = Entry {
             label: label.to_string(),
             value: SecretString::from(value.to_string()),
-            pattern: Arc::new(LazyPattern::start(secret)),
             adopted: false,
         };
         if let Some(parent) = &self.parent {
