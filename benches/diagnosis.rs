@@ -1,12 +1,13 @@
 //! Benchmark (not a test): a full diagnosis of an in-process healthy emulator at 80 ms latency per
 //! request, through the real binary. From the run's own HAR transcript it prints the number of HTTP
 //! requests, the critical-path depth (the longest chain of requests each waiting for the previous one)
-//! and the wall time against the floor that depth sets (depth × latency). Each figure is printed for
-//! the Batch API answering (its items costing 5 ms each inside the instance, and the emulator's
-//! pessimistic default of the full latency each) and for it refused (404: the fallback to individual
-//! requests), and the default `--jobs 8` is compared with `--jobs 1`, all in the same run. "wall" is the
-//! run's own `duration_ms` (from the first request to the verdict); "process wall" adds the binary's
-//! startup and the writing of its reports.
+//! and the wall time against the floor that depth sets (depth × latency), and against that floor plus
+//! what the batch's sub-requests cost inside the instance. Each figure is printed for the Batch API
+//! answering (its items costing 5 ms each inside the instance, and the emulator's pessimistic default
+//! of the full latency each), for `--no-batch`, and for the batch refused (404: the fallback to
+//! individual requests); the default `--jobs 8` is compared with `--jobs 1`, all in the same run.
+//! "wall" is the run's own `duration_ms` (from the start of the diagnosis to the verdict); "process
+//! wall" adds the binary's startup and the writing of its reports.
 //!
 //! Run: `cargo bench --bench diagnosis`. Loopback only; every run has a deadline.
 
@@ -26,6 +27,9 @@ struct Figures {
     label: &'static str,
     requests: usize,
     har_entries: usize,
+    /// Sub-requests carried inside a batch: their time inside the instance adds to their round trip.
+    batch_items: usize,
+    item_time: Duration,
     depth: usize,
     walls: Vec<Duration>,
     wall: Duration,
@@ -38,7 +42,7 @@ struct Figures {
 fn sample(
     instance: &Instance,
     dir: &std::path::Path,
-    jobs: &str,
+    flags: &[&str],
     run: usize,
     figures: &mut Figures,
 ) {
@@ -48,13 +52,12 @@ fn sample(
         [
             "--format",
             "json",
-            "--jobs",
-            jobs,
             "--report",
             &format!("har={}", har_path.display()),
         ]
         .map(String::from),
     );
+    args.extend(flags.iter().map(|f| f.to_string()));
     let before = instance.emulator.request_count();
     let finished = snowdoctor(&args, &instance.secret_env("SNOWDOCTOR_"));
     figures.requests = instance.emulator.request_count() - before;
@@ -68,6 +71,9 @@ fn sample(
         serde_json::from_str(&std::fs::read_to_string(&har_path).expect("HAR written"))
             .expect("HAR is JSON");
     figures.har_entries = har["log"]["entries"].as_array().map_or(0, Vec::len);
+    figures.batch_items = har["log"]["entries"].as_array().map_or(0, |e| {
+        e.iter().filter(|e| e.get("_batch").is_some()).count()
+    });
     figures.depth = critical_path(&wire_spans(&har));
     figures.walls.push(Duration::from_millis(
         report["duration_ms"].as_u64().expect("duration_ms"),
@@ -85,18 +91,26 @@ fn main() {
     instance_time.emulator.set_batch_item_latency(ITEM_TIME);
     let without_batch = Instance::start(dir.path(), "no-batch");
     without_batch.emulator.set_batch_api(BatchApi::Missing);
-    let configurations = [
-        (&instance_time, "8", "batch (items 5 ms)"),
-        (&pessimistic, "8", "batch (items 80 ms)"),
-        (&without_batch, "8", "no batch (404)"),
-        (&instance_time, "1", "batch, --jobs 1"),
+    let configurations: [(&Instance, &[&str], &str, Duration); 5] = [
+        (&instance_time, &[], "batch (items 5 ms)", ITEM_TIME),
+        (&pessimistic, &[], "batch (items 80 ms)", LATENCY),
+        (&instance_time, &["--no-batch"], "--no-batch", ITEM_TIME),
+        (&without_batch, &[], "batch refused (404)", LATENCY),
+        (
+            &instance_time,
+            &["--jobs", "1"],
+            "batch, --jobs 1",
+            ITEM_TIME,
+        ),
     ];
     let mut rows: Vec<Figures> = configurations
         .iter()
-        .map(|(_, _, label)| Figures {
+        .map(|(_, _, label, item_time)| Figures {
             label,
             requests: 0,
             har_entries: 0,
+            batch_items: 0,
+            item_time: *item_time,
             depth: 0,
             walls: Vec::new(),
             wall: Duration::ZERO,
@@ -106,8 +120,8 @@ fn main() {
         .collect();
     // Interleaved so machine noise affects every configuration alike.
     for run in 0..RUNS {
-        for ((instance, jobs, _), figures) in configurations.iter().zip(rows.iter_mut()) {
-            sample(instance, dir.path(), jobs, run, figures);
+        for ((instance, flags, _, _), figures) in configurations.iter().zip(rows.iter_mut()) {
+            sample(instance, dir.path(), flags, run, figures);
         }
     }
     for row in &mut rows {
@@ -120,29 +134,36 @@ fn main() {
         "full healthy diagnosis, {latency:.0} ms emulated latency per request, median of {RUNS} runs"
     );
     println!(
-        "  {:<22} {:>8} {:>11} {:>14} {:>9} {:>22} {:>13}",
+        "  {:<22} {:>8} {:>11} {:>14} {:>9} {:>24} {:>20} {:>13}",
         "configuration",
         "requests",
         "HAR entries",
         "critical path",
         "wall",
         "wall ÷ (path × latency)",
+        "… + batch item time",
         "process wall"
     );
     let ratio = |row: &Figures| ms(row.wall) / (row.depth as f64 * latency);
+    // The floor once the batch's sub-requests are counted at what they cost inside the instance.
+    let with_items = |row: &Figures| {
+        ms(row.wall) / (row.depth as f64 * latency + row.batch_items as f64 * ms(row.item_time))
+    };
     for row in &rows {
         println!(
-            "  {:<22} {:>8} {:>11} {:>14} {:>6.0} ms {:>22.2} {:>10.0} ms",
+            "  {:<22} {:>8} {:>11} {:>14} {:>6.0} ms {:>24.2} {:>20.2} {:>10.0} ms",
             row.label,
             row.requests,
             row.har_entries,
             row.depth,
             ms(row.wall),
             ratio(row),
+            with_items(row),
             ms(row.process_wall)
         );
     }
-    let (batched, pessimistic, alone, serial) = (&rows[0], &rows[1], &rows[2], &rows[3]);
+    let (batched, pessimistic, no_batch, refused, serial) =
+        (&rows[0], &rows[1], &rows[2], &rows[3], &rows[4]);
     println!(
         "  --jobs 8 vs --jobs 1: {:.2}x ({:.0} ms vs {:.0} ms)",
         ms(serial.wall) / ms(batched.wall),
@@ -150,22 +171,26 @@ fn main() {
         ms(serial.wall)
     );
     println!(
-        "  batch vs no batch: {} vs {} requests, {:.0} ms (items 5 ms) / {:.0} ms (items 80 ms) vs {:.0} ms",
+        "  batch vs no batch: {} vs {} requests, {:.0} ms (items 5 ms) / {:.0} ms (items 80 ms) vs {:.0} ms; a refused batch costs one round trip more ({:.0} ms)",
         batched.requests,
-        alone.requests,
+        no_batch.requests,
         ms(batched.wall),
         ms(pessimistic.wall),
-        ms(alone.wall)
+        ms(no_batch.wall),
+        ms(refused.wall)
     );
     println!(
-        "  goals: requests ≤ 15 with batch: {}; critical path ≤ 9: {} (batch) / {} (no batch); \
-         wall ÷ (path × latency) ≤ 1.15: {} (items 5 ms) / {} (items 80 ms) / {} (no batch)",
+        "  goals: requests ≤ 15 with batch: {}; critical path ≤ 9: {} (batch) / {} (--no-batch); \
+         wall ÷ (path × latency) ≤ 1.15: {} (items 5 ms) / {} (items 80 ms) / {} (--no-batch); \
+         counting the batch items' time in the floor: {} (items 5 ms) / {} (items 80 ms)",
         met(batched.requests <= 15),
         met(batched.depth <= 9),
-        met(alone.depth <= 9),
+        met(no_batch.depth <= 9),
         met(ratio(batched) <= 1.15),
         met(ratio(pessimistic) <= 1.15),
-        met(ratio(alone) <= 1.15)
+        met(ratio(no_batch) <= 1.15),
+        met(with_items(batched) <= 1.15),
+        met(with_items(pessimistic) <= 1.15)
     );
 }
 

@@ -668,3 +668,78 @@ fn canaries_never_leak_from_a_redirect_location() {
     assert!(report.summary("connectivity").contains("login.do"));
     assert_eq!(out.code, 3, "{}", out.stderr);
 }
+
+/// A fleet of two echoing servers: each target redacts with a registry of its own, the fleet's outputs
+/// are scanned for every target's secrets, and no canary reaches any of them, at -vvv.
+#[test]
+fn canaries_never_leak_from_a_fleet_of_echoing_servers() {
+    let first = HostileServer::start(|request, _| echoing(request));
+    let second = HostileServer::start(|request, _| echoing(request));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = |name: &str, url: &str| {
+        format!(
+            "[[target]]\nname = \"{name}\"\ninstance = \"{url}\"\nuser = \"admin\"\nclient_id = \"canary-client-id\"\n\
+             password_env = \"HOSTILE_PASSWORD\"\nintegration_password_env = \"HOSTILE_INTEGRATION_PASSWORD\"\n\
+             client_secret_env = \"HOSTILE_CLIENT_SECRET\"\nrefresh_token_env = \"HOSTILE_REFRESH_TOKEN\"\n\n"
+        )
+    };
+    let file = dir.path().join("targets.toml");
+    std::fs::write(
+        &file,
+        target("first", &first.url()) + &target("second", &second.url()),
+    )
+    .expect("write targets");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).expect("out dir");
+    let mut cmd = snowdoctor();
+    cmd.arg("run")
+        .arg("--targets")
+        .arg(&file)
+        .args(["-vvv", "--format", "json"])
+        .args(["--connect-timeout", "2", "--request-timeout", "2"])
+        .arg("--report")
+        .arg(format!("junit={}", out_dir.join("fleet.xml").display()))
+        .arg("--report")
+        .arg(format!("md={}", out_dir.join("fleet.md").display()))
+        .arg("--report-dir")
+        .arg(out_dir.join("targets"))
+        .env("HOSTILE_PASSWORD", PASSWORD)
+        .env("HOSTILE_INTEGRATION_PASSWORD", INTEGRATION_PASSWORD)
+        .env("HOSTILE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("HOSTILE_REFRESH_TOKEN", REFRESH_TOKEN);
+    without_proxy(&mut cmd);
+    let (out, took) = timed(cmd);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(took < WALL_LIMIT, "the fleet took {took:?}");
+    for server in [&first, &second] {
+        assert!(
+            server.requests().iter().any(|r| r.authenticated()),
+            "each target signed in, so each server echoed a credential"
+        );
+    }
+    let fleet: serde_json::Value = serde_json::from_str(&out.stdout).expect("fleet JSON");
+    assert_eq!(
+        fleet["runs"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        out.stderr
+    );
+    assert_clean("stdout", &out.stdout);
+    assert_clean("stderr", &out.stderr);
+    let mut written = canary::written_texts(&out_dir);
+    written.extend(canary::written_texts(&out_dir.join("targets")));
+    for entry in std::fs::read_dir(out_dir.join("targets")).expect("per-target reports") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            written.extend(canary::written_texts(&path));
+        }
+    }
+    assert!(written.len() >= 4, "reports written: {}", written.len());
+    for (name, text) in &written {
+        assert_clean(name, text);
+    }
+    assert!(
+        written.iter().any(|(_, text)| text.contains("[REDACTED]")),
+        "the echoed credentials are redacted, not dropped silently"
+    );
+}
