@@ -87,12 +87,18 @@ fn main() {
     let all_env = targets_file(&instances, &all_file);
 
     let (mut one, mut all, mut rss) = (Vec::new(), Vec::new(), 0);
+    let (mut client_cpu, mut emulator_cpu) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
         one.push(fleet_run(&one_file, &one_env, 1).wall);
+        let (emulators_before, _) = common::cpu_times();
         let finished = fleet_run(&all_file, &all_env, INSTANCES);
+        let (emulators_after, _) = common::cpu_times();
         rss = rss.max(finished.peak_rss_kib);
         all.push(finished.wall);
+        client_cpu.push(finished.cpu);
+        emulator_cpu.push(emulators_after.saturating_sub(emulators_before));
     }
+    let (client_cpu, emulator_cpu) = (median(client_cpu), median(emulator_cpu));
     let (one, all) = (median(one), median(all));
     let ratio = ms(all) / ms(one);
     let rss_mb = rss as f64 / 1024.0;
@@ -109,5 +115,13 @@ fn main() {
     println!(
         "  peak RSS:      {rss_mb:>7.1} MB (goal ≤ 150 MB: {})",
         if rss_mb <= 150.0 { "met" } else { "NOT met" }
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "  CPU during the {INSTANCES}-instance run: snowdoctor {:.2} s ({:.1} ms per instance), the {INSTANCES} \
+         in-process emulators {:.2} s, on {cores} cores shared by both",
+        client_cpu.as_secs_f64(),
+        ms(client_cpu) / INSTANCES as f64,
+        emulator_cpu.as_secs_f64(),
     );
 }

@@ -93,6 +93,30 @@ pub struct Finished {
     pub wall: Duration,
     /// `VmHWM` of the child, sampled every few milliseconds until it exits.
     pub peak_rss_kib: u64,
+    /// CPU time (user + system) the child used.
+    pub cpu: Duration,
+}
+
+/// CPU time of this process (its own threads: in the benchmarks, the in-process emulators) and of
+/// its reaped children, from `/proc/self/stat` (clock ticks of 10 ms, Linux's `USER_HZ`).
+pub fn cpu_times() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect()
+        })
+        .unwrap_or_default();
+    // utime, stime, cutime, cstime are fields 14–17 of stat(5); `fields[0]` is field 3.
+    let ticks = |i: usize| fields.get(i - 3).copied().unwrap_or(0);
+    let tick = Duration::from_millis(10);
+    (
+        tick * (ticks(14) + ticks(15)) as u32,
+        tick * (ticks(16) + ticks(17)) as u32,
+    )
 }
 
 /// Runs the real binary with `args` and `env` (no inherited `SNOWDOCTOR_*`), killing it at [`DEADLINE`].
@@ -110,6 +134,7 @@ pub fn snowdoctor(args: &[String], env: &[(String, String)]) -> Finished {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    let (_, children_before) = cpu_times();
     let started = Instant::now();
     let mut child = command.spawn().expect("snowdoctor starts");
     let mut stdout = child.stdout.take().expect("piped stdout");
@@ -139,11 +164,13 @@ pub fn snowdoctor(args: &[String], env: &[(String, String)]) -> Finished {
         std::thread::sleep(Duration::from_millis(5));
     };
     let wall = started.elapsed();
+    let (_, children_after) = cpu_times();
     Finished {
         code: status.code().unwrap_or(-1),
         stdout: reader.join().unwrap_or_default(),
         wall,
         peak_rss_kib,
+        cpu: children_after.saturating_sub(children_before),
     }
 }
 

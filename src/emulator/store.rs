@@ -187,16 +187,30 @@ impl Store {
     /// Rows of a table including those of its child tables (projected on the parent's columns), each
     /// carrying its `sys_class_name` as the platform does: the table the record really lives in.
     pub fn rows_with_children(&self, table: &str) -> Vec<Row> {
+        self.rows_with_children_where(table, |_| true)
+    }
+
+    /// The rows of [`Store::rows_with_children`] that `keep` accepts; only those are copied (a query
+    /// of a 300-row table copies its matches, not the table).
+    pub fn rows_with_children_where(
+        &self,
+        table: &str,
+        mut keep: impl FnMut(&Row) -> bool,
+    ) -> Vec<Row> {
         let Some(t) = self.tables.get(table) else {
             return Vec::new();
         };
         let hierarchy = t.columns.iter().any(|c| c == CLASS_COLUMN);
-        let mut rows = t.rows.clone();
-        if hierarchy {
-            for row in &mut rows {
-                if text(row, CLASS_COLUMN).is_empty() {
-                    row.insert(CLASS_COLUMN.into(), Value::String(table.into()));
+        let mut rows = Vec::new();
+        for row in &t.rows {
+            if hierarchy && text(row, CLASS_COLUMN).is_empty() {
+                let mut classed = row.clone();
+                classed.insert(CLASS_COLUMN.into(), Value::String(table.into()));
+                if keep(&classed) {
+                    rows.push(classed);
                 }
+            } else if keep(row) {
+                rows.push(row.clone());
             }
         }
         for child in self.schema(table).children {
@@ -208,7 +222,9 @@ impl Store {
                         .map(|col| (col.clone(), row.get(col).cloned().unwrap_or_default()))
                         .collect();
                     projected.insert(CLASS_COLUMN.into(), Value::String(child.clone()));
-                    rows.push(projected);
+                    if keep(&projected) {
+                        rows.push(projected);
+                    }
                 }
             }
         }

@@ -201,11 +201,8 @@ pub fn matching_rows(
         return Vec::new();
     }
     let ctx = caller.query_ctx();
-    let mut rows: Vec<Row> = store
-        .rows_with_children(table)
-        .into_iter()
-        .filter(|r| query.matches(store, table, r, &ctx))
-        .collect();
+    let mut rows: Vec<Row> =
+        store.rows_with_children_where(table, |r| query.matches(store, table, r, &ctx));
     query.sort(store, table, &mut rows);
     rows
 }
@@ -325,11 +322,10 @@ async fn get_one(
     if access == ReadAccess::Forbidden {
         return auth::forbidden_read();
     }
-    let rows = store.rows_with_children(&table);
-    let Some(row) = rows
-        .iter()
-        .find(|r| text(r, "sys_id") == sys_id && auth::row_visible(&access, r, &caller))
-    else {
+    let rows = store.rows_with_children_where(&table, |r| {
+        text(r, "sys_id") == sys_id && auth::row_visible(&access, r, &caller)
+    });
+    let Some(row) = rows.first() else {
         return no_record();
     };
     let hidden = hidden_fn(&store, &caller);
