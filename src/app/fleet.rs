@@ -59,7 +59,7 @@ pub async fn run(path: &Path, args: &RunArgs) -> Result<u8> {
         })
         .collect::<Result<Vec<_>>>()?;
     let secrets = SecretRegistry::new();
-    let _log = super::logging::init(output.verbose, secrets.clone());
+    let _log = super::logging::init(output.verbose, secrets.clone(), false);
     let selection = args.selection.selection();
     let catalogue = Catalogue::load(selection.checks_dir.as_deref())?;
     let plan = Plan::select(&catalogue, &selection.only, &selection.skip)?;
@@ -208,12 +208,16 @@ async fn run_target(target: &Target, inputs: &Inputs<'_>) -> Outcome {
             duration_ms: 0,
         };
     }
+    // The target's own registry: its requests and transcript redact its secrets only (redacting
+    // every target's in every target would cost the fleet the square of its size); the fleet's
+    // registry adopts them all for the outputs that span the targets.
+    let secrets = inputs.secrets.child();
     let config = match config::run_config_in(
         &target.connection(&inputs.connection),
         &target.integration(&inputs.integration),
         inputs.selection.clone(),
         &inputs.file,
-        inputs.secrets.clone(),
+        secrets.clone(),
     ) {
         Ok(config) => config,
         Err(error) => return failed(&error),
@@ -230,9 +234,28 @@ async fn run_target(target: &Target, inputs: &Inputs<'_>) -> Outcome {
     )
     .await
     {
-        Ok(diagnosis) => Outcome::Ran(Box::new(diagnosis)),
+        Ok(diagnosis) => match own_secret_in(&diagnosis, &secrets) {
+            Some(error) => failed(&error),
+            None => Outcome::Ran(Box::new(diagnosis)),
+        },
         Err(error) => failed(&error),
     }
+}
+
+/// The target's report, scanned for the target's secrets in every encoding (mixed ones included)
+/// before it joins the fleet, whose outputs are scanned for every target's secrets in one pass.
+fn own_secret_in(diagnosis: &Diagnosis, secrets: &SecretRegistry) -> Option<Error> {
+    let text = serde_json::to_string(&diagnosis.report).unwrap_or_default();
+    secrets
+        .leaks(&text)
+        .iter()
+        .any(|leak| !leak.is_short())
+        .then(|| {
+            Error::Report(
+                "a secret of this target was found in its report, so the report was withheld from the fleet's outputs"
+                    .into(),
+            )
+        })
 }
 
 /// The fleet renders terminal, JSON, JUnit and Markdown as one document; the rest are per target.

@@ -64,7 +64,10 @@ impl<'a> MakeWriter<'a> for RedactingWriter {
 
 /// Installs the subscriber (once per process) and returns the buffer. On stderr: `-v` info, `-vv` debug,
 /// `-vvv` trace (or `SNOWDOCTOR_LOG`); in the buffer: debug, or trace with `-vvv`.
-pub fn init(verbosity: u8, secrets: SecretRegistry) -> LogBuffer {
+///
+/// `keep` is false where no bundle can be written (a fleet): every debug line would otherwise be
+/// formatted and redacted for nothing.
+pub fn init(verbosity: u8, secrets: SecretRegistry, keep: bool) -> LogBuffer {
     let buffer = LogBuffer::default();
     let level = match verbosity {
         0 => "warn",
@@ -74,10 +77,10 @@ pub fn init(verbosity: u8, secrets: SecretRegistry) -> LogBuffer {
     };
     let filter =
         EnvFilter::try_from_env("SNOWDOCTOR_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let bundle_level = if verbosity >= 3 {
-        level
-    } else {
-        "snowdoctor=debug"
+    let bundle_level = match (keep, verbosity) {
+        (false, _) => "off",
+        (true, 3..) => level,
+        (true, _) => "snowdoctor=debug",
     };
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(RedactingWriter {

@@ -55,7 +55,7 @@ pub struct Diagnosis {
 
 /// Runs a diagnosis and writes every requested output. `notes` are prepended to the report's notes.
 pub async fn diagnose(config: RunConfig, output: &OutputArgs, notes: Vec<String>) -> Result<u8> {
-    let log = super::logging::init(output.verbose, config.secrets.clone());
+    let log = super::logging::init(output.verbose, config.secrets.clone(), true);
     let catalogue = Catalogue::load(config.selection.checks_dir.as_deref())?;
     let plan = Plan::select(&catalogue, &config.selection.only, &config.selection.skip)?;
     if plan.selected_count() == 0 {

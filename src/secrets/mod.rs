@@ -22,7 +22,7 @@ mod pattern;
 
 use std::sync::{Arc, RwLock};
 
-use regex::Regex;
+use aho_corasick::AhoCorasick;
 pub use secrecy::{ExposeSecret, SecretString};
 
 /// The marker that replaces a secret in any output.
@@ -34,27 +34,43 @@ const MIN_TRACKED_LEN: usize = 4;
 /// Secrets shorter than this are likely to collide with ordinary words in a report.
 pub const SHORT_SECRET_LEN: usize = 8;
 
-/// One tracked secret: where it came from, and its value in every encoding.
+/// One tracked secret: where it came from, and its value.
+#[derive(Clone)]
 struct Entry {
     label: String,
     value: SecretString,
-    /// `None` only if the value is too long to compile; plain matching is used then.
-    pattern: Option<Regex>,
+    /// Registered in a child registry (a fleet target's) and adopted here: scanned for in the
+    /// encodings snowdoctor's own writers produce (see [`wire_forms`]), all secrets in one pass.
+    adopted: bool,
 }
 
 impl Entry {
+    /// The value as the matcher walks it, character by character.
+    fn chars(&self) -> Vec<char> {
+        self.value.expose_secret().chars().collect()
+    }
+
     fn is_match(&self, text: &str) -> bool {
-        match &self.pattern {
-            Some(re) => re.is_match(text),
-            None => text.contains(self.value.expose_secret()),
+        if !pattern::could_be_encoded_in(text) {
+            return text.contains(self.value.expose_secret());
         }
+        pattern::find(&self.chars(), text, 0).is_some()
     }
 
     fn replace_all(&self, text: &str) -> String {
-        match &self.pattern {
-            Some(re) => re.replace_all(text, REDACTED).into_owned(),
-            None => text.replace(self.value.expose_secret(), REDACTED),
+        if !pattern::could_be_encoded_in(text) {
+            return text.replace(self.value.expose_secret(), REDACTED);
         }
+        let chars = self.chars();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        while let Some((start, end)) = pattern::find(&chars, text, copied) {
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = end;
+        }
+        out.push_str(&text[copied..]);
+        out
     }
 }
 
@@ -79,6 +95,18 @@ impl Leak {
 #[derive(Clone, Default)]
 pub struct SecretRegistry {
     entries: Arc<RwLock<Vec<Entry>>>,
+    /// The registry that adopts every secret registered here (a fleet's, see [`SecretRegistry::child`]).
+    parent: Option<Box<SecretRegistry>>,
+    /// The one-pass matcher of the adopted secrets' forms, built on first use after a change.
+    adopted_forms: Arc<RwLock<Option<AdoptedForms>>>,
+}
+
+/// Every form of every adopted secret in one automaton, and the entry each pattern belongs to.
+struct AdoptedForms {
+    /// How many entries the registry held when this was built: a newer entry means a rebuild.
+    built_for: usize,
+    matcher: AhoCorasick,
+    entry_of_pattern: Vec<usize>,
 }
 
 impl std::fmt::Debug for SecretRegistry {
@@ -121,13 +149,70 @@ impl SecretRegistry {
             }
             return;
         }
-        entries.push(Entry {
+        let entry = Entry {
             label: label.to_string(),
             value: SecretString::from(value.to_string()),
-            pattern: pattern::compile(value),
-        });
+            adopted: false,
+        };
+        if let Some(parent) = &self.parent {
+            parent.adopt(entry.clone());
+        }
+        entries.push(entry);
         // Longest first, so a secret containing another is replaced whole.
         entries.sort_by_key(|e| std::cmp::Reverse(e.value.expose_secret().len()));
+    }
+
+    /// A registry of its own for one part of the run (a fleet's target): its redaction and scans see
+    /// only the secrets registered in it, so each target pays for its own secrets and not for every
+    /// other target's, while every secret registered in it is also adopted by this registry, whose
+    /// scans of the outputs that span every target ([`SecretRegistry::leaks`]) still see them all.
+    pub fn child(&self) -> SecretRegistry {
+        SecretRegistry {
+            parent: Some(Box::new(self.clone())),
+            ..SecretRegistry::default()
+        }
+    }
+
+    fn adopt(&self, mut entry: Entry) {
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        let value = entry.value.expose_secret();
+        if entries.iter().any(|e| e.value.expose_secret() == value) {
+            return;
+        }
+        entry.adopted = true;
+        entries.push(entry);
+        entries.sort_by_key(|e| std::cmp::Reverse(e.value.expose_secret().len()));
+    }
+
+    /// The adopted secrets found in `text` in any of their [`wire_forms`], as entry indexes.
+    fn adopted_in(&self, entries: &[Entry], text: &str) -> Vec<usize> {
+        if !entries.iter().any(|e| e.adopted) {
+            return Vec::new();
+        }
+        let current = self
+            .adopted_forms
+            .read()
+            .ok()
+            .is_some_and(|forms| forms.as_ref().is_some_and(|f| f.built_for == entries.len()));
+        if !current && let Ok(mut forms) = self.adopted_forms.write() {
+            *forms = AdoptedForms::build(entries);
+        }
+        let Ok(forms) = self.adopted_forms.read() else {
+            return Vec::new();
+        };
+        let Some(forms) = forms.as_ref() else {
+            return Vec::new();
+        };
+        let mut found: Vec<usize> = forms
+            .matcher
+            .find_overlapping_iter(text)
+            .map(|m| forms.entry_of_pattern[m.pattern().as_usize()])
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Number of tracked secrets.
@@ -156,26 +241,94 @@ impl SecretRegistry {
 
     /// True when `text` contains a known secret in any encoding.
     pub fn leaks_into(&self, text: &str) -> bool {
-        self.entries
-            .read()
-            .map(|entries| entries.iter().any(|e| e.is_match(text)))
-            .unwrap_or(false)
+        !self.leaks(text).is_empty()
     }
 
-    /// The secrets that occur in `text`, named by where they came from (never by value).
+    /// The secrets that occur in `text`, named by where they came from (never by value). Secrets
+    /// registered here are matched in every encoding, mixed ones included; secrets adopted from child
+    /// registries in the encodings snowdoctor's writers produce, all in one pass over `text` — a
+    /// fleet's output is scanned once, not once per target, and each target's own report is scanned
+    /// for its secrets in every encoding before it joins the fleet.
     pub fn leaks(&self, text: &str) -> Vec<Leak> {
         let Ok(entries) = self.entries.read() else {
             return Vec::new();
         };
+        let adopted = self.adopted_in(&entries, text);
         entries
             .iter()
-            .filter(|e| e.is_match(text))
-            .map(|e| Leak {
+            .enumerate()
+            .filter(|(i, e)| {
+                if e.adopted {
+                    adopted.binary_search(i).is_ok()
+                } else {
+                    e.is_match(text)
+                }
+            })
+            .map(|(_, e)| Leak {
                 label: e.label.clone(),
                 len: e.value.expose_secret().chars().count(),
             })
             .collect()
     }
+}
+
+impl AdoptedForms {
+    fn build(entries: &[Entry]) -> Option<AdoptedForms> {
+        let mut patterns = Vec::new();
+        let mut entry_of_pattern = Vec::new();
+        for (index, entry) in entries.iter().enumerate().filter(|(_, e)| e.adopted) {
+            for form in wire_forms(entry.value.expose_secret()) {
+                patterns.push(form);
+                entry_of_pattern.push(index);
+            }
+        }
+        let matcher = AhoCorasick::new(&patterns).ok()?;
+        Some(AdoptedForms {
+            built_for: entries.len(),
+            matcher,
+            entry_of_pattern,
+        })
+    }
+}
+
+/// A secret as snowdoctor's own writers can write it: raw, JSON-escaped once and twice (a body inside
+/// the HAR's JSON), percent- and form-encoded, and escaped for HTML and XML (each way of writing `'`
+/// and `"`), and HTML-escaped JSON.
+fn wire_forms(value: &str) -> Vec<String> {
+    let json = |v: &str| {
+        let quoted = serde_json::to_string(v).unwrap_or_default();
+        quoted
+            .strip_prefix('"')
+            .and_then(|q| q.strip_suffix('"'))
+            .unwrap_or(&quoted)
+            .to_string()
+    };
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let mut forms = vec![
+        value.to_string(),
+        json(value),
+        json(&json(value)),
+        form.replace('+', "%20"),
+        form,
+    ];
+    for (apos, quot) in [
+        ("&#39;", "&quot;"),
+        ("&#x27;", "&#34;"),
+        ("&apos;", "&quot;"),
+    ] {
+        let html = |v: &str| {
+            v.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', quot)
+                .replace('\'', apos)
+        };
+        forms.push(html(value));
+        forms.push(html(&json(value)));
+    }
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 #[cfg(test)]
@@ -219,6 +372,51 @@ mod tests {
         registry.register(&SecretString::from("ab".to_string()));
         assert!(registry.is_empty());
         assert_eq!(registry.redact("abc"), "abc");
+    }
+
+    #[test]
+    fn a_child_redacts_only_its_own_secrets_and_its_parent_sees_them_all() {
+        let fleet = SecretRegistry::new();
+        let first = fleet.child();
+        let second = fleet.child();
+        first.register_as(
+            "T1_PASSWORD",
+            &SecretString::from(r#"first"pass<1>'"#.to_string()),
+        );
+        second.register_as(
+            "T2_PASSWORD",
+            &SecretString::from("second-pass-2".to_string()),
+        );
+        assert_eq!(
+            first.redact("second-pass-2"),
+            "second-pass-2",
+            "not its secret"
+        );
+        assert_eq!(second.redact("x second-pass-2 y"), "x [REDACTED] y");
+        assert_eq!(fleet.len(), 2);
+        // The parent finds each in the forms the writers produce: raw, JSON, HTML, XML, percent.
+        for text in [
+            r#"{"a":"first\"pass<1>'"}"#,
+            "<td>first&quot;pass&lt;1&gt;&#39;</td>",
+            "<failure message=\"first&quot;pass&lt;1&gt;&apos;\"/>",
+            "?p=first%22pass%3C1%3E%27",
+            "second-pass-2",
+        ] {
+            let leaks = fleet.leaks(text);
+            assert_eq!(leaks.len(), 1, "{text}");
+        }
+        assert_eq!(fleet.leaks("first\"pass<1>' and second-pass-2").len(), 2);
+        assert!(!fleet.leaks_into("nothing secret here"));
+        // A secret registered after the parent's matcher was built is still found.
+        second.register_as(
+            "T2_TOKEN",
+            &SecretString::from("late-token-value".to_string()),
+        );
+        assert_eq!(fleet.leaks("a late-token-value b")[0].label, "T2_TOKEN");
+        // Every encoding, mixed ones included, is still the child's to catch.
+        assert!(first.leaks_into(r"first\u0022pass&lt;1%3E&#x27;"));
+        // The parent's redaction (the log lines) matches every encoding too.
+        assert_eq!(fleet.redact(r"first\u0022pass&lt;1%3E&#x27;"), "[REDACTED]");
     }
 
     #[test]
