@@ -59,7 +59,7 @@ fn selection() -> impl Strategy<Value = Vec<IpNet>> {
     )
         .prop_map(|(mut nets, sorted, doubled)| {
             if sorted {
-                nets.sort_by_key(|n| Interval::of_net(n));
+                nets.sort_by_key(Interval::of_net);
             }
             if doubled && !nets.is_empty() {
                 nets.push(nets[0]);
