@@ -484,9 +484,9 @@ fn fast_v6(text: &[u8]) -> Option<(u128, usize)> {
         at = 2;
     }
     while !ends(at) {
-        let (mut group, mut digits) = (0u128, 0);
+        let (mut group, mut digits) = (0u32, 0);
         while let Some(digit) = text.get(at).and_then(|b| char::from(*b).to_digit(16)) {
-            group = (group << 4) | u128::from(digit);
+            group = (group << 4) | digit;
             digits += 1;
             at += 1;
             if digits > 4 {
@@ -497,9 +497,9 @@ fn fast_v6(text: &[u8]) -> Option<(u128, usize)> {
             return None;
         }
         if gap {
-            (tail, tails) = ((tail << 16) | group, tails + 1);
+            (tail, tails) = ((tail << 16) | u128::from(group), tails + 1);
         } else {
-            (head, heads) = ((head << 16) | group, heads + 1);
+            (head, heads) = ((head << 16) | u128::from(group), heads + 1);
         }
         if heads + tails > 8 {
             return None;
