@@ -49,29 +49,41 @@ impl Entry {
     fn chars(&self) -> Vec<char> {
         self.value.expose_secret().chars().collect()
     }
+}
 
-    fn is_match(&self, text: &str) -> bool {
-        if !pattern::could_be_encoded_in(text) {
-            return text.contains(self.value.expose_secret());
+/// Replaces every occurrence of `entries`' secrets in `text`, in one pass (a text without `%`, `+`,
+/// `&` or `\` can hold them only raw, found by a plain search).
+fn redact_with(entries: &[&Entry], text: &str) -> String {
+    if !pattern::could_be_encoded_in(text) {
+        let mut out = text.to_string();
+        for entry in entries {
+            let value = entry.value.expose_secret();
+            if out.contains(value) {
+                out = out.replace(value, REDACTED);
+            }
         }
-        pattern::find(&self.chars(), text, 0).is_some()
+        return out;
     }
+    let matcher = pattern::Matcher::new(entries.iter().map(|e| e.chars()));
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    while let Some((_, start, end)) = matcher.find(text, copied) {
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
 
-    fn replace_all(&self, text: &str) -> String {
-        if !pattern::could_be_encoded_in(text) {
-            return text.replace(self.value.expose_secret(), REDACTED);
-        }
-        let chars = self.chars();
-        let mut out = String::with_capacity(text.len());
-        let mut copied = 0;
-        while let Some((start, end)) = pattern::find(&chars, text, copied) {
-            out.push_str(&text[copied..start]);
-            out.push_str(REDACTED);
-            copied = end;
-        }
-        out.push_str(&text[copied..]);
-        out
+/// Which of `entries` occur in `text`, by their index in `entries`.
+fn found_in(entries: &[&Entry], text: &str) -> Vec<usize> {
+    if !pattern::could_be_encoded_in(text) {
+        return (0..entries.len())
+            .filter(|&i| text.contains(entries[i].value.expose_secret()))
+            .collect();
     }
+    pattern::Matcher::new(entries.iter().map(|e| e.chars())).found_in(text)
 }
 
 /// A secret seen in a text by [`SecretRegistry::leaks`]: never its value, only where it came from.
@@ -230,13 +242,9 @@ impl SecretRegistry {
         let Ok(entries) = self.entries.read() else {
             return text.to_string();
         };
-        let mut out = text.to_string();
-        for entry in entries.iter() {
-            if entry.is_match(&out) {
-                out = entry.replace_all(&out);
-            }
-        }
-        out
+        // Longest first (the registry's order): a secret containing another is replaced whole.
+        let all: Vec<&Entry> = entries.iter().collect();
+        redact_with(&all, text)
     }
 
     /// True when `text` contains a known secret in any encoding.
@@ -253,20 +261,20 @@ impl SecretRegistry {
         let Ok(entries) = self.entries.read() else {
             return Vec::new();
         };
-        let adopted = self.adopted_in(&entries, text);
-        entries
+        let mut found = self.adopted_in(&entries, text);
+        let own: Vec<(usize, &Entry)> = entries
             .iter()
             .enumerate()
-            .filter(|(i, e)| {
-                if e.adopted {
-                    adopted.binary_search(i).is_ok()
-                } else {
-                    e.is_match(text)
-                }
-            })
-            .map(|(_, e)| Leak {
-                label: e.label.clone(),
-                len: e.value.expose_secret().chars().count(),
+            .filter(|(_, e)| !e.adopted)
+            .collect();
+        let own_entries: Vec<&Entry> = own.iter().map(|(_, e)| *e).collect();
+        found.extend(found_in(&own_entries, text).into_iter().map(|i| own[i].0));
+        found.sort_unstable();
+        found
+            .into_iter()
+            .map(|i| Leak {
+                label: entries[i].label.clone(),
+                len: entries[i].value.expose_secret().chars().count(),
             })
             .collect()
     }

@@ -12,39 +12,88 @@
 //! same language (kept in the tests as the oracle the matcher is checked against) took milliseconds
 //! and a third of a megabyte per token, which a fleet of instances paid for every target.
 
-/// Where `secret` occurs in `text`, in any mix of encodings: the leftmost match, from `from` on, as
-/// a byte range reaching as far as the encoded characters do.
-pub fn find(secret: &[char], text: &str, from: usize) -> Option<(usize, usize)> {
-    let first = *secret.first()?;
-    let bytes = text.as_bytes();
-    let mut raw_first = [0; 4];
-    let raw_first = first.encode_utf8(&mut raw_first).as_bytes()[0];
-    let mut ends = Vec::new();
-    let mut next = Vec::new();
-    for start in from..bytes.len() {
-        let b = bytes[start];
-        if b != raw_first && !(b == b'+' && first == ' ') && !matches!(b, b'%' | b'&' | b'\\') {
-            continue;
+/// Several secrets matched in one pass over a text: at each byte that can start one of them (its
+/// raw first byte, or `%`, `+`, `&`, `\` that start every encoded form), each is tried in turn.
+pub struct Matcher {
+    secrets: Vec<Vec<char>>,
+    starts: [bool; 256],
+}
+
+impl Matcher {
+    /// A matcher of `secrets`; where two match at the same place, the earlier one in this order wins.
+    pub fn new(secrets: impl IntoIterator<Item = Vec<char>>) -> Matcher {
+        let secrets: Vec<Vec<char>> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        let mut starts = [false; 256];
+        for b in ENCODING_STARTS {
+            starts[b as usize] = true;
         }
-        ends.clear();
-        ends.push(start);
-        for &c in secret {
-            next.clear();
-            for &at in &ends {
-                char_ends(c, bytes, at, &mut next);
+        for secret in &secrets {
+            let mut buf = [0; 4];
+            starts[usize::from(secret[0].encode_utf8(&mut buf).as_bytes()[0])] = true;
+        }
+        Matcher { secrets, starts }
+    }
+
+    /// The leftmost match at or after `from`: which secret, and the byte range it covers.
+    pub fn find(&self, text: &str, from: usize) -> Option<(usize, usize, usize)> {
+        let bytes = text.as_bytes();
+        let mut scratch = Scratch::default();
+        (from..bytes.len())
+            .filter(|&start| self.starts[usize::from(bytes[start])])
+            .find_map(|start| {
+                self.secrets.iter().enumerate().find_map(|(index, secret)| {
+                    scratch
+                        .match_at(secret, bytes, start)
+                        .map(|end| (index, start, end))
+                })
+            })
+    }
+
+    /// Which of the secrets occur in `text`, by their index.
+    pub fn found_in(&self, text: &str) -> Vec<usize> {
+        let bytes = text.as_bytes();
+        let mut found = vec![false; self.secrets.len()];
+        let mut scratch = Scratch::default();
+        for start in (0..bytes.len()).filter(|&start| self.starts[usize::from(bytes[start])]) {
+            for (index, secret) in self.secrets.iter().enumerate() {
+                if !found[index] && scratch.match_at(secret, bytes, start).is_some() {
+                    found[index] = true;
+                }
             }
-            next.sort_unstable();
-            next.dedup();
-            std::mem::swap(&mut ends, &mut next);
-            if ends.is_empty() {
+            if found.iter().all(|f| *f) {
                 break;
             }
         }
-        if let Some(&end) = ends.last() {
-            return Some((start, end));
-        }
+        (0..found.len()).filter(|&i| found[i]).collect()
     }
-    None
+}
+
+/// The positions reached so far, reused from one attempt to the next.
+#[derive(Default)]
+struct Scratch {
+    ends: Vec<usize>,
+    next: Vec<usize>,
+}
+
+impl Scratch {
+    /// The furthest end of a match of `secret` starting exactly at `start`.
+    fn match_at(&mut self, secret: &[char], bytes: &[u8], start: usize) -> Option<usize> {
+        self.ends.clear();
+        self.ends.push(start);
+        for &c in secret {
+            self.next.clear();
+            for &at in &self.ends {
+                char_ends(c, bytes, at, &mut self.next);
+            }
+            self.next.sort_unstable();
+            self.next.dedup();
+            std::mem::swap(&mut self.ends, &mut self.next);
+            if self.ends.is_empty() {
+                return None;
+            }
+        }
+        self.ends.last().copied()
+    }
 }
 
 /// Every position one encoded form of `c` starting at `at` ends at, pushed onto `out`.
@@ -183,12 +232,12 @@ fn entity_name(c: char) -> Option<&'static str> {
 
 /// The characters every encoded form of a character starts with (`%22`, `+`, `&quot;`, `\u0022`,
 /// `\"`): a text holding none of them can hold a secret only as its raw value, found by a plain search.
-const ENCODING_STARTS: [char; 4] = ['%', '+', '&', '\\'];
+const ENCODING_STARTS: [u8; 4] = [b'%', b'+', b'&', b'\\'];
 
 /// True when an encoded form of some character could occur in `text`; when false, a plain search for
 /// the raw value finds exactly what the pattern would.
 pub fn could_be_encoded_in(text: &str) -> bool {
-    text.contains(ENCODING_STARTS)
+    text.bytes().any(|b| ENCODING_STARTS.contains(&b))
 }
 
 /// The letter after the backslash in JSON's short escapes (`"` and `\` escape as themselves).
@@ -287,8 +336,9 @@ mod tests {
     const CANARY: &str = r#"Cnry"pw\1&<x>'z"#;
 
     fn found(secret: &str, text: &str) -> bool {
-        let chars: Vec<char> = secret.chars().collect();
-        let ours = find(&chars, text, 0).is_some();
+        let matcher = Matcher::new([secret.chars().collect()]);
+        let ours = matcher.find(text, 0).is_some();
+        assert_eq!(ours, !matcher.found_in(text).is_empty());
         assert_eq!(
             ours,
             compile(secret).is_match(text),
@@ -332,6 +382,31 @@ mod tests {
             "the value itself is case-sensitive"
         );
         assert!(!matches("Cnry"));
+    }
+
+    #[test]
+    fn several_secrets_in_one_pass() {
+        let matcher = Matcher::new([
+            "long-secret-1".chars().collect(),
+            "secret".chars().collect(),
+        ]);
+        let text = "a secret, then long%2Dsecret-1 and \\u0073ecret";
+        assert_eq!(matcher.found_in(text), [0, 1]);
+        // Leftmost first; at one place the earlier (longer) secret wins.
+        assert_eq!(matcher.find(text, 0), Some((1, 2, 8)));
+        let second = matcher.find(text, 8).expect("the long one");
+        assert_eq!(
+            (second.0, &text[second.1..second.2]),
+            (0, "long%2Dsecret-1")
+        );
+        let third = matcher.find(text, second.2).expect("the escaped one");
+        assert_eq!(&text[third.1..third.2], "\\u0073ecret");
+        assert_eq!(matcher.find(text, third.2), None);
+        assert!(
+            Matcher::new(["abcd".chars().collect()])
+                .found_in("abc")
+                .is_empty()
+        );
     }
 
     #[test]
