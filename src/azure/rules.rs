@@ -5,11 +5,12 @@
 //! 3), so both codes and labels are accepted case-insensitively; anything unreadable is reported by
 //! sys_id and left out of the verdict rather than guessed (§15 item 11).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::intervals::{Family, Interval, IpSet, IpSetBuilder, addr_value};
 use crate::error::Error;
@@ -158,19 +159,68 @@ impl RuleSet {
 pub fn rules_from_rows(rows: &[Row]) -> RuleSet {
     let mut set = RuleSet::default();
     for (index, row) in rows.iter().enumerate() {
-        let sys_id = match row.sys_id().trim() {
-            "" => format!("row {}", index + 1),
-            id => id.to_string(),
-        };
-        match rule_from_row(row, &sys_id) {
-            Ok(rule) => set.rules.push(rule),
-            Err(reason) => set.malformed.push(Malformed { sys_id, reason }),
-        }
+        push_rule(&mut set, row, row.sys_id(), index);
     }
     set
 }
 
-fn rule_from_row(row: &Row, sys_id: &str) -> Result<Rule, String> {
+/// The fields of one rule record: a Table API row, or a CSV record read by its header.
+trait Fields {
+    /// The stored value of a field.
+    fn stored(&self, field: &str) -> Option<&str>;
+    /// The display value (label), falling back to the stored value.
+    fn label(&self, field: &str) -> Option<&str>;
+
+    /// The stored value, or "" when absent.
+    fn text(&self, field: &str) -> &str {
+        self.stored(field).unwrap_or("")
+    }
+
+    /// True when the stored value or the label equals one of `candidates`, case-insensitively.
+    fn is_one_of(&self, field: &str, candidates: &[&str]) -> bool {
+        let value = self.stored(field).unwrap_or("");
+        let label = self.label(field).unwrap_or("");
+        candidates
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(value) || c.eq_ignore_ascii_case(label))
+    }
+
+    /// A boolean field, as [`Row::flag`] reads it.
+    fn flag(&self, field: &str) -> Option<bool> {
+        let raw = self.stored(field)?.trim();
+        let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(raw));
+        if is(&["true", "1", "yes"]) {
+            Some(true)
+        } else if is(&["false", "0", "no", ""]) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+impl Fields for Row {
+    fn stored(&self, field: &str) -> Option<&str> {
+        self.value(field)
+    }
+    fn label(&self, field: &str) -> Option<&str> {
+        self.display(field)
+    }
+}
+
+/// Reads the `index`th record into a rule, or into `malformed` with the reason.
+fn push_rule(set: &mut RuleSet, record: &impl Fields, sys_id: &str, index: usize) {
+    let sys_id = match sys_id.trim() {
+        "" => format!("row {}", index + 1),
+        id => id.to_string(),
+    };
+    match rule_from_row(record, &sys_id) {
+        Ok(rule) => set.rules.push(rule),
+        Err(reason) => set.malformed.push(Malformed { sys_id, reason }),
+    }
+}
+
+fn rule_from_row(row: &impl Fields, sys_id: &str) -> Result<Rule, String> {
     let rule_type = if row.is_one_of("type", &["allow"]) {
         RuleType::Allow
     } else if row.is_one_of("type", &["deny"]) {
@@ -178,7 +228,7 @@ fn rule_from_row(row: &Row, sys_id: &str) -> Result<Rule, String> {
     } else {
         return Err(format!(
             "unknown type {:?} (expected Allow or Deny)",
-            row.display("type").unwrap_or("")
+            row.label("type").unwrap_or("")
         ));
     };
     let flow = if row.is_one_of("flow", &["inbound"]) {
@@ -190,11 +240,11 @@ fn rule_from_row(row: &Row, sys_id: &str) -> Result<Rule, String> {
     } else {
         return Err(format!(
             "unknown direction (flow) {:?} (expected Inbound, Outbound or Bidirectional)",
-            row.display("flow").unwrap_or("")
+            row.label("flow").unwrap_or("")
         ));
     };
     // a missing column means the export left it out; ServiceNow's default for a new rule is active
-    let active = match row.value("active") {
+    let active = match row.stored("active") {
         None => true,
         Some(_) => row
             .flag("active")
@@ -249,12 +299,11 @@ pub fn rules_from_file(path: &Path) -> Result<RuleSet, Error> {
 /// [`rules_from_file`] on the file's text: a JSON export or a CSV file; `Err` says what is wrong.
 pub fn rules_from_text(text: &str) -> Result<RuleSet, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rows = if text.trim_start().starts_with(['{', '[']) {
-        rows_from_json(text)?
+    if text.trim_start().starts_with(['{', '[']) {
+        Ok(rules_from_rows(&rows_from_json(text)?))
     } else {
-        rows_from_csv(text)?
-    };
-    Ok(rules_from_rows(&rows))
+        rules_from_csv(text)
+    }
 }
 
 fn rows_from_json(text: &str) -> Result<Vec<Row>, String> {
@@ -270,9 +319,26 @@ fn rows_from_json(text: &str) -> Result<Vec<Row>, String> {
     Ok(list.into_iter().map(Row::from_value).collect())
 }
 
-fn rows_from_csv(text: &str) -> Result<Vec<Row>, String> {
-    let records = parse_csv(text)?;
-    let mut records = records.into_iter();
+/// One CSV record, its fields read by the header's (trimmed, lowercase) column names.
+struct CsvRecord<'a> {
+    header: &'a [String],
+    fields: Vec<Cow<'a, str>>,
+}
+
+impl Fields for CsvRecord<'_> {
+    fn stored(&self, field: &str) -> Option<&str> {
+        let column = self.header.iter().position(|h| h == field)?;
+        // `0.0.0.0, 255.255.255.255, deny` is as much a deny as `0.0.0.0,255.255.255.255,deny`.
+        self.fields.get(column).map(|f| f.trim())
+    }
+    fn label(&self, field: &str) -> Option<&str> {
+        self.stored(field)
+    }
+}
+
+/// Rules straight from CSV records: no row objects, and fields borrowed from the text unless quoted.
+fn rules_from_csv(text: &str) -> Result<RuleSet, String> {
+    let mut records = parse_csv(text)?.into_iter();
     let Some(header) = records.next() else {
         return Err("the CSV file is empty".into());
     };
@@ -296,38 +362,109 @@ fn rows_from_csv(text: &str) -> Result<Vec<Row>, String> {
             ));
         }
     }
-    let mut rows = Vec::new();
-    for (index, record) in records.enumerate() {
-        if record.iter().all(|f| f.trim().is_empty()) {
+    let mut set = RuleSet::default();
+    let mut rows = 0;
+    for (index, fields) in records.enumerate() {
+        if fields.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
         // the header is line 1, so data record i is at least on line i + 2
-        if record.len() > header.len() {
+        if fields.len() > header.len() {
             return Err(format!(
                 "record {} has {} fields but the header names {} columns (an unquoted comma in a description?)",
                 index + 2,
-                record.len(),
+                fields.len(),
                 header.len()
             ));
         }
-        let mut map = Map::new();
-        for (name, field) in header.iter().zip(record) {
-            // `0.0.0.0, 255.255.255.255, deny` is as much a deny as `0.0.0.0,255.255.255.255,deny`.
-            map.insert(name.clone(), Value::String(field.trim().to_string()));
-        }
-        if !map.contains_key("sys_id") {
-            map.insert(
-                "sys_id".into(),
-                Value::String(format!("csv record {}", index + 2)),
-            );
-        }
-        rows.push(Row(map));
+        let record = CsvRecord {
+            header: &header,
+            fields,
+        };
+        let sys_id = match record.stored("sys_id") {
+            Some(id) => Cow::Borrowed(id),
+            None => Cow::Owned(format!("csv record {}", index + 2)),
+        };
+        push_rule(&mut set, &record, &sys_id, rows);
+        rows += 1;
     }
-    Ok(rows)
+    Ok(set)
 }
 
-/// RFC 4180 fields: quotes, doubled quotes inside quotes, any line ending.
-fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+/// RFC 4180 fields: quotes, doubled quotes inside quotes, any line ending. A field borrows the text
+/// unless quotes made it differ from it.
+fn parse_csv(text: &str) -> Result<Vec<Vec<Cow<'_, str>>>, String> {
+    let bytes = text.as_bytes();
+    let mut records = Vec::new();
+    let mut record: Vec<Cow<'_, str>> = Vec::new();
+    // a field is `owned` (once a quote opened in it) followed by `text[start..at]`
+    let mut owned: Option<String> = None;
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            // A quote opens a quoted field after leading spaces too (`a, "b, c"`).
+            b'"' if owned.as_deref().unwrap_or("").trim().is_empty()
+                && text[start..at].trim().is_empty() =>
+            {
+                let mut field = String::new();
+                let mut from = at + 1;
+                loop {
+                    let Some(quote) = bytes[from..].iter().position(|&b| b == b'"') else {
+                        return Err("unterminated quoted field".into());
+                    };
+                    field.push_str(&text[from..from + quote]);
+                    from += quote + 1;
+                    if bytes.get(from) == Some(&b'"') {
+                        field.push('"');
+                        from += 1;
+                    } else {
+                        break;
+                    }
+                }
+                owned = Some(field);
+                (start, at) = (from, from);
+            }
+            b',' => {
+                record.push(take(&mut owned, &text[start..at]));
+                at += 1;
+                start = at;
+            }
+            end @ (b'\r' | b'\n') => {
+                record.push(take(&mut owned, &text[start..at]));
+                records.push(std::mem::take(&mut record));
+                at += if end == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                start = at;
+            }
+            _ => at += 1,
+        }
+    }
+    let field = take(&mut owned, &text[start..]);
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// The field read so far: `owned` (when quotes opened it) followed by `tail`.
+fn take<'a>(owned: &mut Option<String>, tail: &'a str) -> Cow<'a, str> {
+    match owned.take() {
+        None => Cow::Borrowed(tail),
+        Some(mut field) => {
+            field.push_str(tail);
+            Cow::Owned(field)
+        }
+    }
+}
+
+/// The previous, character-by-character reader: the model [`parse_csv`] is tested against.
+#[cfg(test)]
+pub(crate) fn parse_csv_model(text: &str) -> Result<Vec<Vec<String>>, String> {
     let mut records = Vec::new();
     let mut record = Vec::new();
     let mut field = String::new();
@@ -346,7 +483,6 @@ fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
             continue;
         }
         match c {
-            // A quote opens a quoted field after leading spaces too (`a, "b, c"`).
             '"' if field.trim().is_empty() => {
                 field.clear();
                 quoted = true;
@@ -370,6 +506,15 @@ fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
         records.push(record);
     }
     Ok(records)
+}
+
+/// [`parse_csv`] with owned fields, for comparing with the model.
+#[cfg(test)]
+pub(crate) fn parse_csv_owned(text: &str) -> Result<Vec<Vec<String>>, String> {
+    Ok(parse_csv(text)?
+        .into_iter()
+        .map(|r| r.into_iter().map(Cow::into_owned).collect())
+        .collect())
 }
 
 /// Quotes a CSV field when needed.

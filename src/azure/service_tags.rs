@@ -95,9 +95,9 @@ impl<'de> Deserialize<'de> for Prefixes {
                     ..Prefixes::default()
                 };
                 while let Some(Text(text)) = seq.next_element::<Text<'de>>()? {
-                    let given = text.trim();
-                    let net = match parse_prefix(given) {
-                        Ok(net) => net,
+                    let given = trim(&text);
+                    let (used, host_bits) = match parse_prefix(given) {
+                        Ok(parsed) => parsed,
                         Err(reason) => {
                             if out.bad.is_none() {
                                 out.bad = Some((text.to_string(), reason));
@@ -105,8 +105,7 @@ impl<'de> Deserialize<'de> for Prefixes {
                             continue;
                         }
                     };
-                    let used = net.trunc();
-                    if used != net {
+                    if host_bits {
                         out.host_bits.push((given.to_string(), used));
                     }
                     out.nets.push(used);
@@ -118,13 +117,29 @@ impl<'de> Deserialize<'de> for Prefixes {
     }
 }
 
-/// One prefix: the allocation-free IPv4 path, else `ipnet` (IPv6, odd forms), which decides.
-fn parse_prefix(given: &str) -> Result<IpNet, String> {
-    match fast_v4_prefix(given) {
-        Some(net) => Ok(net),
-        None => given
-            .parse()
-            .map_err(|e: ipnet::AddrParseError| e.to_string()),
+/// One prefix and whether it had host bits set: the allocation-free path for the plain forms
+/// Microsoft publishes, else `ipnet` (odd forms such as leading zeros, and every error), which
+/// decides.
+fn parse_prefix(given: &str) -> Result<(IpNet, bool), String> {
+    let invalid = |e: ipnet::PrefixLenError| e.to_string();
+    match fast_parts(given.as_bytes()) {
+        Some(Fast::V4(addr, len)) => {
+            let net = addr & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            let used = ipnet::Ipv4Net::new(net.into(), len).map_err(invalid)?;
+            Ok((IpNet::V4(used), net != addr))
+        }
+        Some(Fast::V6(addr, len)) => {
+            let net = addr & u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            let used = ipnet::Ipv6Net::new(net.into(), len).map_err(invalid)?;
+            Ok((IpNet::V6(used), net != addr))
+        }
+        None => {
+            let net: IpNet = given
+                .parse()
+                .map_err(|e: ipnet::AddrParseError| e.to_string())?;
+            let used = net.trunc();
+            Ok((used, used != net))
+        }
     }
 }
 
@@ -368,33 +383,157 @@ pub fn date_from_file_name(name: &str) -> Option<NaiveDate> {
         .next_back()
 }
 
-/// `a.b.c.d/n` in plain decimal without leading zeros, parsed without the general parser; anything
-/// else (IPv6, odd forms, errors) returns `None` and goes through `ipnet`, which decides.
-pub(crate) fn fast_v4_prefix(text: &str) -> Option<IpNet> {
-    let (addr, len) = text.split_once('/')?;
-    let len = small_decimal(len)?;
-    let mut octets = [0u8; 4];
-    let mut parts = addr.split('.');
-    for octet in &mut octets {
-        *octet = u8::try_from(small_decimal(parts.next()?)?).ok()?;
+/// `str::trim`, after a quick look at both ends: prefixes almost never carry blanks.
+fn trim(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
-    if parts.next().is_some() {
-        return None;
-    }
-    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), u8::try_from(len).ok()?)
-        .ok()
-        .map(IpNet::V4)
 }
 
-/// 1 to 3 ASCII digits, no leading zero except "0" itself.
-fn small_decimal(text: &str) -> Option<u16> {
-    let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 3 || (bytes.len() > 1 && bytes[0] == b'0') {
+/// A prefix read by [`fast_parts`]: the address as given (host bits included) and the length.
+enum Fast {
+    V4(u32, u8),
+    V6(u128, u8),
+}
+
+/// `address/length` in the plain forms Microsoft publishes (dotted decimal without leading zeros;
+/// hexadecimal groups with at most one `::`; a decimal length without leading zeros), read from the
+/// bytes in one pass without allocating. Anything else (odd forms such as an IPv4 tail in an IPv6
+/// address, and every error) returns `None` and goes through `ipnet`, which decides: this path only
+/// ever accepts what `ipnet` accepts, with the same result (property-tested through [`fast_prefix`]).
+fn fast_parts(text: &[u8]) -> Option<Fast> {
+    // dotted decimal first: three prefixes in four are IPv4, and IPv6 text fails it at once
+    if let Some((addr, at)) = fast_v4(text) {
+        let len = prefix_len(text, at).filter(|len| *len <= 32)?;
+        return Some(Fast::V4(addr, len));
+    }
+    let (addr, at) = fast_v6(text)?;
+    let len = prefix_len(text, at).filter(|len| *len <= 128)?;
+    Some(Fast::V6(addr, len))
+}
+
+/// [`fast_parts`] as the prefix `ipnet` would give (host bits kept), for the tests.
+#[cfg(test)]
+pub(crate) fn fast_prefix(text: &str) -> Option<IpNet> {
+    match fast_parts(text.as_bytes())? {
+        Fast::V4(addr, len) => ipnet::Ipv4Net::new(addr.into(), len).ok().map(IpNet::V4),
+        Fast::V6(addr, len) => ipnet::Ipv6Net::new(addr.into(), len).ok().map(IpNet::V6),
+    }
+}
+
+/// `/n` at `at`, ending the text.
+fn prefix_len(text: &[u8], at: usize) -> Option<u8> {
+    if text.get(at) != Some(&b'/') {
         return None;
     }
-    bytes.iter().try_fold(0u16, |acc, b| {
-        b.is_ascii_digit().then(|| acc * 10 + u16::from(b - b'0'))
-    })
+    let mut at = at + 1;
+    let len = decimal(text, &mut at)?;
+    if at != text.len() {
+        return None;
+    }
+    u8::try_from(len).ok()
+}
+
+/// 1 to 3 ASCII digits at `*at`, no leading zero except "0" itself; moves `*at` past them.
+fn decimal(text: &[u8], at: &mut usize) -> Option<u16> {
+    let start = *at;
+    let mut value = 0u16;
+    while let Some(digit) = text.get(*at).filter(|b| b.is_ascii_digit()) {
+        value = value * 10 + u16::from(digit - b'0');
+        *at += 1;
+        if *at - start > 3 {
+            return None;
+        }
+    }
+    match *at - start {
+        0 => None,
+        1 => Some(value),
+        _ if text[start] == b'0' => None,
+        _ => Some(value),
+    }
+}
+
+/// `a.b.c.d` at the start: four decimal octets without leading zeros; the value and where it ends.
+fn fast_v4(text: &[u8]) -> Option<(u32, usize)> {
+    let mut at = 0;
+    let mut value = 0u32;
+    for octet in 0..4 {
+        if octet > 0 {
+            if text.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        value = (value << 8) | u32::from(u8::try_from(decimal(text, &mut at)?).ok()?);
+    }
+    Some((value, at))
+}
+
+/// An IPv6 address at the start, up to a `/` or the end: up to eight groups of 1 to 4 hex digits,
+/// with at most one `::` standing for one or more zero groups; no IPv4 tail (that form goes to the
+/// general parser). The value and where it ends.
+fn fast_v6(text: &[u8]) -> Option<(u128, usize)> {
+    let (mut head, mut heads) = (0u128, 0u32);
+    let (mut tail, mut tails) = (0u128, 0u32);
+    let mut gap = false;
+    let mut at = 0;
+    let ends = |at: usize| matches!(text.get(at), None | Some(b'/'));
+    if text.starts_with(b"::") {
+        gap = true;
+        at = 2;
+    }
+    while !ends(at) {
+        let (mut group, mut digits) = (0u32, 0);
+        while let Some(digit) = text.get(at).and_then(|b| char::from(*b).to_digit(16)) {
+            group = (group << 4) | digit;
+            digits += 1;
+            at += 1;
+            if digits > 4 {
+                return None;
+            }
+        }
+        if digits == 0 {
+            return None;
+        }
+        if gap {
+            (tail, tails) = ((tail << 16) | u128::from(group), tails + 1);
+        } else {
+            (head, heads) = ((head << 16) | u128::from(group), heads + 1);
+        }
+        if heads + tails > 8 {
+            return None;
+        }
+        if ends(at) {
+            break;
+        }
+        // a colon, then another group, or a second colon: the gap (once)
+        if text[at] != b':' {
+            return None;
+        }
+        at += 1;
+        if text.get(at) == Some(&b':') {
+            if gap {
+                return None;
+            }
+            gap = true;
+            at += 1;
+        } else if ends(at) {
+            return None;
+        }
+    }
+    let value = if gap {
+        // `::` stands for at least one group; `head << 128` (no group before it) is 0
+        if heads + tails > 7 {
+            return None;
+        }
+        head.checked_shl(16 * (8 - heads)).unwrap_or(0) | tail
+    } else if heads == 8 {
+        head
+    } else {
+        return None;
+    };
+    Some((value, at))
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

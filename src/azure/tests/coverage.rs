@@ -303,3 +303,17 @@ fn rules_files_json_and_csv() {
     );
     assert!(rules_from_file(&dir.path().join("missing.csv")).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+    /// The borrowing CSV reader splits every text exactly as the previous char-by-char reader did:
+    /// quotes anywhere, doubled quotes, blanks around quotes, CR, LF, CRLF, non-ASCII text.
+    #[test]
+    fn csv_reader_matches_the_char_by_char_model(text in "[a ,\"\r\né]{0,40}") {
+        proptest::prop_assert_eq!(
+            crate::azure::rules::parse_csv_owned(&text),
+            crate::azure::rules::parse_csv_model(&text)
+        );
+    }
+}

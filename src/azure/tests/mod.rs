@@ -4,3 +4,4 @@ mod coverage;
 mod parse;
 mod props;
 mod snapshot;
+mod sweep;

@@ -205,7 +205,7 @@ proptest::proptest! {
     /// The IPv4 fast path never disagrees with ipnet: it either declines or gives the same prefix.
     #[test]
     fn fast_v4_path_agrees_with_ipnet(text in "[0-9]{1,4}\\.[0-9]{1,3}\\.[0-9.]{1,4}\\.?[0-9]{0,3}/?[0-9]{0,3}") {
-        if let Some(fast) = crate::azure::service_tags::fast_v4_prefix(&text) {
+        if let Some(fast) = crate::azure::service_tags::fast_prefix(&text) {
             proptest::prop_assert_eq!(Some(fast), text.parse::<ipnet::IpNet>().ok(), "{}", text);
         }
     }
@@ -213,7 +213,7 @@ proptest::proptest! {
 
 #[test]
 fn fast_v4_path_declines_odd_forms() {
-    use crate::azure::service_tags::fast_v4_prefix;
+    use crate::azure::service_tags::fast_prefix;
     for odd in [
         "01.2.3.4/8",
         "1.2.3.4/33",
@@ -224,11 +224,11 @@ fn fast_v4_path_declines_odd_forms() {
         "1.2.3.4/08",
         "1.2.3.4",
     ] {
-        assert_eq!(fast_v4_prefix(odd), None, "{odd}");
+        assert_eq!(fast_prefix(odd), None, "{odd}");
     }
-    assert_eq!(fast_v4_prefix("10.0.0.0/8"), "10.0.0.0/8".parse().ok());
+    assert_eq!(fast_prefix("10.0.0.0/8"), "10.0.0.0/8".parse().ok());
     assert_eq!(
-        fast_v4_prefix("255.255.255.255/32"),
+        fast_prefix("255.255.255.255/32"),
         "255.255.255.255/32".parse().ok()
     );
 }
@@ -280,4 +280,107 @@ proptest::proptest! {
         });
         let _ = ServiceTagFile::parse(&doc.to_string());
     }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, failure_persistence: None, ..Default::default() })]
+
+    /// The IPv6 fast path never disagrees with ipnet either: it declines or gives the same prefix.
+    #[test]
+    fn fast_path_agrees_with_ipnet_on_ipv6_like_text(text in "[0-9a-fA-F:.]{0,41}/?[0-9]{0,4}") {
+        if let Some(fast) = crate::azure::service_tags::fast_prefix(&text) {
+            proptest::prop_assert_eq!(Some(fast), text.parse::<ipnet::IpNet>().ok(), "{}", text);
+        }
+    }
+
+    /// Every real IPv6 prefix, written as std writes it, takes the fast path and reads back exactly.
+    #[test]
+    fn fast_path_takes_every_canonical_ipv6_prefix(addr in proptest::prelude::any::<u128>(), len in 0u8..=128) {
+        let net = ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(addr), len).expect("len <= 128");
+        let text = net.to_string();
+        proptest::prop_assert_eq!(crate::azure::service_tags::fast_prefix(&text), Some(ipnet::IpNet::V6(net)));
+    }
+}
+
+/// One file with the prefix under test, as the only prefix of one tag.
+fn one_prefix(prefix: &str) -> Result<ServiceTagFile, ServiceTagError> {
+    let doc = serde_json::json!({
+        "values": [{ "name": "T", "properties": { "addressPrefixes": [prefix] } }],
+    });
+    ServiceTagFile::parse(&doc.to_string())
+}
+
+#[test]
+fn prefix_forms_edges_and_errors() {
+    for (given, used) in [
+        ("0.0.0.0/0", "0.0.0.0/0"),
+        ("255.255.255.255/32", "255.255.255.255/32"),
+        ("10.1.2.3/32", "10.1.2.3/32"),
+        ("::/0", "::/0"),
+        ("::/128", "::/128"),
+        ("2603:1000::/25", "2603:1000::/25"),
+        ("2001:db8::1/128", "2001:db8::1/128"),
+        ("2001:0DB8:0:0:0:0:0:0/32", "2001:db8::/32"),
+        (
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        ),
+        ("::ffff:10.0.0.0/104", "::ffff:10.0.0.0/104"),
+        // odd forms the slow path still reads as before
+        ("010.0.0.0/8", "10.0.0.0/8"),
+        ("2001:db8::/032", "2001:db8::/32"),
+        (" 2001:db8::/32 ", "2001:db8::/32"),
+    ] {
+        let file = one_prefix(given).unwrap_or_else(|e| panic!("{given}: {e}"));
+        assert_eq!(
+            file.tags[0].prefixes,
+            [used.parse::<ipnet::IpNet>().expect("prefix")],
+            "{given}"
+        );
+    }
+    for bad in [
+        "",
+        "/",
+        "::",
+        "10.0.0.0",
+        "10.0.0.0/33",
+        "::/129",
+        "2001:db8:::/32",
+        "2001:db8::/",
+        "2001:db8::g/32",
+        "1:2:3:4:5:6:7:8:9/64",
+        "2001:db8::/-1",
+        "2001:db8::/1x",
+        "10.0.0.0/8/8",
+    ] {
+        match one_prefix(bad) {
+            Err(ServiceTagError::BadPrefix { tag, prefix, .. }) => {
+                assert_eq!((tag.as_str(), prefix.as_str()), ("T", bad));
+            }
+            other => panic!("{bad:?} gave {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn ipv6_host_bits_are_masked_and_reported() {
+    let file = one_prefix("2001:db8::1/32").expect("parses");
+    assert_eq!(
+        file.tags[0].prefixes,
+        ["2001:db8::/32".parse::<ipnet::IpNet>().expect("prefix")]
+    );
+    assert_eq!(file.host_bits.len(), 1);
+    assert_eq!(file.host_bits[0].given, "2001:db8::1/32");
+}
+
+#[test]
+fn duplicates_and_overlaps_are_kept_as_published() {
+    let doc = serde_json::json!({
+        "values": [{ "name": "T", "properties": { "addressPrefixes":
+            ["10.0.0.0/8", "10.0.0.0/8", "10.1.0.0/16", "2001:db8::/32", "2001:db8::/48", "2001:db8::/32"] } }],
+    });
+    let file = ServiceTagFile::parse(&doc.to_string()).expect("parses");
+    // the file is reported as published; coverage counts distinct prefixes itself
+    assert_eq!(file.tags[0].prefixes.len(), 6);
+    assert!(file.host_bits.is_empty());
 }
