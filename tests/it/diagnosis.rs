@@ -1,6 +1,8 @@
 //! Full diagnoses through the binary against the emulator: `demo` (embedded) and `run` (in-process
 //! emulator in the test, reached like any instance).
 
+use secrecy::ExposeSecret;
+
 use crate::support::{EmulatorRun, Finished, demo, snowdoctor, write};
 
 #[test]
@@ -341,4 +343,46 @@ fn acl_filtered_short_pages_do_not_end_a_read_early() {
         let paged = read(1, order);
         assert_eq!(paged.rows.len(), whole.rows.len(), "{order}");
     }
+}
+
+/// A client secret that is not the entity's: the token request is refused, and `oauth-connect` fails
+/// naming the wrong client secret (a code no scenario reaches, since a scenario cannot make the
+/// operator's input wrong), while every configuration check still passes.
+#[test]
+fn a_wrong_client_secret_fails_the_connect_with_its_own_code() {
+    let lab = EmulatorRun::start("healthy");
+    let creds = lab.emulator.credentials();
+    let run = |secret: &str| {
+        Finished::from(
+            lab.command()
+                .args(["--format", "json", "--read-only", "--no-progress"])
+                .args(["--integration-user", &creds.integration_user])
+                .args(["--oauth-entity", &creds.oauth_entity])
+                .args(["--client-id", &creds.client_id])
+                .env(
+                    "SNOWDOCTOR_INTEGRATION_PASSWORD",
+                    creds.integration_password.expose_secret(),
+                )
+                .env("SNOWDOCTOR_CLIENT_SECRET", secret)
+                .output()
+                .expect("runs"),
+        )
+    };
+    let right = run(creds.client_secret.expose_secret());
+    right.report().assert_status("oauth-connect", "pass");
+    let wrong = run("not-the-entity-secret-9Zq");
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    let report = wrong.report();
+    report.assert_status("oauth-connect", "fail");
+    report.assert_status("oauth-entity", "pass");
+    report.assert_status("integration-user", "pass");
+    let codes = report.check("oauth-connect")["codes"].to_string();
+    assert!(
+        codes.contains("oauth-connect/wrong-client-secret"),
+        "codes: {codes}"
+    );
+    assert!(
+        !wrong.stdout.contains("not-the-entity-secret-9Zq"),
+        "the wrong secret is still a secret"
+    );
 }
