@@ -386,3 +386,35 @@ fn a_wrong_client_secret_fails_the_connect_with_its_own_code() {
         "the wrong secret is still a secret"
     );
 }
+
+/// A profile whose ticket table the instance does not have: the round trip's create is refused, and
+/// `ticket-round-trip` fails with its own code (no scenario removes a table, so only a profile reaches it).
+#[test]
+fn a_ticket_table_the_instance_lacks_fails_the_round_trip_with_its_own_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(
+        dir.path(),
+        "snowdoctor.toml",
+        r#"
+[profiles.missing-table]
+description = "The connector, writing to a table this instance does not have"
+app_scope = "x_mioms_m365ticket"
+ticket_table = "u_no_such_ticket_table"
+"#,
+    );
+    let config = config.to_str().expect("utf8");
+    let out = demo(
+        "healthy",
+        &["--config", config, "--profile", "missing-table"],
+    );
+    let report = out.report();
+    assert_eq!(report.0["profile"], "missing-table", "{}", out.stderr);
+    report.assert_status("oauth-connect", "pass");
+    report.assert_status("ticket-round-trip", "fail");
+    let codes = report.check("ticket-round-trip")["codes"].to_string();
+    assert!(
+        codes.contains("ticket-round-trip/no-table"),
+        "codes: {codes}"
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+}
