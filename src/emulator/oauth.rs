@@ -222,14 +222,13 @@ pub fn sso_redirect(store: &Store) -> Option<String> {
     }
     let configured = property(store, "glide.authenticate.sso.redirect.idp").unwrap_or_default();
     store
-        .rows_with_children("sso_properties")
-        .into_iter()
-        .filter(|r| text(r, "active") == "true")
-        .find(|r| {
-            text(r, "is_primary") == "true"
-                || (!configured.is_empty() && text(r, "sys_id") == configured)
+        .rows_with_children_where("sso_properties", |r| {
+            text(r, "active") == "true"
+                && (text(r, "is_primary") == "true"
+                    || (!configured.is_empty() && text(r, "sys_id") == configured))
         })
-        .map(|r| text(&r, "idp_authnrequest_url").to_string())
+        .first()
+        .map(|r| text(r, "idp_authnrequest_url").to_string())
         .filter(|u| !u.is_empty())
 }
 

@@ -184,14 +184,9 @@ impl Store {
             })
     }
 
-    /// Rows of a table including those of its child tables (projected on the parent's columns), each
-    /// carrying its `sys_class_name` as the platform does: the table the record really lives in.
-    pub fn rows_with_children(&self, table: &str) -> Vec<Row> {
-        self.rows_with_children_where(table, |_| true)
-    }
-
-    /// The rows of [`Store::rows_with_children`] that `keep` accepts; only those are copied (a query
-    /// of a 300-row table copies its matches, not the table).
+    /// The rows of a table that `keep` accepts, including those of its child tables (projected on the
+    /// parent's columns), each carrying its `sys_class_name` as the platform does: the table the record
+    /// really lives in. Only accepted rows are copied (a query of a 300-row table copies its matches).
     pub fn rows_with_children_where(
         &self,
         table: &str,
