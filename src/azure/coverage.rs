@@ -89,50 +89,111 @@ impl Coverage {
 /// sweep per family walks them and the sorted blocked intervals together: no allocation per prefix
 /// or per tag beyond its name. The distinct prefixes of all selections are judged the same way, and
 /// only that sweep keeps the merged union and the blocked part of it.
+///
+/// The two judgements read the same inputs and nothing of each other, so a large selection (a
+/// whole service-tag file) runs them on two threads; a small one, or a machine that cannot start a
+/// thread, runs them one after the other.
 pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
-    let blocked4: Vec<(u32, u32)> = policy
-        .blocked
-        .v4
-        .intervals()
-        .iter()
-        .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
-        .collect();
-    let blocked6: Vec<(u128, u128)> = policy
-        .blocked
-        .v6
-        .intervals()
-        .iter()
-        .map(|iv| (iv.start, iv.end))
-        .collect();
     let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
-    let (mut all4, mut all6) = (Vec::with_capacity(total), Vec::new());
+    diagnose_on(policy, selections, total >= TWO_THREADS_FROM)
+}
+
+/// [`diagnose`], on two threads or one.
+fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads: bool) -> Coverage {
+    let blocked = Blocked {
+        v4: policy
+            .blocked
+            .v4
+            .intervals()
+            .iter()
+            .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
+            .collect(),
+        v6: policy
+            .blocked
+            .v6
+            .intervals()
+            .iter()
+            .map(|iv| (iv.start, iv.end))
+            .collect(),
+    };
+    let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
+    let (tags, distinct) = if two_threads {
+        std::thread::scope(|scope| {
+            let other = std::thread::Builder::new()
+                .name("coverage".into())
+                .spawn_scoped(scope, || judge_distinct(&blocked, selections, total));
+            let tags = judge_each(&blocked, selections);
+            let distinct = match other {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => judge_distinct(&blocked, selections, total),
+            };
+            (tags, distinct)
+        })
+    } else {
+        (
+            judge_each(&blocked, selections),
+            judge_distinct(&blocked, selections, total),
+        )
+    };
+    let (overall, union, repair) = distinct;
+    Coverage {
+        direction: policy.direction,
+        filtering: policy.filters(),
+        tags,
+        overall,
+        union,
+        repair,
+    }
+}
+
+/// Prefixes in a selection from which [`diagnose`] uses a second thread: below this the work
+/// takes less than starting a thread costs.
+const TWO_THREADS_FROM: usize = 4096;
+
+/// A policy's blocked intervals, per family, as the sweeps read them.
+struct Blocked {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+/// The verdict for each selection on its own.
+fn judge_each(blocked: &Blocked, selections: &[Selection<'_>]) -> Vec<TagCoverage> {
     let (mut v4, mut v6) = (Vec::new(), Vec::new());
     let mut tags = Vec::with_capacity(selections.len());
     for sel in selections {
         v4.clear();
         v6.clear();
-        for net in sel.prefixes.iter() {
-            match *net {
-                IpNet::V4(n) => v4.push(v4_key(u32::from(n.network()), n.prefix_len())),
-                IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
-            }
-        }
+        split_keys(&sel.prefixes, &mut v4, &mut v6);
         if !v4.is_sorted() {
             v4.sort_unstable();
         }
         if !v6.is_sorted() {
             v6.sort_unstable();
         }
-        all4.extend_from_slice(&v4);
-        all6.extend_from_slice(&v6);
         let mut cov = TagCoverage {
             name: sel.name.to_string(),
             ..TagCoverage::default()
         };
-        let t4 = sweep(&blocked4, v4.iter().map(|&k| v4_span(k)), None);
-        let t6 = sweep(&blocked6, v6.iter().copied(), None);
+        let t4 = sweep(&blocked.v4, v4.iter().map(|&k| v4_span(k)), None);
+        let t6 = sweep(&blocked.v6, v6.iter().copied(), None);
         tally(&mut cov, &t4, &t6);
         tags.push(cov);
+    }
+    tags
+}
+
+/// The verdict over the distinct prefixes of all selections, their merged union, and the blocked
+/// part of that union (the repair).
+fn judge_distinct(
+    blocked: &Blocked,
+    selections: &[Selection<'_>],
+    total: usize,
+) -> (TagCoverage, IpSet, IpSet) {
+    let (mut all4, mut all6) = (Vec::with_capacity(total), Vec::new());
+    for sel in selections {
+        split_keys(&sel.prefixes, &mut all4, &mut all6);
     }
     radix_sort_v4(&mut all4);
     all4.dedup();
@@ -145,12 +206,12 @@ pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
     let (mut union4, mut repair4, mut union6, mut repair6) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let t4 = sweep(
-        &blocked4,
+        &blocked.v4,
         all4.iter().map(|&k| v4_span(k)),
         Some((&mut union4, &mut repair4)),
     );
     let t6 = sweep(
-        &blocked6,
+        &blocked.v6,
         all6.iter().copied(),
         Some((&mut union6, &mut repair6)),
     );
@@ -164,13 +225,16 @@ pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
         v4: IntervalSet::from_intervals(Family::V4, repair4),
         v6: IntervalSet::from_intervals(Family::V6, repair6),
     };
-    Coverage {
-        direction: policy.direction,
-        filtering: policy.filters(),
-        tags,
-        overall,
-        union,
-        repair,
+    (overall, union, repair)
+}
+
+/// Appends prefixes as sweep input: IPv4 as [`v4_key`]s, IPv6 as (first, last) address.
+fn split_keys(prefixes: &[IpNet], v4: &mut Vec<u64>, v6: &mut Vec<(u128, u128)>) {
+    for net in prefixes {
+        match *net {
+            IpNet::V4(n) => v4.push(v4_key(u32::from(n.network()), n.prefix_len())),
+            IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
+        }
     }
 }
 
@@ -417,6 +481,35 @@ pub fn allow_rules_csv(ranges: &IpSet, description: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The whole Public file against Deny-all with a few Allow ranges: one thread or two, the same
+    /// verdicts, union and repair.
+    #[test]
+    fn a_second_thread_changes_nothing() {
+        let file =
+            crate::azure::reference_data::load(&crate::azure::snapshot::PUBLIC).expect("embedded");
+        let rules = crate::azure::rules::rules_from_text(
+            "range_start,range_end,type,flow,active\n\
+             0.0.0.0,255.255.255.255,deny,inbound,true\n\
+             ::,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,deny,inbound,true\n\
+             13.64.0.0,13.107.255.255,allow,inbound,true\n\
+             20.0.0.0,20.127.255.255,allow,inbound,true\n\
+             2603:1000::,2603:1030:ffff:ffff:ffff:ffff:ffff:ffff,allow,inbound,true\n",
+        )
+        .expect("rules");
+        let policy = rules.policy(Direction::Inbound);
+        let selections: Vec<Selection<'_>> = file.tags.iter().map(Selection::tag).collect();
+        let one = diagnose_on(&policy, &selections, false);
+        let two = diagnose_on(&policy, &selections, true);
+        assert_eq!(one.tags, two.tags);
+        assert_eq!(one.overall, two.overall);
+        assert_eq!((one.union, one.repair), (two.union, two.repair));
+        assert!(
+            !one.overall.is_admitted() && one.overall.admitted > 0,
+            "{:?}",
+            one.overall
+        );
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]

@@ -9,10 +9,12 @@
 
 pub mod coverage;
 pub mod intervals;
+mod prefix;
 pub mod reference_data;
 pub mod rules;
 pub mod service_tags;
 pub mod snapshot;
+mod tag_reader;
 
 #[cfg(test)]
 mod tests;

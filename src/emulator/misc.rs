@@ -242,6 +242,9 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
     let ctx = parts.extensions.get::<ConnCtx>().cloned();
     let quota = *lock(&app.batch_quota);
     let started = Instant::now();
+    // When the running items' time is up: a deadline kept across items, so the timer's rounding
+    // (up to a millisecond per sleep) is not added once per item.
+    let mut due = tokio::time::Instant::from_std(started);
     let mut serviced = Vec::new();
     let mut unserviced = Vec::new();
     for item in req.rest_requests {
@@ -251,7 +254,7 @@ async fn batch(State(app): State<App>, request: Request) -> Response {
             unserviced.push(id_text(&item.id));
             continue;
         }
-        serviced.push(run_item(&app, &parts.headers, ctx.clone(), item).await);
+        serviced.push(run_item(&app, &parts.headers, ctx.clone(), item, &mut due).await);
     }
     reply::json_with(
         StatusCode::OK,
@@ -289,7 +292,13 @@ pub fn platform_case(name: &str) -> String {
         .join("-")
 }
 
-async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: BatchItem) -> Value {
+async fn run_item(
+    app: &App,
+    outer: &HeaderMap,
+    ctx: Option<ConnCtx>,
+    item: BatchItem,
+    due: &mut tokio::time::Instant,
+) -> Value {
     let started = Instant::now();
     let failure = |message: &str| {
         json!({"id": id_text(&item.id), "status_code": 400, "status_text": "Bad Request", "headers": [],
@@ -339,7 +348,8 @@ async fn run_item(app: &App, outer: &HeaderMap, ctx: Option<ConnCtx>, item: Batc
     // together), or what `Emulator::set_batch_item_latency` says.
     let cost = lock(&app.batch_item_latency).unwrap_or(app.latency);
     if !cost.is_zero() {
-        tokio::time::sleep(cost).await;
+        *due = (*due).max(tokio::time::Instant::now() - cost) + cost;
+        tokio::time::sleep_until(*due).await;
     }
     if let Some(ctx) = ctx {
         request.extensions_mut().insert(ctx);

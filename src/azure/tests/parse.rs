@@ -205,7 +205,7 @@ proptest::proptest! {
     /// The IPv4 fast path never disagrees with ipnet: it either declines or gives the same prefix.
     #[test]
     fn fast_v4_path_agrees_with_ipnet(text in "[0-9]{1,4}\\.[0-9]{1,3}\\.[0-9.]{1,4}\\.?[0-9]{0,3}/?[0-9]{0,3}") {
-        if let Some(fast) = crate::azure::service_tags::fast_prefix(&text) {
+        if let Some(fast) = crate::azure::prefix::fast_prefix(&text) {
             proptest::prop_assert_eq!(Some(fast), text.parse::<ipnet::IpNet>().ok(), "{}", text);
         }
     }
@@ -213,7 +213,7 @@ proptest::proptest! {
 
 #[test]
 fn fast_v4_path_declines_odd_forms() {
-    use crate::azure::service_tags::fast_prefix;
+    use crate::azure::prefix::fast_prefix;
     for odd in [
         "01.2.3.4/8",
         "1.2.3.4/33",
@@ -288,7 +288,7 @@ proptest::proptest! {
     /// The IPv6 fast path never disagrees with ipnet either: it declines or gives the same prefix.
     #[test]
     fn fast_path_agrees_with_ipnet_on_ipv6_like_text(text in "[0-9a-fA-F:.]{0,41}/?[0-9]{0,4}") {
-        if let Some(fast) = crate::azure::service_tags::fast_prefix(&text) {
+        if let Some(fast) = crate::azure::prefix::fast_prefix(&text) {
             proptest::prop_assert_eq!(Some(fast), text.parse::<ipnet::IpNet>().ok(), "{}", text);
         }
     }
@@ -298,7 +298,7 @@ proptest::proptest! {
     fn fast_path_takes_every_canonical_ipv6_prefix(addr in proptest::prelude::any::<u128>(), len in 0u8..=128) {
         let net = ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(addr), len).expect("len <= 128");
         let text = net.to_string();
-        proptest::prop_assert_eq!(crate::azure::service_tags::fast_prefix(&text), Some(ipnet::IpNet::V6(net)));
+        proptest::prop_assert_eq!(crate::azure::prefix::fast_prefix(&text), Some(ipnet::IpNet::V6(net)));
     }
 }
 

@@ -1,0 +1,593 @@
+//! Reading a service-tag file's JSON: serde into borrowed structs, then each tag's prefixes parsed
+//! and checked. On a large file the second part runs on a second thread while serde reads on: tags
+//! are handed over in batches as they are read, so the prefixes (a third of the work) cost no wall
+//! time. A small file, or a machine that cannot start a thread, is read on one thread, with the
+//! same result.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::prefix::{parse_prefix, trim};
+use super::service_tags::{HostBits, ServiceTag, ServiceTagError};
+
+/// Files from this size on convert their prefixes on a second thread; Microsoft's weekly files are
+/// 1 to 4 MB, the embedded sample a few KB.
+const WORKER_FROM_BYTES: usize = 256 * 1024;
+/// Tags per hand-over: few enough messages that the channel costs nothing, small enough batches
+/// that the worker keeps pace.
+const BATCH: usize = 256;
+
+/// What a file holds once read: its own fields and its tags, prefixes checked.
+pub(super) struct TagFileParts {
+    pub cloud: String,
+    pub change_number: String,
+    pub tags: Vec<ServiceTag>,
+    pub host_bits: Vec<HostBits>,
+}
+
+/// Reads a file's text (BOM already removed).
+pub(super) fn read(text: &str) -> Result<TagFileParts, ServiceTagError> {
+    read_on(text, text.len() >= WORKER_FROM_BYTES)
+}
+
+/// [`read`], with the prefixes converted on a second thread or not.
+fn read_on(text: &str, second_thread: bool) -> Result<TagFileParts, ServiceTagError> {
+    std::thread::scope(|scope| {
+        let mut sink = second_thread
+            .then(|| Sink::worker(scope))
+            .flatten()
+            .unwrap_or_else(|| Sink::Inline(Converter::default()));
+        let own = read_own(text, &mut sink);
+        sink.finish(own)
+    })
+}
+
+/// Runs serde over the text, handing each tag to `sink`: the file's own fields.
+fn read_own<'a>(text: &'a str, sink: &mut Sink<'_, 'a>) -> Result<TagFileParts, ServiceTagError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let own = FileSeed { sink }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(own)
+}
+
+/// A batch of read tags and its place in the file.
+type Batch<'a> = (usize, Vec<RawTag<'a>>);
+/// The queue of batches, shared by the worker and, once serde is done, this thread.
+type Queue<'a> = Arc<Mutex<mpsc::Receiver<Batch<'a>>>>;
+
+/// Where read tags go.
+enum Sink<'scope, 'a> {
+    /// Converted at once, on this thread.
+    Inline(Converter),
+    /// Queued for the worker thread, `BATCH` at a time.
+    Worker {
+        sender: mpsc::Sender<Batch<'a>>,
+        queue: Queue<'a>,
+        batch: Vec<RawTag<'a>>,
+        sent: usize,
+        worker: ScopedJoinHandle<'scope, Vec<(usize, Converter)>>,
+    },
+}
+
+impl<'scope, 'a: 'scope> Sink<'scope, 'a> {
+    /// A worker thread converting queued batches; `None` when no thread can be started.
+    fn worker<'env>(scope: &'scope Scope<'scope, 'env>) -> Option<Sink<'scope, 'a>> {
+        let (sender, receiver) = mpsc::channel::<Batch<'a>>();
+        let queue = Arc::new(Mutex::new(receiver));
+        let shared = Arc::clone(&queue);
+        let worker = std::thread::Builder::new()
+            .name("service-tags".into())
+            .spawn_scoped(scope, move || {
+                let mut done = Vec::new();
+                // the lock is held while waiting: only this thread takes from the queue until the
+                // sender is gone, and then nothing more arrives
+                while let Ok((index, batch)) = next_batch(&shared) {
+                    done.push((index, Converter::of(batch)));
+                }
+                done
+            })
+            .ok()?;
+        Some(Sink::Worker {
+            sender,
+            queue,
+            batch: Vec::with_capacity(BATCH),
+            sent: 0,
+            worker,
+        })
+    }
+}
+
+/// The next queued batch; an error once the queue is empty and its sender gone (or poisoned,
+/// which only a panic in the other converter causes, and `finish` passes that panic on).
+fn next_batch<'a>(queue: &Queue<'a>) -> Result<Batch<'a>, mpsc::RecvError> {
+    queue
+        .lock()
+        .map_err(|_| mpsc::RecvError)
+        .and_then(|receiver| receiver.recv())
+}
+
+impl<'a> Sink<'_, 'a> {
+    fn take(&mut self, raw: RawTag<'a>) {
+        match self {
+            Sink::Inline(converter) => converter.take(raw),
+            Sink::Worker { batch, .. } => {
+                batch.push(raw);
+                if batch.len() == BATCH {
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Sink::Worker {
+            sender,
+            batch,
+            sent,
+            ..
+        } = self
+            && !batch.is_empty()
+        {
+            let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            // the worker runs until the sender is dropped, so this cannot fail while it lives; had
+            // it panicked, `finish` passes the panic on
+            let _ = sender.send((*sent, full));
+            *sent += 1;
+        }
+    }
+
+    /// The converted tags added to the file's own fields (`own`, or its error). With a worker, this
+    /// thread, done with serde, converts what is still queued alongside it, and the batches are put
+    /// back in file order.
+    fn finish(
+        mut self,
+        own: Result<TagFileParts, ServiceTagError>,
+    ) -> Result<TagFileParts, ServiceTagError> {
+        self.flush();
+        let converter = match self {
+            Sink::Inline(converter) => converter,
+            Sink::Worker {
+                sender,
+                queue,
+                worker,
+                ..
+            } => {
+                drop(sender); // the worker stops once the queue is empty
+                let mut done = Vec::new();
+                if own.is_ok() {
+                    while let Ok((index, batch)) = next_batch(&queue) {
+                        done.push((index, Converter::of(batch)));
+                    }
+                }
+                done.extend(
+                    worker
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+                done.sort_unstable_by_key(|(index, _)| *index);
+                done.into_iter()
+                    .fold(Converter::default(), |all, (_, next)| all.then(next))
+            }
+        };
+        own.and_then(|own| converter.finish(own))
+    }
+}
+
+/// Turns read tags into [`ServiceTag`]s, keeping the first invalid prefix and the prefixes
+/// published with host bits set.
+#[derive(Default)]
+struct Converter {
+    tags: Vec<ServiceTag>,
+    host_bits: Vec<HostBits>,
+    bad: Option<ServiceTagError>,
+}
+
+impl Converter {
+    fn of(batch: Vec<RawTag<'_>>) -> Converter {
+        let mut converter = Converter::default();
+        batch.into_iter().for_each(|raw| converter.take(raw));
+        converter
+    }
+
+    /// This batch's results followed by the next one's; the first invalid prefix ends them.
+    fn then(mut self, next: Converter) -> Converter {
+        if self.bad.is_none() {
+            self.tags.extend(next.tags);
+            self.host_bits.extend(next.host_bits);
+            self.bad = next.bad;
+        }
+        self
+    }
+
+    fn take(&mut self, raw: RawTag<'_>) {
+        if self.bad.is_some() {
+            return;
+        }
+        let name = raw.name.into_owned();
+        let props = raw.properties;
+        let list = props.address_prefixes.map_or("[]", RawValue::get);
+        let texts = match array_strings(list) {
+            Ok(texts) => texts,
+            Err(e) => {
+                self.bad = Some(ServiceTagError::BadPrefixList {
+                    tag: name,
+                    reason: e.to_string(),
+                });
+                return;
+            }
+        };
+        let mut prefixes: Vec<IpNet> = Vec::with_capacity(texts.len());
+        for text in &texts {
+            let given = trim(text);
+            match parse_prefix(given) {
+                Ok((used, host_bits)) => {
+                    if host_bits {
+                        self.host_bits.push(HostBits {
+                            tag: name.clone(),
+                            given: given.to_string(),
+                            used,
+                        });
+                    }
+                    prefixes.push(used);
+                }
+                Err(reason) => {
+                    self.bad = Some(ServiceTagError::BadPrefix {
+                        tag: name,
+                        prefix: text.to_string(),
+                        reason,
+                    });
+                    return;
+                }
+            }
+        }
+        self.tags.push(ServiceTag {
+            name,
+            region: props.region.map(Cow::into_owned).unwrap_or_default(),
+            system_service: props
+                .system_service
+                .map(Cow::into_owned)
+                .unwrap_or_default(),
+            change_number: props.change_number.map(|c| c.0).unwrap_or_default(),
+            prefixes,
+        });
+    }
+
+    /// The tags added to the file's own fields; the first invalid prefix instead, if any.
+    fn finish(self, own: TagFileParts) -> Result<TagFileParts, ServiceTagError> {
+        if let Some(bad) = self.bad {
+            return Err(bad);
+        }
+        if self.tags.is_empty() {
+            return Err(ServiceTagError::NoTags);
+        }
+        Ok(TagFileParts {
+            tags: self.tags,
+            host_bits: self.host_bits,
+            ..own
+        })
+    }
+}
+
+/// `changeNumber`: a number in the download files, a string in the Discovery API. A visitor that takes
+/// either, instead of an untagged enum, which buffers every value before trying its variants.
+struct Change(String);
+
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Change;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a change number (number or string)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Change, E> {
+                Ok(Change(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Change, E> {
+                Ok(Change(v.to_string()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Change, E> {
+                Ok(Change(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// The strings of a JSON array (its text, which serde has already checked as JSON). Without escapes
+/// it is split at its quotes, which then can only delimit strings; with escapes, or anything but
+/// strings in it, serde reads it and names what is wrong.
+fn array_strings(list: &str) -> Result<Vec<Cow<'_, str>>, serde_json::Error> {
+    if !list.contains('\\') {
+        if let Some(texts) = split_strings(list) {
+            return Ok(texts);
+        }
+    }
+    let texts: Vec<Text<'_>> = serde_json::from_str(list)?;
+    Ok(texts.into_iter().map(|t| t.0).collect())
+}
+
+/// `[ "a" , "b" ]` with any JSON whitespace; `None` for anything else. The text is valid JSON
+/// without escapes, so quotes pair up around strings and a gap between two strings that holds only
+/// blanks and commas holds exactly one comma: the strings are all the array holds exactly when the
+/// text before the first is `[`, after the last `]`, and between them blanks and commas.
+fn split_strings(list: &str) -> Option<Vec<Cow<'_, str>>> {
+    let bytes = list.as_bytes();
+    let outside = |gap: &[u8], allowed: u8| {
+        gap.iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r') || *b == allowed)
+    };
+    let mut quotes = memchr::memchr_iter(b'"', bytes);
+    // tags have tens of prefixes, often more
+    let mut texts = Vec::with_capacity(32);
+    let mut after = 0; // where the text after the last string starts
+    while let Some(open) = quotes.next() {
+        let close = quotes.next()?;
+        let gap = &bytes[after..open];
+        let ok = if after == 0 {
+            gap.iter().filter(|b| **b == b'[').count() == 1 && outside(gap, b'[')
+        } else {
+            outside(gap, b',')
+        };
+        if !ok {
+            return None;
+        }
+        texts.push(Cow::Borrowed(&list[open + 1..close]));
+        after = close + 1;
+    }
+    if after == 0 {
+        // no string: `[ ]`
+        let inner = list.trim().strip_prefix('[')?.strip_suffix(']')?;
+        return inner.trim().is_empty().then_some(texts);
+    }
+    let tail = &bytes[after..];
+    (tail.iter().filter(|b| **b == b']').count() == 1 && outside(tail, b']')).then_some(texts)
+}
+
+/// A string that borrows from the input unless it holds escapes. Serde's own `Cow<str>` impl always
+/// copies inside a `Vec`; 93,000 small allocations were a third of the parse time.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CIDR prefix string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// One element of `values`, as read.
+#[derive(Deserialize)]
+struct RawTag<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    properties: RawProperties<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProperties<'a> {
+    #[serde(default)]
+    change_number: Option<Change>,
+    #[serde(borrow, default)]
+    region: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    system_service: Option<Cow<'a, str>>,
+    /// Kept as JSON text: the worker reads it, so this thread only scans it.
+    #[serde(borrow, default)]
+    address_prefixes: Option<&'a RawValue>,
+}
+
+/// The file's top-level object: its own fields are kept, each element of `values` goes to the sink
+/// as soon as it is read. Written by hand because a derived struct cannot carry the sink; it
+/// behaves as the derived one did (unknown fields ignored, a repeated field an error, `values`
+/// required).
+struct FileSeed<'s, 'scope, 'a> {
+    sink: &'s mut Sink<'scope, 'a>,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for FileSeed<'_, '_, 'a> {
+    type Value = TagFileParts;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<TagFileParts, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for FileSeed<'_, '_, 'a> {
+    type Value = TagFileParts;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a ServiceTags object with \"values\"")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<TagFileParts, M::Error> {
+        use serde::de::Error;
+        let (mut cloud, mut change_number): (Option<Cow<'de, str>>, Option<Change>) = (None, None);
+        let mut values = false;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "values" if values => return Err(M::Error::duplicate_field("values")),
+                "values" => {
+                    map.next_value_seed(TagsSeed {
+                        sink: &mut *self.sink,
+                    })?;
+                    values = true;
+                }
+                "cloud" if cloud.is_some() => return Err(M::Error::duplicate_field("cloud")),
+                "cloud" => cloud = map.next_value::<Option<Cow<'de, str>>>()?,
+                "changeNumber" if change_number.is_some() => {
+                    return Err(M::Error::duplicate_field("changeNumber"));
+                }
+                "changeNumber" => change_number = map.next_value::<Option<Change>>()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !values {
+            return Err(M::Error::missing_field("values"));
+        }
+        Ok(TagFileParts {
+            cloud: cloud.map(Cow::into_owned).unwrap_or_default(),
+            change_number: change_number.map(|c| c.0).unwrap_or_default(),
+            tags: Vec::new(),
+            host_bits: Vec::new(),
+        })
+    }
+}
+
+/// The `values` array: each tag to the sink.
+struct TagsSeed<'s, 'scope, 'a> {
+    sink: &'s mut Sink<'scope, 'a>,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for TagsSeed<'_, '_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for TagsSeed<'_, '_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of service tags")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<RawTag<'de>>()? {
+            self.sink.take(raw);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A JSON array of strings, numbers, nulls and nested lists, with JSON whitespace anywhere.
+    fn arrays() -> impl Strategy<Value = String> {
+        let blank = prop::sample::select(vec!["", " ", "\n    ", "\t", "\r\n"]);
+        let element = prop_oneof![
+            6 => "[0-9a-f.:/]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            1 => Just("5".to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("[\"1.2.3.0/24\"]".to_string()),
+            1 => Just("{\"a\": \"b\"}".to_string()),
+        ];
+        (
+            prop::collection::vec((element, blank.clone(), blank.clone()), 0..6),
+            blank.clone(),
+            blank,
+        )
+            .prop_map(|(elements, head, tail)| {
+                let inner: Vec<String> = elements
+                    .into_iter()
+                    .map(|(e, before, after)| format!("{before}{e}{after}"))
+                    .collect();
+                format!("{head}[{}]{tail}", inner.join(","))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Splitting at the quotes gives exactly what serde reads, and declines whatever serde
+        /// does not read as a list of strings.
+        #[test]
+        fn split_strings_agrees_with_serde(list in arrays()) {
+            let serde: Result<Vec<String>, _> = serde_json::from_str(&list);
+            let split = split_strings(&list).map(|t| t.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
+            prop_assert_eq!(split, serde.ok(), "{}", list);
+        }
+    }
+
+    /// The parts as comparable values: the error's text, or every field.
+    fn outcome(text: &str, second_thread: bool) -> Result<String, String> {
+        read_on(text, second_thread)
+            .map(|p| {
+                format!(
+                    "{} {} {:?} {:?}",
+                    p.cloud, p.change_number, p.tags, p.host_bits
+                )
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The real Public file, and copies with a bad prefix or host bits late in the file, or cut
+    /// short: one thread or two, the same tags in the same order, the same error.
+    #[test]
+    fn a_second_thread_changes_nothing() {
+        let public = String::from_utf8(
+            crate::azure::reference_data::bytes(&crate::azure::snapshot::PUBLIC).expect("embedded"),
+        )
+        .expect("UTF-8");
+        let last = public.rfind("\"addressPrefixes\"").expect("prefixes");
+        let quote = last + public[last..].find("\"1").expect("an IPv4 prefix") + 1;
+        let bad = format!("{}999{}", &public[..quote], &public[quote + 1..]);
+        let late = public.find("/24\"").expect("a /24") + public.len() / 2;
+        let slash = late + public[late..].find(".0/2").expect("a .0/2x prefix");
+        let host_bits = format!("{}.9{}", &public[..slash], &public[slash + 2..]);
+        let cut = &public[..public.len() - 1000];
+        for text in [public.as_str(), bad.as_str(), host_bits.as_str(), cut] {
+            assert!(text.len() >= WORKER_FROM_BYTES);
+            assert_eq!(outcome(text, true), outcome(text, false));
+        }
+        assert!(
+            outcome(&public, true)
+                .expect("valid")
+                .contains("AzureCloud")
+        );
+        assert!(
+            outcome(&bad, true)
+                .expect_err("bad")
+                .contains("is not a valid CIDR prefix")
+        );
+        assert!(
+            outcome(&host_bits, true)
+                .expect("host bits")
+                .contains("HostBits")
+        );
+        assert!(
+            outcome(cut, true)
+                .expect_err("cut")
+                .starts_with("not a ServiceTags JSON file")
+        );
+    }
+
+    #[test]
+    fn escaped_and_odd_lists_go_through_serde() {
+        let texts = array_strings(r#"["10.0.0.0\/8", "1.2.3.0/24"]"#).expect("valid");
+        assert_eq!(texts, ["10.0.0.0/8", "1.2.3.0/24"]);
+        assert_eq!(
+            array_strings("[]").expect("valid"),
+            Vec::<Cow<'_, str>>::new()
+        );
+        let wrong = array_strings(r#"["1.2.3.0/24", 5]"#).expect_err("a number");
+        assert!(wrong.to_string().contains("invalid type"), "{wrong}");
+    }
+}
