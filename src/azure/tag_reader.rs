@@ -20,9 +20,10 @@ use super::service_tags::{HostBits, ServiceTag, ServiceTagError};
 /// Files from this size on convert their prefixes on a second thread; Microsoft's weekly files are
 /// 1 to 4 MB, the embedded sample a few KB.
 const WORKER_FROM_BYTES: usize = 256 * 1024;
-/// Tags per hand-over: few enough messages that the channel costs nothing, small enough batches
-/// that the worker keeps pace.
-const BATCH: usize = 256;
+/// Prefix-list text per hand-over: small enough that the worker starts at once and that the last
+/// batches, which both threads share, come out even (a file's first tags are its largest); large
+/// enough that the channel costs nothing (about 35 messages for the Public file).
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// What a file holds once read: its own fields and its tags, prefixes checked.
 pub(super) struct TagFileParts {
@@ -66,11 +67,13 @@ type Queue<'a> = Arc<Mutex<mpsc::Receiver<Batch<'a>>>>;
 enum Sink<'scope, 'a> {
     /// Converted at once, on this thread.
     Inline(Converter),
-    /// Queued for the worker thread, `BATCH` at a time.
+    /// Queued for the worker thread, about `BATCH_BYTES` of prefix lists at a time.
     Worker {
         sender: mpsc::Sender<Batch<'a>>,
         queue: Queue<'a>,
         batch: Vec<RawTag<'a>>,
+        /// The prefix-list text in `batch`.
+        bytes: usize,
         sent: usize,
         worker: ScopedJoinHandle<'scope, Vec<(usize, Converter)>>,
     },
@@ -97,7 +100,8 @@ impl<'scope, 'a: 'scope> Sink<'scope, 'a> {
         Some(Sink::Worker {
             sender,
             queue,
-            batch: Vec::with_capacity(BATCH),
+            batch: Vec::new(),
+            bytes: 0,
             sent: 0,
             worker,
         })
@@ -117,9 +121,13 @@ impl<'a> Sink<'_, 'a> {
     fn take(&mut self, raw: RawTag<'a>) {
         match self {
             Sink::Inline(converter) => converter.take(raw),
-            Sink::Worker { batch, .. } => {
+            Sink::Worker { batch, bytes, .. } => {
+                *bytes += raw
+                    .properties
+                    .address_prefixes
+                    .map_or(0, |list| list.get().len());
                 batch.push(raw);
-                if batch.len() == BATCH {
+                if *bytes >= BATCH_BYTES {
                     self.flush();
                 }
             }
@@ -130,12 +138,14 @@ impl<'a> Sink<'_, 'a> {
         if let Sink::Worker {
             sender,
             batch,
+            bytes,
             sent,
             ..
         } = self
             && !batch.is_empty()
         {
-            let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            let full = std::mem::take(batch);
+            *bytes = 0;
             // the worker runs until the sender is dropped, so this cannot fail while it lives; had
             // it panicked, `finish` passes the panic on
             let _ = sender.send((*sent, full));
