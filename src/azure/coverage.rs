@@ -90,9 +90,9 @@ impl Coverage {
 /// or per tag beyond its name. The distinct prefixes of all selections are judged the same way, and
 /// only that sweep keeps the merged union and the blocked part of it.
 ///
-/// The two judgements read the same inputs and nothing of each other, so a large selection (a
-/// whole service-tag file) runs them on two threads; a small one, or a machine that cannot start a
-/// thread, runs them one after the other.
+/// The judgements read the same inputs and nothing of each other, so a large selection (a whole
+/// service-tag file) shares them between two threads; a small one, or a machine that cannot start
+/// a thread, runs them one after the other.
 pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
     let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
     diagnose_on(policy, selections, total >= TWO_THREADS_FROM)
@@ -117,27 +117,58 @@ fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads: bool)
             .collect(),
     };
     let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
-    let (tags, distinct) = if two_threads {
+    let ((tags, distinct4), (tags_after, distinct6)) = if two_threads {
+        // four parts of similar size: each half of the selections on its own, and the distinct
+        // prefixes of each family; one thread takes the first half and IPv4, the other the rest
+        let (first, second) = selections.split_at(half_by_prefixes(selections, total));
+        let one = || {
+            (
+                judge_each(&blocked, first),
+                distinct_v4(&blocked, selections, total),
+            )
+        };
         std::thread::scope(|scope| {
             let other = std::thread::Builder::new()
                 .name("coverage".into())
-                .spawn_scoped(scope, || judge_distinct(&blocked, selections, total));
-            let tags = judge_each(&blocked, selections);
-            let distinct = match other {
+                .spawn_scoped(scope, one);
+            let two = (
+                judge_each(&blocked, second),
+                distinct_v6(&blocked, selections),
+            );
+            let one = match other {
                 Ok(handle) => handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => judge_distinct(&blocked, selections, total),
+                Err(_) => one(),
             };
-            (tags, distinct)
+            (one, two)
         })
     } else {
         (
-            judge_each(&blocked, selections),
-            judge_distinct(&blocked, selections, total),
+            (
+                judge_each(&blocked, selections),
+                distinct_v4(&blocked, selections, total),
+            ),
+            (Vec::new(), distinct_v6(&blocked, selections)),
         )
     };
-    let (overall, union, repair) = distinct;
+    let mut tags = tags;
+    tags.extend(tags_after);
+    let ((t4, union4, repair4), (t6, union6, repair6)) = (distinct4, distinct6);
+    let mut overall = TagCoverage {
+        name: "all selected".into(),
+        ..TagCoverage::default()
+    };
+    tally(&mut overall, &t4, &t6);
+    // both lists come out sorted and merged; `from_intervals` only checks that
+    let union = IpSet {
+        v4: IntervalSet::from_intervals(Family::V4, union4),
+        v6: IntervalSet::from_intervals(Family::V6, union6),
+    };
+    let repair = IpSet {
+        v4: IntervalSet::from_intervals(Family::V4, repair4),
+        v6: IntervalSet::from_intervals(Family::V6, repair6),
+    };
     Coverage {
         direction: policy.direction,
         filtering: policy.filters(),
@@ -146,6 +177,18 @@ fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads: bool)
         union,
         repair,
     }
+}
+
+/// Where to cut the selections so both parts hold about half the prefixes.
+fn half_by_prefixes(selections: &[Selection<'_>], total: usize) -> usize {
+    let mut seen = 0;
+    selections
+        .iter()
+        .position(|sel| {
+            seen += sel.prefixes.len();
+            seen >= total / 2
+        })
+        .map_or(selections.len(), |at| at + 1)
 }
 
 /// Prefixes in a selection from which [`diagnose`] uses a second thread: below this the work
@@ -184,48 +227,48 @@ fn judge_each(blocked: &Blocked, selections: &[Selection<'_>]) -> Vec<TagCoverag
     tags
 }
 
-/// The verdict over the distinct prefixes of all selections, their merged union, and the blocked
-/// part of that union (the repair).
-fn judge_distinct(
-    blocked: &Blocked,
-    selections: &[Selection<'_>],
-    total: usize,
-) -> (TagCoverage, IpSet, IpSet) {
-    let (mut all4, mut all6) = (Vec::with_capacity(total), Vec::new());
+/// What the sweep over one family's distinct prefixes found, with their merged union and the
+/// blocked part of it (the repair), both sorted and merged.
+type Distinct = (Tally, Vec<Interval>, Vec<Interval>);
+
+/// The distinct IPv4 prefixes of all selections, judged.
+fn distinct_v4(blocked: &Blocked, selections: &[Selection<'_>], total: usize) -> Distinct {
+    let mut keys = Vec::with_capacity(total);
     for sel in selections {
-        split_keys(&sel.prefixes, &mut all4, &mut all6);
+        keys.extend(sel.prefixes.iter().filter_map(|net| match net {
+            IpNet::V4(n) => Some(v4_key(u32::from(n.network()), n.prefix_len())),
+            IpNet::V6(_) => None,
+        }));
     }
-    radix_sort_v4(&mut all4);
-    all4.dedup();
-    all6.sort_unstable();
-    all6.dedup();
-    let mut overall = TagCoverage {
-        name: "all selected".into(),
-        ..TagCoverage::default()
-    };
-    let (mut union4, mut repair4, mut union6, mut repair6) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let t4 = sweep(
+    radix_sort_v4(&mut keys);
+    keys.dedup();
+    let (mut union, mut repair) = (Vec::new(), Vec::new());
+    let tally = sweep(
         &blocked.v4,
-        all4.iter().map(|&k| v4_span(k)),
-        Some((&mut union4, &mut repair4)),
+        keys.iter().map(|&k| v4_span(k)),
+        Some((&mut union, &mut repair)),
     );
-    let t6 = sweep(
+    (tally, union, repair)
+}
+
+/// The distinct IPv6 prefixes of all selections, judged.
+fn distinct_v6(blocked: &Blocked, selections: &[Selection<'_>]) -> Distinct {
+    let mut spans = Vec::new();
+    for sel in selections {
+        spans.extend(sel.prefixes.iter().filter_map(|net| match net {
+            IpNet::V6(n) => Some((u128::from(n.network()), u128::from(n.broadcast()))),
+            IpNet::V4(_) => None,
+        }));
+    }
+    spans.sort_unstable();
+    spans.dedup();
+    let (mut union, mut repair) = (Vec::new(), Vec::new());
+    let tally = sweep(
         &blocked.v6,
-        all6.iter().copied(),
-        Some((&mut union6, &mut repair6)),
+        spans.iter().copied(),
+        Some((&mut union, &mut repair)),
     );
-    tally(&mut overall, &t4, &t6);
-    // both lists come out sorted and merged; `from_intervals` only checks that
-    let union = IpSet {
-        v4: IntervalSet::from_intervals(Family::V4, union4),
-        v6: IntervalSet::from_intervals(Family::V6, union6),
-    };
-    let repair = IpSet {
-        v4: IntervalSet::from_intervals(Family::V4, repair4),
-        v6: IntervalSet::from_intervals(Family::V6, repair6),
-    };
-    (overall, union, repair)
+    (tally, union, repair)
 }
 
 /// Appends prefixes as sweep input: IPv4 as [`v4_key`]s, IPv6 as (first, last) address.
@@ -256,14 +299,14 @@ fn v4_span(key: u64) -> (u32, u32) {
     (start as u32, end.min(u64::from(u32::MAX)) as u32)
 }
 
-/// Sorts [`v4_key`]s: least significant digit first, four passes of 10 bits (a pass whose digit
+/// Sorts [`v4_key`]s: least significant digit first, three passes of 13 bits (a pass whose digit
 /// is the same everywhere is skipped). Tens of thousands of keys sort several times faster than
 /// by comparison.
 fn radix_sort_v4(keys: &mut Vec<u64>) {
-    const BITS: u32 = 10;
+    const BITS: u32 = 13;
     const MASK: u64 = (1 << BITS) - 1;
     let mut other = vec![0u64; keys.len()];
-    for pass in 0..4 {
+    for pass in 0..3 {
         let shift = pass * BITS;
         let mut slots = [0usize; 1 << BITS];
         for key in keys.iter() {
