@@ -1,9 +1,10 @@
 //! Azure service-tag files and the interval arithmetic for ip_access coverage.
 //!
-//! Flow: [`service_tags`] parses Microsoft's weekly JSON file, [`rules`] reads ServiceNow's
-//! `ip_access` rows into a per-direction [`rules::Policy`] (blocked = Deny \ Allow), [`coverage`]
-//! judges each selected tag's prefixes against it and derives the minimal Allow rules, all on the
-//! sorted interval sets of [`intervals`]. The offline `snowdoctor ranges` command is
+//! Flow: [`service_tags`] parses Microsoft's weekly JSON file (read by `tag_reader`, prefixes by
+//! `prefix`), [`rules`] reads ServiceNow's `ip_access` rows into a per-direction
+//! [`rules::Policy`] (blocked = Deny \ Allow), [`coverage`] judges each selected tag's prefixes
+//! against it and derives the minimal Allow rules, all on the sorted interval sets of
+//! [`intervals`]. The offline `snowdoctor ranges` command is
 //! `src/app/ranges.rs`.
 //! [`snapshot`] holds the files shipped in the binary and resolves `--service-tags`.
 
