@@ -212,6 +212,21 @@ pub struct Age {
     pub stale: bool,
 }
 
+impl Age {
+    /// `60 days old`; for a file dated after the run's date (a wrong clock, `SNOWDOCTOR_NOW`, or a
+    /// misnamed file) it says so instead of printing a negative age.
+    pub fn phrase(&self) -> String {
+        match self.days {
+            days if days >= 0 => format!("{days} days old"),
+            -1 => "dated a day after the run's date (check the clock and the file's name)".into(),
+            days => format!(
+                "dated {} days after the run's date (check the clock and the file's name)",
+                -days
+            ),
+        }
+    }
+}
+
 impl ServiceTagFile {
     /// Days since the file's date at `now`; `None` when undated.
     pub fn age(&self, now: DateTime<Utc>) -> Option<Age> {
@@ -271,13 +286,16 @@ impl ServiceTagFile {
         let what = self.provenance();
         match self.age(now) {
             Some(age) if age.stale => format!(
-                "warning: Azure IP ranges from the {what}, {} days old at run time (stale after {STALE_AFTER_DAYS}): Microsoft republishes the file weekly, so newer ranges are not judged; download the current file from {} and pass --service-tags FILE",
-                age.days,
+                "warning: Azure IP ranges from the {what}, {} at run time (stale after {STALE_AFTER_DAYS}): Microsoft republishes the file weekly, so newer ranges are not judged; download the current file from {} and pass --service-tags FILE",
+                age.phrase(),
                 self.download_page()
             ),
+            Some(age) if age.days < 0 => {
+                format!("Azure IP ranges from the {what}, {}", age.phrase())
+            }
             Some(age) => format!(
-                "Azure IP ranges from the {what}, {} days old at run time",
-                age.days
+                "Azure IP ranges from the {what}, {} at run time",
+                age.phrase()
             ),
             None => format!("Azure IP ranges from the {what}"),
         }

@@ -409,12 +409,12 @@ fn file_evidence(ctx: &Context, file: &ServiceTagFile) -> String {
     let what = file.provenance();
     match file.age(ctx.now) {
         Some(age) if age.stale => format!(
-            "{what}; {} days old, stale after {}: download the current file from {} and pass --service-tags FILE",
-            age.days,
+            "{what}; {}, stale after {}: download the current file from {} and pass --service-tags FILE",
+            age.phrase(),
             azure::STALE_AFTER_DAYS,
             file.download_page()
         ),
-        Some(age) => format!("{what}; {} days old", age.days),
+        Some(age) => format!("{what}; {}", age.phrase()),
         None => what,
     }
 }

@@ -744,3 +744,33 @@ fn ranges_defaults_to_the_embedded_public_snapshot_and_names_the_others() {
         assert_eq!(file["stale"], stale, "{file}");
     }
 }
+
+/// A run clock before the file's date (a wrong system clock, or `SNOWDOCTOR_NOW`) is named as such in
+/// the notice and the check's evidence, never as a negative age.
+#[test]
+fn a_clock_before_the_files_date_is_said_not_a_negative_age() {
+    let out = Finished::from(
+        snowdoctor()
+            .args(["ranges", "--service-tag", "AzureCloud.westeurope"])
+            .env("SNOWDOCTOR_NOW", "2025-10-01T00:00:00Z")
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("dated 27 days after the run's date (check the clock and the file's name)")
+            && !out.stdout.contains("-27"),
+        "{}",
+        out.stdout
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = run_at("ip-deny-all", "2025-10-01T00:00:00Z", &[], dir.path());
+    let report = out.report();
+    report.assert_status("ip-allowlist", "fail");
+    let evidence = report.check("ip-allowlist")["evidence"].to_string();
+    assert!(
+        evidence.contains("dated 27 days after the run's date") && !evidence.contains("-27 days"),
+        "{evidence}"
+    );
+}

@@ -109,6 +109,18 @@ fn provenance_and_notice_name_the_snapshot_and_its_age() {
             && notice.contains("--service-tags FILE"),
         "{notice}"
     );
+    // a clock (or SNOWDOCTOR_NOW) before the file's date: said so, not a negative age
+    let before = Utc
+        .with_ymd_and_hms(2026, 7, 17, 0, 0, 0)
+        .single()
+        .expect("t");
+    let notice = file.notice(before);
+    assert!(
+        notice.ends_with(
+            "of 2026-07-20 (changeNumber 405), dated 3 days after the run's date (check the clock and the file's name)"
+        ),
+        "{notice}"
+    );
     let sample = TagSource::Sample.load().expect("sample");
     assert_eq!(sample.origin, Origin::Sample);
     assert!(!sample.notice(stale).starts_with("warning"));
