@@ -95,6 +95,15 @@ fn not_assessed(out: &Finished, elapsed: Duration, check: &str, needles: &[&str]
     report
 }
 
+/// The check carries this finding code (the catalogue's `check/code`).
+fn assert_code(report: &Report, check: &str, code: &str) {
+    let codes = report.check(check)["codes"].to_string();
+    assert!(
+        codes.contains(&format!("\"{code}\"")),
+        "{check}: codes {codes}, want {code}"
+    );
+}
+
 /// A well-behaved instance: anonymous requests get the 401 envelope, the account reads its own record.
 fn healthy(request: &Request) -> Reply {
     if !request.authenticated() {
@@ -273,7 +282,8 @@ fn a_long_retry_after_is_not_waited_for() {
     });
     let (out, elapsed) = run_against(&server.url(), &[]);
     assert!(elapsed < Duration::from_secs(30), "waited {elapsed:?}");
-    not_assessed(&out, elapsed, "connectivity", &["429"]);
+    let report = not_assessed(&out, elapsed, "connectivity", &["429"]);
+    assert_code(&report, "connectivity", "connectivity/throttled");
     assert_eq!(
         probes(&server),
         1,
@@ -349,7 +359,8 @@ fn a_connection_reset_and_garbage_are_unreachable() {
 fn a_server_that_never_answers_times_out() {
     let server = HostileServer::start(|_, _| Reply::Silent);
     let (out, elapsed) = run_against(&server.url(), &[]);
-    not_assessed(&out, elapsed, "connectivity", &["timed out"]);
+    let report = not_assessed(&out, elapsed, "connectivity", &["timed out"]);
+    assert_code(&report, "connectivity", "connectivity/timeout");
     assert!(probes(&server) <= 3, "bounded retries: {}", probes(&server));
 }
 
@@ -477,7 +488,8 @@ fn a_redirect_to_another_host_forwards_no_credentials() {
 fn an_untrusted_certificate_is_a_tls_failure() {
     let server = UntrustedTlsServer::start();
     let (out, elapsed) = run_against(&server.url(), &[]);
-    not_assessed(&out, elapsed, "connectivity", &["tls"]);
+    let report = not_assessed(&out, elapsed, "connectivity", &["tls"]);
+    assert_code(&report, "connectivity", "connectivity/tls");
 }
 
 #[test]
