@@ -699,15 +699,20 @@ fn a_misspelt_builtin_or_a_bad_clock_is_a_usage_error() {
     assert!(out.stderr.contains("SNOWDOCTOR_NOW"), "{}", out.stderr);
 }
 
-#[test]
-fn ranges_defaults_to_the_embedded_public_snapshot_and_names_the_others() {
-    let out = Finished::from(
+/// `snowdoctor ranges --service-tag AzureCloud.westeurope` on the embedded Public file, at `now`.
+fn ranges_west_europe_at(now: &str) -> Finished {
+    Finished::from(
         snowdoctor()
             .args(["ranges", "--service-tag", "AzureCloud.westeurope"])
-            .env("SNOWDOCTOR_NOW", "2026-11-27T00:00:00Z")
+            .env("SNOWDOCTOR_NOW", now)
             .output()
             .expect("runs"),
-    );
+    )
+}
+
+#[test]
+fn ranges_defaults_to_the_embedded_public_snapshot_and_names_the_others() {
+    let out = ranges_west_europe_at("2026-11-27T00:00:00Z");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
@@ -749,13 +754,7 @@ fn ranges_defaults_to_the_embedded_public_snapshot_and_names_the_others() {
 /// the notice and the check's evidence, never as a negative age.
 #[test]
 fn a_clock_before_the_files_date_is_said_not_a_negative_age() {
-    let out = Finished::from(
-        snowdoctor()
-            .args(["ranges", "--service-tag", "AzureCloud.westeurope"])
-            .env("SNOWDOCTOR_NOW", "2025-10-01T00:00:00Z")
-            .output()
-            .expect("runs"),
-    );
+    let out = ranges_west_europe_at("2025-10-01T00:00:00Z");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout

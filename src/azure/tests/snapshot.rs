@@ -82,6 +82,13 @@ fn service_tags_argument_names_a_builtin_or_a_file() {
     );
 }
 
+/// Midnight UTC of a day.
+fn midnight(year: i32, month: u32, day: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, 0, 0, 0)
+        .single()
+        .expect("a valid date")
+}
+
 #[test]
 fn provenance_and_notice_name_the_snapshot_and_its_age() {
     let file = snapshot::CHINA.load().expect("china");
@@ -89,18 +96,12 @@ fn provenance_and_notice_name_the_snapshot_and_its_age() {
         file.provenance(),
         "embedded China snapshot builtin:china of 2026-07-20 (changeNumber 405)"
     );
-    let fresh = Utc
-        .with_ymd_and_hms(2026, 9, 18, 0, 0, 0)
-        .single()
-        .expect("t");
+    let fresh = midnight(2026, 9, 18);
     assert_eq!(
         file.notice(fresh),
         "Azure IP ranges from the embedded China snapshot builtin:china of 2026-07-20 (changeNumber 405), 60 days old at run time"
     );
-    let stale = Utc
-        .with_ymd_and_hms(2026, 9, 19, 0, 0, 0)
-        .single()
-        .expect("t");
+    let stale = midnight(2026, 9, 19);
     let notice = file.notice(stale);
     assert!(
         notice.starts_with("warning: ")
@@ -110,10 +111,7 @@ fn provenance_and_notice_name_the_snapshot_and_its_age() {
         "{notice}"
     );
     // a clock (or SNOWDOCTOR_NOW) before the file's date: said so, not a negative age
-    let before = Utc
-        .with_ymd_and_hms(2026, 7, 17, 0, 0, 0)
-        .single()
-        .expect("t");
+    let before = midnight(2026, 7, 17);
     let notice = file.notice(before);
     assert!(
         notice.ends_with(
