@@ -78,6 +78,7 @@ enum Sink<'scope, 'a> {
         batch: Vec<RawTag<'a>>,
         /// The prefix-list text in `batch`.
         bytes: usize,
+        /// Batches sent so far: the next one's place in the file.
         sent: usize,
         worker: ScopedJoinHandle<'scope, Vec<(usize, Converter)>>,
     },
