@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 
 use super::intervals::{Count, Family, Interval, IntervalSet, IpSet};
@@ -94,12 +94,11 @@ impl Coverage {
 /// service-tag file) shares them between two threads; a small one, or a machine that cannot start
 /// a thread, runs them one after the other.
 pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
-    let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
-    diagnose_on(policy, selections, total >= TWO_THREADS_FROM)
+    diagnose_on(policy, selections, TWO_THREADS_FROM)
 }
 
-/// [`diagnose`], on two threads or one.
-fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads: bool) -> Coverage {
+/// [`diagnose`], on two threads from `two_threads_from` prefixes on.
+fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads_from: usize) -> Coverage {
     let blocked = Blocked {
         v4: policy
             .blocked
@@ -117,7 +116,7 @@ fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads: bool)
             .collect(),
     };
     let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
-    let ((tags, distinct4), (tags_after, distinct6)) = if two_threads {
+    let ((tags, distinct4), (tags_after, distinct6)) = if total >= two_threads_from {
         // four parts of similar size: each half of the selections on its own, and the distinct
         // prefixes of each family; one thread takes the first half and IPv4, the other the rest
         let (first, second) = selections.split_at(half_by_prefixes(selections, total));
@@ -236,7 +235,7 @@ fn distinct_v4(blocked: &Blocked, selections: &[Selection<'_>], total: usize) ->
     let mut keys = Vec::with_capacity(total);
     for sel in selections {
         keys.extend(sel.prefixes.iter().filter_map(|net| match net {
-            IpNet::V4(n) => Some(v4_key(u32::from(n.network()), n.prefix_len())),
+            IpNet::V4(n) => Some(v4_key_of(n)),
             IpNet::V6(_) => None,
         }));
     }
@@ -256,7 +255,7 @@ fn distinct_v6(blocked: &Blocked, selections: &[Selection<'_>]) -> Distinct {
     let mut spans = Vec::new();
     for sel in selections {
         spans.extend(sel.prefixes.iter().filter_map(|net| match net {
-            IpNet::V6(n) => Some((u128::from(n.network()), u128::from(n.broadcast()))),
+            IpNet::V6(n) => Some(v6_span(n)),
             IpNet::V4(_) => None,
         }));
     }
@@ -275,10 +274,20 @@ fn distinct_v6(blocked: &Blocked, selections: &[Selection<'_>]) -> Distinct {
 fn split_keys(prefixes: &[IpNet], v4: &mut Vec<u64>, v6: &mut Vec<(u128, u128)>) {
     for net in prefixes {
         match *net {
-            IpNet::V4(n) => v4.push(v4_key(u32::from(n.network()), n.prefix_len())),
-            IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
+            IpNet::V4(n) => v4.push(v4_key_of(&n)),
+            IpNet::V6(n) => v6.push(v6_span(&n)),
         }
     }
+}
+
+/// An IPv4 prefix as its sweep key.
+fn v4_key_of(net: &Ipv4Net) -> u64 {
+    v4_key(u32::from(net.network()), net.prefix_len())
+}
+
+/// An IPv6 prefix as its first and last address.
+fn v6_span(net: &Ipv6Net) -> (u128, u128) {
+    (u128::from(net.network()), u128::from(net.broadcast()))
 }
 
 /// An IPv4 value of an interval set (never above `u32::MAX`: sets clamp to their family).
@@ -542,8 +551,8 @@ mod tests {
         .expect("rules");
         let policy = rules.policy(Direction::Inbound);
         let selections: Vec<Selection<'_>> = file.tags.iter().map(Selection::tag).collect();
-        let one = diagnose_on(&policy, &selections, false);
-        let two = diagnose_on(&policy, &selections, true);
+        let one = diagnose_on(&policy, &selections, usize::MAX);
+        let two = diagnose_on(&policy, &selections, 0);
         assert_eq!(one.tags, two.tags);
         assert_eq!(one.overall, two.overall);
         assert_eq!((one.union, one.repair), (two.union, two.repair));
