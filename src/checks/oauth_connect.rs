@@ -13,7 +13,7 @@ pub use causes::{Cause, Likelihood, rank_causes};
 
 use super::findings::may_lack_admin;
 use super::{Check, Code, Context, Outcome};
-use crate::connector::entity::entities_query;
+use crate::connector::entity::{connector_entity, entities_query};
 use crate::connector::grant::{lockout_query, oauth_active_query, properties_query};
 use crate::connector::user::{discovery_query, user_query};
 use crate::model::Status;
@@ -32,12 +32,13 @@ const TOKEN_INCOMPLETE: Code = Code::inconclusive("token-request-incomplete");
 const NOT_OAUTH: Code = Code::fail("not-oauth");
 const WRONG_USER: Code = Code::fail("wrong-user");
 const TOKEN_REJECTED: Code = Code::fail("token-rejected");
+const TOKEN_EXPIRED: Code = Code::fail("token-expired");
 const USER_RATE_LIMITED: Code = Code::fail("user-rate-limited");
 const USE_FORBIDDEN: Code = Code::fail("use-forbidden");
 const USE_FAILED: Code = Code::fail("use-failed");
 
 /// The outcomes' own codes, then every cause the ranking can name.
-const CODES: [Code; 10 + causes::CAUSES.len()] = {
+const CODES: [Code; 11 + causes::CAUSES.len()] = {
     let own = [
         MISSING_INPUT,
         LOCKOUT_GUARD,
@@ -46,11 +47,12 @@ const CODES: [Code; 10 + causes::CAUSES.len()] = {
         NOT_OAUTH,
         WRONG_USER,
         TOKEN_REJECTED,
+        TOKEN_EXPIRED,
         USER_RATE_LIMITED,
         USE_FORBIDDEN,
         USE_FAILED,
     ];
-    let mut all = [MISSING_INPUT; 10 + causes::CAUSES.len()];
+    let mut all = [MISSING_INPUT; 11 + causes::CAUSES.len()];
     let mut i = 0;
     while i < all.len() {
         all[i] = if i < own.len() {
@@ -218,6 +220,11 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
             "/oauth_token.do answered 200 but not with a token: {why}"
         ))
         .code(NOT_OAUTH),
+        Some(ConnectFailure::UseFailed(ClientError::Unauthorized { .. }))
+            if connect.token.as_ref().and_then(|t| t.expires_in) == Some(0) =>
+        {
+            expired_at_once(ctx, facts)
+        }
         Some(ConnectFailure::UseFailed(e)) => token_use_failed(e),
         Some(ConnectFailure::WrongUser { expected, actual }) => Outcome::fail(format!(
             "the token acts as {actual:?}, not as the integration user {expected:?}"
@@ -247,6 +254,36 @@ fn contradictions(
                 cause.seen
             ),
         );
+    }
+    outcome
+}
+
+/// A token issued with `expires_in` 0 and refused when used: it had expired by then. The entity's
+/// Access Token Lifespan of 0 (or less) is the cause, which `oauth-entity` reports when it can read
+/// the entity.
+fn expired_at_once(ctx: &Context, facts: &Facts) -> Outcome {
+    let lifespan = facts.rows(&entities_query()).ok().and_then(|rows| {
+        let entity = connector_entity(
+            ctx.settings.client_id.as_deref(),
+            &ctx.settings.profile,
+            rows,
+        )
+        .ok()?;
+        let seconds = entity.text("access_token_lifespan").trim().replace(',', "");
+        Some((entity.text("name").to_string(), seconds))
+    });
+    let mut outcome = Outcome::fail(
+        "a token was issued with expires_in 0 s and had expired when the REST call used it (401): the OAuth entity issues access tokens that expire at once",
+    )
+    .code(TOKEN_EXPIRED);
+    if let Some((name, seconds)) = lifespan {
+        outcome = outcome.with(
+            "oauth_entity.access_token_lifespan",
+            format!("{seconds:?} on {name:?}"),
+        );
+        if seconds.parse::<i64>().is_ok_and(|s| s <= 0) {
+            outcome.explained_by.push("oauth-entity".to_string());
+        }
     }
     outcome
 }

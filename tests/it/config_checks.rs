@@ -267,6 +267,26 @@ fn oauth_entity_failures_carry_microsofts_remedy() {
         .remediation_contains("Refresh Token Lifespan");
 }
 
+/// An access token lifespan of 0: the instance issues a token (expires_in 0) and then refuses it.
+/// The real connect proves the failure; the entity's setting explains it, the one root cause.
+#[test]
+fn access_tokens_that_expire_at_once() {
+    let run = demo("access-lifespan-zero");
+    run.exit_code(1);
+    run.check("oauth-entity")
+        .status("fail")
+        .code("oauth-entity/access-token-lifespan")
+        .summary_contains("lifespan of 0 s")
+        .root_cause(true);
+    run.check("oauth-connect")
+        .status("fail")
+        .code("oauth-connect/token-expired")
+        .summary_contains("expires_in 0 s and had expired")
+        .remediation_contains("Access Token Lifespan")
+        .root_cause(false);
+    assert_eq!(run.root_causes(), ["oauth-entity"]);
+}
+
 #[test]
 fn oauth_switch_and_password_grant() {
     let off = demo("oauth-disabled");
