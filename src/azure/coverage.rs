@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv6Net};
 use serde::Serialize;
 
 use super::intervals::{Count, Family, Interval, IntervalSet, IpSet};
@@ -82,91 +82,84 @@ impl Coverage {
     }
 }
 
-/// Judges each selection against the policy's blocked set.
+/// Judges each selection against the policy's blocked set, and all of them together.
 ///
-/// Each selection's prefixes become intervals in reused scratch lists (IPv4 as 32-bit numbers;
-/// sorted only when the tag did not list them in order, which Microsoft's files always do), then one
-/// sweep per family walks them and the sorted blocked intervals together: no allocation per prefix
-/// or per tag beyond its name. The distinct prefixes of all selections are judged the same way, and
-/// only that sweep keeps the merged union and the blocked part of it.
+/// Per family, the prefixes of every selection become one list of (prefix, selection) entries
+/// (IPv4 prefixes packed with their selection in one 64-bit number, radix-sorted), sorted by
+/// prefix, and one sweep walks it with the sorted blocked intervals. Each distinct prefix is judged
+/// once where it first appears, and that verdict goes to every selection listing it; the sweep also
+/// merges the distinct prefixes into the union and cuts out its blocked part (the repair). So a
+/// whole service-tag file, whose regional and service tags repeat most prefixes, costs one sort
+/// and one pass per family, with no allocation per prefix or per tag beyond its name.
 ///
-/// The judgements read the same inputs and nothing of each other, so a large selection (a whole
-/// service-tag file) shares them between two threads; a small one, or a machine that cannot start
-/// a thread, runs them one after the other.
+/// The two families read the same policy and nothing of each other, so a large selection judges
+/// them on two threads; a small one, or a machine that cannot start a thread, one after the other.
 pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
     diagnose_on(policy, selections, TWO_THREADS_FROM)
 }
 
 /// [`diagnose`], on two threads from `two_threads_from` prefixes on.
 fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads_from: usize) -> Coverage {
-    let blocked = Blocked {
-        v4: policy
-            .blocked
-            .v4
-            .intervals()
-            .iter()
-            .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
-            .collect(),
-        v6: policy
-            .blocked
-            .v6
-            .intervals()
-            .iter()
-            .map(|iv| (iv.start, iv.end))
-            .collect(),
-    };
+    let blocked4: Vec<(u32, u32)> = policy
+        .blocked
+        .v4
+        .intervals()
+        .iter()
+        .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
+        .collect();
+    let blocked6: Vec<(u128, u128)> = policy
+        .blocked
+        .v6
+        .intervals()
+        .iter()
+        .map(|iv| (iv.start, iv.end))
+        .collect();
     let total: usize = selections.iter().map(|s| s.prefixes.len()).sum();
-    let ((tags, distinct4), (tags_after, distinct6)) = if total >= two_threads_from {
-        // four parts of similar size: each half of the selections on its own, and the distinct
-        // prefixes of each family; one thread takes the first half and IPv4, the other the rest
-        let (first, second) = selections.split_at(half_by_prefixes(selections, total));
-        let one = || {
-            (
-                judge_each(&blocked, first),
-                distinct_v4(&blocked, selections, total),
-            )
-        };
+    let pack = selections.len() < 1 << SELECTION_BITS;
+    let v4 = || judge_v4(&blocked4, selections, total, pack);
+    let v6 = || judge_v6(&blocked6, selections);
+    let (v4, v6) = if total >= two_threads_from {
         std::thread::scope(|scope| {
             let other = std::thread::Builder::new()
                 .name("coverage".into())
-                .spawn_scoped(scope, one);
-            let two = (
-                judge_each(&blocked, second),
-                distinct_v6(&blocked, selections),
-            );
-            let one = match other {
+                .spawn_scoped(scope, v4);
+            let v6 = v6();
+            let v4 = match other {
                 Ok(handle) => handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => one(),
+                Err(_) => v4(),
             };
-            (one, two)
+            (v4, v6)
         })
     } else {
-        (
-            (
-                judge_each(&blocked, selections),
-                distinct_v4(&blocked, selections, total),
-            ),
-            (Vec::new(), distinct_v6(&blocked, selections)),
-        )
+        (v4(), v6())
     };
-    let mut tags = tags;
-    tags.extend(tags_after);
-    let ((t4, union4, repair4), (t6, union6, repair6)) = (distinct4, distinct6);
+    let tags = selections
+        .iter()
+        .zip(v4.each.iter().zip(&v6.each))
+        .map(|(sel, (t4, t6))| {
+            let mut cov = TagCoverage {
+                name: sel.name.to_string(),
+                ..TagCoverage::default()
+            };
+            tally(&mut cov, &t4.tally, &t6.tally);
+            cov
+        })
+        .collect();
     let mut overall = TagCoverage {
         name: "all selected".into(),
         ..TagCoverage::default()
     };
-    tally(&mut overall, &t4, &t6);
+    tally(&mut overall, &v4.all, &v6.all);
     // both lists come out sorted and merged; `from_intervals` only checks that
     let union = IpSet {
-        v4: IntervalSet::from_intervals(Family::V4, union4),
-        v6: IntervalSet::from_intervals(Family::V6, union6),
+        v4: IntervalSet::from_intervals(Family::V4, v4.union),
+        v6: IntervalSet::from_intervals(Family::V6, v6.union),
     };
     let repair = IpSet {
-        v4: IntervalSet::from_intervals(Family::V4, repair4),
-        v6: IntervalSet::from_intervals(Family::V6, repair6),
+        v4: IntervalSet::from_intervals(Family::V4, v4.repair),
+        v6: IntervalSet::from_intervals(Family::V6, v6.repair),
     };
     Coverage {
         direction: policy.direction,
@@ -178,111 +171,66 @@ fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads_from: 
     }
 }
 
-/// Where to cut the selections so both parts hold about half the prefixes.
-fn half_by_prefixes(selections: &[Selection<'_>], total: usize) -> usize {
-    let mut seen = 0;
-    selections
-        .iter()
-        .position(|sel| {
-            seen += sel.prefixes.len();
-            seen >= total / 2
-        })
-        .map_or(selections.len(), |at| at + 1)
-}
-
 /// Prefixes in a selection from which [`diagnose`] uses a second thread: below this the work
 /// takes less than starting a thread costs.
 const TWO_THREADS_FROM: usize = 4096;
 
-/// A policy's blocked intervals, per family, as the sweeps read them.
-struct Blocked {
-    v4: Vec<(u32, u32)>,
-    v6: Vec<(u128, u128)>,
-}
+/// Bits of an IPv4 entry that hold the selection's index; the [`v4_key`] takes the 38 above.
+const SELECTION_BITS: u32 = 26;
 
-/// The verdict for each selection on its own.
-fn judge_each(blocked: &Blocked, selections: &[Selection<'_>]) -> Vec<TagCoverage> {
-    let (mut v4, mut v6) = (Vec::new(), Vec::new());
-    let mut tags = Vec::with_capacity(selections.len());
-    for sel in selections {
-        v4.clear();
-        v6.clear();
-        split_keys(&sel.prefixes, &mut v4, &mut v6);
-        if !v4.is_sorted() {
-            v4.sort_unstable();
-        }
-        if !v6.is_sorted() {
-            v6.sort_unstable();
-        }
-        let mut cov = TagCoverage {
-            name: sel.name.to_string(),
-            ..TagCoverage::default()
-        };
-        let t4 = sweep(&blocked.v4, v4.iter().map(|&k| v4_span(k)), None);
-        let t6 = sweep(&blocked.v6, v6.iter().copied(), None);
-        tally(&mut cov, &t4, &t6);
-        tags.push(cov);
+/// Every IPv4 prefix of the selections, judged; `pack` (fewer than 2^26 selections) packs each
+/// entry into one number.
+fn judge_v4(
+    blocked: &[(u32, u32)],
+    selections: &[Selection<'_>],
+    total: usize,
+    pack: bool,
+) -> Verdicts<u32> {
+    if !pack {
+        // tens of millions of selections: too many to pack; never seen, but still answered
+        return judge_family(blocked, selections.len(), {
+            let mut entries: Vec<(u64, usize)> = Vec::with_capacity(total);
+            for (at, sel) in selections.iter().enumerate() {
+                entries.extend(v4_keys(&sel.prefixes).map(|key| (key, at)));
+            }
+            entries.sort_unstable();
+            entries.into_iter().map(|(key, at)| (v4_span(key), at))
+        });
     }
-    tags
-}
-
-/// What the sweep over one family's distinct prefixes found, with their merged union and the
-/// blocked part of it (the repair), both sorted and merged.
-type Distinct = (Tally, Vec<Interval>, Vec<Interval>);
-
-/// The distinct IPv4 prefixes of all selections, judged.
-fn distinct_v4(blocked: &Blocked, selections: &[Selection<'_>], total: usize) -> Distinct {
-    let mut keys = Vec::with_capacity(total);
-    for sel in selections {
-        keys.extend(sel.prefixes.iter().filter_map(|net| match net {
-            IpNet::V4(n) => Some(v4_key_of(n)),
-            IpNet::V6(_) => None,
-        }));
+    let mut entries = Vec::with_capacity(total);
+    for (at, sel) in selections.iter().enumerate() {
+        entries.extend(v4_keys(&sel.prefixes).map(|key| (key << SELECTION_BITS) | at as u64));
     }
-    radix_sort_v4(&mut keys);
-    keys.dedup();
-    let (mut union, mut repair) = (Vec::new(), Vec::new());
-    let tally = sweep(
-        &blocked.v4,
-        keys.iter().map(|&k| v4_span(k)),
-        Some((&mut union, &mut repair)),
-    );
-    (tally, union, repair)
+    radix_sort_v4(&mut entries);
+    let index = (1 << SELECTION_BITS) - 1;
+    judge_family(
+        blocked,
+        selections.len(),
+        entries
+            .into_iter()
+            .map(|entry| (v4_span(entry >> SELECTION_BITS), (entry & index) as usize)),
+    )
 }
 
-/// The distinct IPv6 prefixes of all selections, judged.
-fn distinct_v6(blocked: &Blocked, selections: &[Selection<'_>]) -> Distinct {
-    let mut spans = Vec::new();
-    for sel in selections {
-        spans.extend(sel.prefixes.iter().filter_map(|net| match net {
-            IpNet::V6(n) => Some(v6_span(n)),
+/// Every IPv6 prefix of the selections, judged.
+fn judge_v6(blocked: &[(u128, u128)], selections: &[Selection<'_>]) -> Verdicts<u128> {
+    let mut entries = Vec::new();
+    for (at, sel) in selections.iter().enumerate() {
+        entries.extend(sel.prefixes.iter().filter_map(|net| match net {
+            IpNet::V6(n) => Some((v6_span(n), at)),
             IpNet::V4(_) => None,
         }));
     }
-    spans.sort_unstable();
-    spans.dedup();
-    let (mut union, mut repair) = (Vec::new(), Vec::new());
-    let tally = sweep(
-        &blocked.v6,
-        spans.iter().copied(),
-        Some((&mut union, &mut repair)),
-    );
-    (tally, union, repair)
+    entries.sort_unstable();
+    judge_family(blocked, selections.len(), entries.into_iter())
 }
 
-/// Appends prefixes as sweep input: IPv4 as [`v4_key`]s, IPv6 as (first, last) address.
-fn split_keys(prefixes: &[IpNet], v4: &mut Vec<u64>, v6: &mut Vec<(u128, u128)>) {
-    for net in prefixes {
-        match *net {
-            IpNet::V4(n) => v4.push(v4_key_of(&n)),
-            IpNet::V6(n) => v6.push(v6_span(&n)),
-        }
-    }
-}
-
-/// An IPv4 prefix as its sweep key.
-fn v4_key_of(net: &Ipv4Net) -> u64 {
-    v4_key(u32::from(net.network()), net.prefix_len())
+/// A selection's IPv4 prefixes as [`v4_key`]s.
+fn v4_keys(prefixes: &[IpNet]) -> impl Iterator<Item = u64> + '_ {
+    prefixes.iter().filter_map(|net| match net {
+        IpNet::V4(n) => Some(v4_key(u32::from(n.network()), n.prefix_len())),
+        IpNet::V6(_) => None,
+    })
 }
 
 /// An IPv6 prefix as its first and last address.
@@ -296,7 +244,7 @@ fn v4_number(value: u128) -> u32 {
 }
 
 /// An IPv4 prefix as one number, `start << 6 | (32 - length)`: the order of (start, end), in 38
-/// bits, so one small number per prefix to sort (by radix) and dedup.
+/// bits, so one small number per prefix to sort (by radix), with room for the selection's index.
 fn v4_key(start: u32, len: u8) -> u64 {
     (u64::from(start) << 6) | u64::from(32 - len.min(32))
 }
@@ -308,32 +256,33 @@ fn v4_span(key: u64) -> (u32, u32) {
     (start as u32, end.min(u64::from(u32::MAX)) as u32)
 }
 
-/// Sorts [`v4_key`]s: least significant digit first, three passes of 13 bits (a pass whose digit
-/// is the same everywhere is skipped). Tens of thousands of keys sort several times faster than
-/// by comparison.
-fn radix_sort_v4(keys: &mut Vec<u64>) {
+/// Sorts IPv4 entries by their [`v4_key`], the 38 bits above [`SELECTION_BITS`]: least
+/// significant digit first, three passes of 13 bits (a pass whose digit is the same everywhere is
+/// skipped); the order among equal keys does not matter. Tens of thousands of entries sort
+/// several times faster than by comparison.
+fn radix_sort_v4(entries: &mut Vec<u64>) {
     const BITS: u32 = 13;
     const MASK: u64 = (1 << BITS) - 1;
-    let mut other = vec![0u64; keys.len()];
+    let mut other = vec![0u64; entries.len()];
     for pass in 0..3 {
-        let shift = pass * BITS;
+        let shift = SELECTION_BITS + pass * BITS;
         let mut slots = [0usize; 1 << BITS];
-        for key in keys.iter() {
-            slots[((key >> shift) & MASK) as usize] += 1;
+        for entry in entries.iter() {
+            slots[((entry >> shift) & MASK) as usize] += 1;
         }
-        if slots.contains(&keys.len()) {
+        if slots.contains(&entries.len()) {
             continue;
         }
         let mut next = 0;
         for slot in &mut slots {
             (*slot, next) = (next, next + *slot);
         }
-        for &key in keys.iter() {
-            let slot = &mut slots[((key >> shift) & MASK) as usize];
-            other[*slot] = key;
+        for &entry in entries.iter() {
+            let slot = &mut slots[((entry >> shift) & MASK) as usize];
+            other[*slot] = entry;
             *slot += 1;
         }
-        std::mem::swap(keys, &mut other);
+        std::mem::swap(entries, &mut other);
     }
 }
 
@@ -370,9 +319,8 @@ fn interval<A: Addr>((start, end): (A, A)) -> Interval {
 }
 
 /// The first blocked interval from `from` on that ends at or after `start`, by galloping: steps of
-/// 1, 2, 4, … then a binary search in the last step. The distinct prefixes of all tags are dense, so
-/// the next one is usually a step or two on; a single tag's are sparse, and this costs about what a
-/// binary search would.
+/// 1, 2, 4, … then a binary search in the last step. The distinct prefixes are dense, so the next
+/// one is usually a step or two on.
 fn skip_before<A: Addr>(blocked: &[(A, A)], from: usize, start: A) -> usize {
     if blocked.get(from).is_none_or(|b| b.1 >= start) {
         return from;
@@ -387,8 +335,30 @@ fn skip_before<A: Addr>(blocked: &[(A, A)], from: usize, start: A) -> usize {
     low + blocked[low..high].partition_point(|b| b.1 < start)
 }
 
-/// What one sweep over one family's prefixes found.
-#[derive(Default)]
+/// The blocked addresses in `span`, counted from `blocked[first]` on (every interval before it
+/// ends before the span starts); each piece also goes to `pieces`, when given.
+fn blocked_in<A: Addr>(
+    blocked: &[(A, A)],
+    first: usize,
+    (start, end): (A, A),
+    mut pieces: Option<&mut Vec<Interval>>,
+) -> Count {
+    let mut count = Count::default();
+    for &(b_start, b_end) in blocked[first..].iter().take_while(|b| b.0 <= end) {
+        if b_end < start {
+            continue;
+        }
+        let piece = interval((b_start.max(start), b_end.min(end)));
+        count = count.plus_interval(piece);
+        if let Some(pieces) = pieces.as_deref_mut() {
+            pieces.push(piece);
+        }
+    }
+    count
+}
+
+/// What a sweep found over some prefixes.
+#[derive(Debug, Default, PartialEq)]
 struct Tally {
     prefixes: usize,
     admitted: usize,
@@ -409,70 +379,136 @@ fn tally(cov: &mut TagCoverage, v4: &Tally, v6: &Tally) {
     cov.blocked_v6 = v6.blocked;
 }
 
-/// The merged union and its blocked part, written out by the overall sweep.
-type Keep<'a> = Option<(&'a mut Vec<Interval>, &'a mut Vec<Interval>)>;
+/// How a prefix meets the blocked intervals.
+#[derive(Clone, Copy)]
+enum Verdict {
+    Admitted,
+    PartlyBlocked,
+    FullyBlocked,
+}
 
-/// One pass over prefixes sorted by (start, end) and the sorted `blocked` intervals, which are
-/// disjoint and never adjacent (an [`IntervalSet`]'s).
+impl Tally {
+    fn count(&mut self, verdict: Verdict) {
+        self.prefixes += 1;
+        match verdict {
+            Verdict::Admitted => self.admitted += 1,
+            Verdict::PartlyBlocked => self.partly_blocked += 1,
+            Verdict::FullyBlocked => self.fully_blocked += 1,
+        }
+    }
+}
+
+/// One selection's tally in a family, and how far its merged prefixes reach so far.
+#[derive(Debug, PartialEq)]
+struct Each<A> {
+    tally: Tally,
+    covered_to: Option<A>,
+}
+
+/// One family's verdicts: each selection's, and over the distinct prefixes of all of them, with
+/// their merged union and its blocked part (the repair), both sorted, disjoint and not adjacent.
+#[derive(Debug, PartialEq)]
+struct Verdicts<A> {
+    each: Vec<Each<A>>,
+    all: Tally,
+    union: Vec<Interval>,
+    repair: Vec<Interval>,
+}
+
+/// One pass over (prefix, selection) entries sorted by prefix (start, then end) and the sorted
+/// `blocked` intervals, which are disjoint and never adjacent (an [`IntervalSet`]'s).
 ///
 /// A prefix meets no blocked interval (admitted), lies inside one (fully blocked: being never
-/// adjacent, two blocked intervals cannot cover it together) or neither (partly blocked). The
-/// prefixes are merged on the way (a union interval closes when the next prefix starts beyond it),
-/// and each closed union interval is cut by the blocked intervals: the union of the prefixes'
-/// blocked pieces is exactly `blocked ∩ union`. Starts only grow, so the first blocked interval a
-/// prefix can meet only moves forward. With `keep`, the merged union and its blocked part are
-/// written out (both sorted, disjoint and not adjacent).
-fn sweep<A: Addr>(
+/// adjacent, two blocked intervals cannot cover it together) or neither (partly blocked); it is
+/// judged once, when it first appears. Starts only grow, so the first blocked interval a prefix can
+/// meet only moves forward, and each selection's own prefixes come in its order too: its addresses
+/// are what its prefixes add beyond the furthest end it has reached, and so is its blocked part.
+/// The distinct prefixes are merged on the way (a union interval closes when the next prefix
+/// starts beyond it), and each closed union interval is cut by the blocked intervals: the union of
+/// the prefixes' blocked pieces is exactly `blocked ∩ union`.
+fn judge_family<A: Addr>(
     blocked: &[(A, A)],
-    prefixes: impl Iterator<Item = (A, A)>,
-    mut keep: Keep<'_>,
-) -> Tally {
-    let mut out = Tally::default();
+    selections: usize,
+    entries: impl Iterator<Item = ((A, A), usize)>,
+) -> Verdicts<A> {
+    let mut out = Verdicts {
+        each: (0..selections)
+            .map(|_| Each {
+                tally: Tally::default(),
+                covered_to: None,
+            })
+            .collect(),
+        all: Tally::default(),
+        union: Vec::new(),
+        repair: Vec::new(),
+    };
     // the first blocked interval that may meet the current prefix
     let mut first = 0;
+    // the distinct prefix last judged, and its verdict
+    let mut last: Option<((A, A), Verdict)> = None;
     // the current union interval, and the first blocked interval that may meet it: the one found
     // for the prefix that opened it
     let mut current: Option<(A, A, usize)> = None;
-    let close = |(start, end, first): (A, A, usize), out: &mut Tally, keep: &mut Keep<'_>| {
-        out.addresses = out.addresses.plus_interval(interval((start, end)));
-        for &(b_start, b_end) in blocked[first..].iter().take_while(|b| b.0 <= end) {
-            let piece = interval((b_start.max(start), b_end.min(end)));
-            out.blocked = out.blocked.plus_interval(piece);
-            if let Some((_, repair)) = keep {
-                repair.push(piece);
-            }
-        }
-        if let Some((union, _)) = keep {
-            union.push(interval((start, end)));
-        }
+    let close = |(start, end, first): (A, A, usize), out: &mut Verdicts<A>| {
+        out.all.addresses = out.all.addresses.plus_interval(interval((start, end)));
+        let blocked = blocked_in(blocked, first, (start, end), Some(&mut out.repair));
+        out.all.blocked = out.all.blocked.plus(blocked);
+        out.union.push(interval((start, end)));
     };
-    for (start, end) in prefixes {
-        out.prefixes += 1;
-        first = skip_before(blocked, first, start);
-        match blocked.get(first) {
-            Some(&(b_start, b_end)) if b_start <= end => {
-                if b_start <= start && end <= b_end {
-                    out.fully_blocked += 1;
-                } else {
-                    out.partly_blocked += 1;
-                }
-            }
-            _ => out.admitted += 1,
-        }
-        match &mut current {
-            // an end at the family's last address absorbs everything after it
-            Some(cur) if cur.1.next().is_none_or(|after| start <= after) => {
-                cur.1 = cur.1.max(end);
-            }
+    for (span, at) in entries {
+        let (start, end) = span;
+        let verdict = match last {
+            Some((seen, verdict)) if seen == span => verdict,
             _ => {
-                if let Some(done) = current.replace((start, end, first)) {
-                    close(done, &mut out, &mut keep);
+                first = skip_before(blocked, first, start);
+                let verdict = match blocked.get(first) {
+                    Some(&(b_start, b_end)) if b_start <= end => {
+                        if b_start <= start && end <= b_end {
+                            Verdict::FullyBlocked
+                        } else {
+                            Verdict::PartlyBlocked
+                        }
+                    }
+                    _ => Verdict::Admitted,
+                };
+                out.all.count(verdict);
+                last = Some((span, verdict));
+                match &mut current {
+                    // an end at the family's last address absorbs everything after it
+                    Some(cur) if cur.1.next().is_none_or(|after| start <= after) => {
+                        cur.1 = cur.1.max(end);
+                    }
+                    _ => {
+                        if let Some(done) = current.replace((start, end, first)) {
+                            close(done, &mut out);
+                        }
+                    }
                 }
+                verdict
             }
+        };
+        let Some(each) = out.each.get_mut(at) else {
+            continue;
+        };
+        each.tally.count(verdict);
+        // the part of this prefix beyond what the selection's earlier prefixes reached
+        let new_start = match each.covered_to {
+            None => Some(start),
+            Some(reached) if reached < end => Some(reached.next().map_or(start, |n| n.max(start))),
+            Some(_) => None,
+        };
+        if let Some(new_start) = new_start {
+            each.tally.addresses = each
+                .tally
+                .addresses
+                .plus_interval(interval((new_start, end)));
+            let blocked = blocked_in(blocked, first, (new_start, end), None);
+            each.tally.blocked = each.tally.blocked.plus(blocked);
+            each.covered_to = Some(end);
         }
     }
     if let Some(done) = current {
-        close(done, &mut out, &mut keep);
+        close(done, &mut out);
     }
     out
 }
@@ -535,7 +571,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// The whole Public file against Deny-all with a few Allow ranges: one thread or two, the same
-    /// verdicts, union and repair.
+    /// verdicts, union and repair; IPv4 entries packed into numbers or not, the same verdicts.
     #[test]
     fn a_second_thread_changes_nothing() {
         let file =
@@ -553,6 +589,19 @@ mod tests {
         let selections: Vec<Selection<'_>> = file.tags.iter().map(Selection::tag).collect();
         let one = diagnose_on(&policy, &selections, usize::MAX);
         let two = diagnose_on(&policy, &selections, 0);
+        let blocked4: Vec<(u32, u32)> = one
+            .repair
+            .v4
+            .intervals()
+            .iter()
+            .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
+            .collect();
+        let total = file.prefix_count();
+        assert_eq!(
+            judge_v4(&blocked4, &selections, total, true),
+            judge_v4(&blocked4, &selections, total, false),
+            "packed and unpacked IPv4 entries"
+        );
         assert_eq!(one.tags, two.tags);
         assert_eq!(one.overall, two.overall);
         assert_eq!((one.union, one.repair), (two.union, two.repair));
@@ -566,22 +615,25 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// The radix sort orders keys as a comparison sort does, and keys round-trip to (start, end).
+        /// The radix sort orders entries by key as a comparison sort does, keeping each entry's
+        /// selection, and keys round-trip to (start, end).
         #[test]
-        fn radix_sort_and_keys(nets in prop::collection::vec((any::<u32>(), 0u8..=32), 0..3000)) {
-            let mut keys: Vec<u64> = nets
+        fn radix_sort_and_keys(nets in prop::collection::vec((any::<u32>(), 0u8..=32, 0u64..(1 << SELECTION_BITS)), 0..3000)) {
+            let mut entries: Vec<u64> = nets
                 .iter()
-                .map(|&(addr, len)| {
+                .map(|&(addr, len, at)| {
                     let net = ipnet::Ipv4Net::new(addr.into(), len).expect("len <= 32").trunc();
                     let key = v4_key(u32::from(net.network()), len);
                     prop_assert_eq!(v4_span(key), (u32::from(net.network()), u32::from(net.broadcast())));
-                    Ok(key)
+                    Ok((key << SELECTION_BITS) | at)
                 })
                 .collect::<Result<_, TestCaseError>>()?;
-            let mut want = keys.clone();
+            let mut want = entries.clone();
             want.sort_unstable();
-            radix_sort_v4(&mut keys);
-            prop_assert_eq!(keys, want);
+            radix_sort_v4(&mut entries);
+            prop_assert!(entries.is_sorted_by_key(|e| e >> SELECTION_BITS));
+            entries.sort_unstable();
+            prop_assert_eq!(entries, want);
         }
     }
 }

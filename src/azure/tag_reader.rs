@@ -228,40 +228,13 @@ impl Converter {
         let name = raw.name.into_owned();
         let props = raw.properties;
         let list = props.address_prefixes.map_or("[]", RawValue::get);
-        let texts = match array_strings(list) {
-            Ok(texts) => texts,
-            Err(e) => {
-                self.bad = Some(ServiceTagError::BadPrefixList {
-                    tag: name,
-                    reason: e.to_string(),
-                });
-                return;
-            }
+        let prefixes = match self.plain_list(&name, list) {
+            Some(prefixes) => prefixes,
+            None => match self.any_list(&name, list) {
+                Some(prefixes) => prefixes,
+                None => return,
+            },
         };
-        let mut prefixes: Vec<IpNet> = Vec::with_capacity(texts.len());
-        for text in &texts {
-            let given = trim(text);
-            match parse_prefix(given) {
-                Ok((used, host_bits)) => {
-                    if host_bits {
-                        self.host_bits.push(HostBits {
-                            tag: name.clone(),
-                            given: given.to_string(),
-                            used,
-                        });
-                    }
-                    prefixes.push(used);
-                }
-                Err(reason) => {
-                    self.bad = Some(ServiceTagError::BadPrefix {
-                        tag: name,
-                        prefix: text.to_string(),
-                        reason,
-                    });
-                    return;
-                }
-            }
-        }
         self.tags.push(ServiceTag {
             name,
             region: props.region.map(Cow::into_owned).unwrap_or_default(),
@@ -272,6 +245,91 @@ impl Converter {
             change_number: props.change_number.map(|c| c.0).unwrap_or_default(),
             prefixes,
         });
+    }
+
+    /// The prefixes of a list as Microsoft writes it: strings without escapes, each a valid
+    /// prefix, between `[`, commas and `]`, read in one pass over the text. `None` for anything
+    /// else, which [`Converter::any_list`] then reads from the start, deciding as it always has
+    /// (an odd list, or an invalid prefix, is rare and its error must not depend on this path).
+    fn plain_list(&mut self, name: &str, list: &str) -> Option<Vec<IpNet>> {
+        let bytes = list.as_bytes();
+        let host_bits_before = self.host_bits.len();
+        // tags have tens of prefixes, often more; a quote takes at least 10 bytes a prefix
+        let mut prefixes = Vec::with_capacity(bytes.len() / 10);
+        let mut marks = memchr::memchr2_iter(b'"', b'\\', bytes);
+        let mut after = 0; // where the text after the last string starts
+        let plain = loop {
+            let Some(open) = marks.next() else {
+                break true;
+            };
+            let Some(close) = marks.next() else {
+                break false;
+            };
+            let gap = &bytes[after..open];
+            let (text, gap_ok) = (&list[open + 1..close], plain_gap(gap, after == 0));
+            if bytes[open] != b'"' || bytes[close] != b'"' || !gap_ok {
+                break false;
+            }
+            let given = trim(text);
+            match parse_prefix(given) {
+                Ok((used, host_bits)) => {
+                    if host_bits {
+                        self.host_bits.push(HostBits {
+                            tag: name.to_string(),
+                            given: given.to_string(),
+                            used,
+                        });
+                    }
+                    prefixes.push(used);
+                }
+                Err(_) => break false,
+            }
+            after = close + 1;
+        };
+        if plain && list_closes(list, after) {
+            return Some(prefixes);
+        }
+        self.host_bits.truncate(host_bits_before);
+        None
+    }
+
+    /// The prefixes of any list serde reads as strings; `None` after keeping the error.
+    fn any_list(&mut self, name: &str, list: &str) -> Option<Vec<IpNet>> {
+        let texts = match array_strings(list) {
+            Ok(texts) => texts,
+            Err(e) => {
+                self.bad = Some(ServiceTagError::BadPrefixList {
+                    tag: name.to_string(),
+                    reason: e.to_string(),
+                });
+                return None;
+            }
+        };
+        let mut prefixes: Vec<IpNet> = Vec::with_capacity(texts.len());
+        for text in &texts {
+            let given = trim(text);
+            match parse_prefix(given) {
+                Ok((used, host_bits)) => {
+                    if host_bits {
+                        self.host_bits.push(HostBits {
+                            tag: name.to_string(),
+                            given: given.to_string(),
+                            used,
+                        });
+                    }
+                    prefixes.push(used);
+                }
+                Err(reason) => {
+                    self.bad = Some(ServiceTagError::BadPrefix {
+                        tag: name.to_string(),
+                        prefix: text.to_string(),
+                        reason,
+                    });
+                    return None;
+                }
+            }
+        }
+        Some(prefixes)
     }
 
     /// The tags added to the file's own fields; the first invalid prefix instead, if any.
@@ -329,41 +387,56 @@ fn array_strings(list: &str) -> Result<Vec<Cow<'_, str>>, serde_json::Error> {
     Ok(texts.into_iter().map(|t| t.0).collect())
 }
 
+/// Whether the text before a list's first string (`first`: a `[` and blanks) or between two
+/// strings (blanks and one comma) is what it must be; the text is valid JSON, so a gap between two
+/// strings that holds only blanks and commas holds exactly one.
+fn plain_gap(gap: &[u8], first: bool) -> bool {
+    if first {
+        gap.iter().filter(|b| **b == b'[').count() == 1 && blank_or(gap, b'[')
+    } else {
+        blank_or(gap, b',')
+    }
+}
+
+/// Whether the text from `after` (just past the last string, or 0 when there is none) ends the
+/// list: `]` and blanks, or for a list without strings, all of it is `[ ]`.
+fn list_closes(list: &str, after: usize) -> bool {
+    if after == 0 {
+        let inner = list
+            .trim()
+            .strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'));
+        return inner.is_some_and(|inner| inner.trim().is_empty());
+    }
+    let tail = &list.as_bytes()[after..];
+    tail.iter().filter(|b| **b == b']').count() == 1 && blank_or(tail, b']')
+}
+
+/// Only JSON blanks and `allowed`.
+fn blank_or(text: &[u8], allowed: u8) -> bool {
+    text.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r') || *b == allowed)
+}
+
 /// `[ "a" , "b" ]` with any JSON whitespace; `None` for anything else. The text is valid JSON
 /// without escapes, so quotes pair up around strings and a gap between two strings that holds only
 /// blanks and commas holds exactly one comma: the strings are all the array holds exactly when the
 /// text before the first is `[`, after the last `]`, and between them blanks and commas.
 fn split_strings(list: &str) -> Option<Vec<Cow<'_, str>>> {
     let bytes = list.as_bytes();
-    let outside = |gap: &[u8], allowed: u8| {
-        gap.iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r') || *b == allowed)
-    };
     let mut quotes = memchr::memchr_iter(b'"', bytes);
     // tags have tens of prefixes, often more
     let mut texts = Vec::with_capacity(32);
     let mut after = 0; // where the text after the last string starts
     while let Some(open) = quotes.next() {
         let close = quotes.next()?;
-        let gap = &bytes[after..open];
-        let ok = if after == 0 {
-            gap.iter().filter(|b| **b == b'[').count() == 1 && outside(gap, b'[')
-        } else {
-            outside(gap, b',')
-        };
-        if !ok {
+        if !plain_gap(&bytes[after..open], after == 0) {
             return None;
         }
         texts.push(Cow::Borrowed(&list[open + 1..close]));
         after = close + 1;
     }
-    if after == 0 {
-        // no string: `[ ]`
-        let inner = list.trim().strip_prefix('[')?.strip_suffix(']')?;
-        return inner.trim().is_empty().then_some(texts);
-    }
-    let tail = &bytes[after..];
-    (tail.iter().filter(|b| **b == b']').count() == 1 && outside(tail, b']')).then_some(texts)
+    list_closes(list, after).then_some(texts)
 }
 
 /// A string that borrows from the input unless it holds escapes. Serde's own `Cow<str>` impl always
@@ -539,6 +612,89 @@ mod tests {
             let split = split_strings(&list).map(|t| t.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
             prop_assert_eq!(split, serde.ok(), "{}", list);
         }
+    }
+
+    /// A JSON array of prefix-like strings (valid, with host bits, invalid, escaped, blank-padded),
+    /// sometimes with a number in it, and JSON whitespace anywhere.
+    fn prefix_lists() -> impl Strategy<Value = String> {
+        let blank = prop::sample::select(vec!["", " ", "\n    ", "\t", "\r\n"]);
+        let element = prop_oneof![
+            4 => (any::<u32>(), 0u8..=32).prop_map(|(a, len)| format!("\"{}/{len}\"", std::net::Ipv4Addr::from(a))),
+            2 => (any::<u128>(), 0u8..=128).prop_map(|(a, len)| format!("\"{}/{len}\"", std::net::Ipv6Addr::from(a))),
+            1 => Just("\"10.0.0.0\\/8\"".to_string()),
+            1 => Just("\" 10.1.0.0/16 \"".to_string()),
+            1 => Just("\"10.0.0.256/24\"".to_string()),
+            1 => Just("\"010.0.0.0/8\"".to_string()),
+            1 => Just("\"\"".to_string()),
+            1 => Just("5".to_string()),
+        ];
+        (
+            prop::collection::vec((element, blank.clone(), blank.clone()), 0..6),
+            blank.clone(),
+            blank,
+        )
+            .prop_map(|(elements, head, tail)| {
+                let inner: Vec<String> = elements
+                    .into_iter()
+                    .map(|(e, before, after)| format!("{before}{e}{after}"))
+                    .collect();
+                format!("{head}[{}]{tail}", inner.join(","))
+            })
+    }
+
+    /// A list read by the one-pass path when it can, else the general one; or the general one only.
+    fn converted(list: &str, one_pass: bool) -> String {
+        let mut converter = Converter::default();
+        let prefixes = if one_pass {
+            converter
+                .plain_list("Tag", list)
+                .or_else(|| converter.any_list("Tag", list))
+        } else {
+            converter.any_list("Tag", list)
+        };
+        format!(
+            "{prefixes:?} {:?} {:?}",
+            converter.host_bits,
+            converter.bad.map(|e| e.to_string())
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The one-pass path gives what the general one does, errors and host bits included.
+        #[test]
+        fn one_pass_lists_agree_with_the_general_path(list in prefix_lists()) {
+            prop_assert_eq!(converted(&list, true), converted(&list, false), "{}", list);
+        }
+    }
+
+    #[test]
+    fn plain_lists_take_one_pass_and_odd_ones_do_not() {
+        let mut converter = Converter::default();
+        let plain = converter.plain_list(
+            "Tag",
+            "[\n  \"10.0.0.0/8\",\n  \"2603:1000::/40\",\"10.1.2.3/24\"\n]",
+        );
+        assert_eq!(plain.map(|p| p.len()), Some(3));
+        assert_eq!(converter.host_bits.len(), 1, "10.1.2.3/24 has host bits");
+        assert_eq!(
+            converter.plain_list("Tag", " [ ] ").map(|p| p.len()),
+            Some(0)
+        );
+        for odd in [
+            r#"["10.0.0.0\/8"]"#,
+            r#"["10.0.0.0/8", 5]"#,
+            r#"["10.0.0.0/33"]"#,
+            "[5]",
+        ] {
+            assert!(converter.plain_list("Tag", odd).is_none(), "{odd}");
+        }
+        assert_eq!(
+            converter.host_bits.len(),
+            1,
+            "nothing kept from a list read again"
+        );
     }
 
     /// The parts as comparable values: the error's text, or every field.
