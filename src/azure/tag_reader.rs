@@ -254,7 +254,7 @@ impl Converter {
     fn plain_list(&mut self, name: &str, list: &str) -> Option<Vec<IpNet>> {
         let bytes = list.as_bytes();
         let host_bits_before = self.host_bits.len();
-        // tags have tens of prefixes, often more; a quote takes at least 10 bytes a prefix
+        // a quoted prefix and its comma take 10 bytes of the list at least
         let mut prefixes = Vec::with_capacity(bytes.len() / 10);
         let mut marks = memchr::memchr2_iter(b'"', b'\\', bytes);
         let mut after = 0; // where the text after the last string starts
