@@ -40,6 +40,7 @@ impl Check for ProbeEndpoint {
         }
         let mut fails = Vec::new();
         let mut evidence = Vec::new();
+        let mut explained_by = Vec::new();
         for probe in &profile.probes {
             let response = match facts.response(&FactKey::EndpointAsIntegration(probe.path.clone()))
             {
@@ -61,6 +62,11 @@ impl Check for ProbeEndpoint {
                 format!("{} {}", response.status, excerpt(&response.body)),
             ));
             if response.status != probe.expect_status {
+                if let Some(by) = explained_by_status(response.status)
+                    && !explained_by.contains(&by)
+                {
+                    explained_by.push(by);
+                }
                 fails.push(format!(
                     "GET {} answered {} instead of {}{}",
                     probe.path,
@@ -103,7 +109,21 @@ impl Check for ProbeEndpoint {
         for (label, value) in evidence {
             outcome = outcome.with(label, value);
         }
+        if !fails.is_empty() {
+            outcome.explained_by = explained_by.into_iter().map(String::from).collect();
+        }
         outcome
+    }
+}
+
+/// The check whose failure explains a probe's status, when it failed too: ServiceNow answers 400
+/// (or 404) for an API path no installed app provides, and 401 or 403 for a user who may not sign
+/// in or lacks the role the app's API asks for.
+fn explained_by_status(status: u16) -> Option<&'static str> {
+    match status {
+        400 | 404 => Some("connector-app"),
+        401 | 403 => Some("integration-user"),
+        _ => None,
     }
 }
 

@@ -118,6 +118,8 @@ fn import_denied(ctx: &Context, trip: &RoundTripOutcome, mut outcome: Outcome) -
     } else {
         profile.expected_roles.join(", ")
     };
+    // a role the integration-user check finds missing explains the denial
+    outcome.explained_by.push("integration-user".to_string());
     // The staging insert's own fix replaces the generic one for an ACL denial.
     outcome.codes = vec![
         IMPORT_DENIED

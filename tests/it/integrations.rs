@@ -274,6 +274,22 @@ fn pipelines_and_power_platform_failure_modes() {
     ]);
 }
 
+/// A failing verification probe is explained by what makes it fail, when a check reports that: the
+/// app missing (400) or the user's role missing (403, which also denies the import). The verdict
+/// leads with that one root cause.
+#[test]
+fn a_probe_failure_is_explained_by_the_missing_app_or_role() {
+    for (scenario, cause) in [
+        ("azure-pipelines-change-app-missing", "connector-app"),
+        ("azure-pipelines-change-role-missing", "integration-user"),
+    ] {
+        let run = crate::support::demo(scenario, &["--profile", "azure-pipelines-change"]);
+        let report = run.report();
+        report.assert_status("probe-endpoint", "fail");
+        assert_eq!(report.root_causes(), [cause], "{scenario}");
+    }
+}
+
 #[test]
 fn a_read_as_the_integration_user_needs_its_password() {
     // A real run without SNOWDOCTOR_INTEGRATION_PASSWORD cannot make the integration user's reads.
