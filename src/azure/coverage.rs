@@ -100,13 +100,7 @@ pub fn diagnose(policy: &Policy, selections: &[Selection<'_>]) -> Coverage {
 
 /// [`diagnose`], on two threads from `two_threads_from` prefixes on.
 fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads_from: usize) -> Coverage {
-    let blocked4: Vec<(u32, u32)> = policy
-        .blocked
-        .v4
-        .intervals()
-        .iter()
-        .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
-        .collect();
+    let blocked4 = v4_spans(&policy.blocked.v4);
     let blocked6: Vec<(u128, u128)> = policy
         .blocked
         .v6
@@ -238,9 +232,14 @@ fn v6_span(net: &Ipv6Net) -> (u128, u128) {
     (u128::from(net.network()), u128::from(net.broadcast()))
 }
 
-/// An IPv4 value of an interval set (never above `u32::MAX`: sets clamp to their family).
-fn v4_number(value: u128) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
+/// An IPv4 interval set's intervals as the sweep reads them: 32-bit numbers (never above
+/// `u32::MAX`: sets clamp to their family).
+fn v4_spans(set: &IntervalSet) -> Vec<(u32, u32)> {
+    let number = |value: u128| u32::try_from(value).unwrap_or(u32::MAX);
+    set.intervals()
+        .iter()
+        .map(|iv| (number(iv.start), number(iv.end)))
+        .collect()
 }
 
 /// An IPv4 prefix as one number, `start << 6 | (32 - length)`: the order of (start, end), in 38
@@ -589,13 +588,7 @@ mod tests {
         let selections: Vec<Selection<'_>> = file.tags.iter().map(Selection::tag).collect();
         let one = diagnose_on(&policy, &selections, usize::MAX);
         let two = diagnose_on(&policy, &selections, 0);
-        let blocked4: Vec<(u32, u32)> = one
-            .repair
-            .v4
-            .intervals()
-            .iter()
-            .map(|iv| (v4_number(iv.start), v4_number(iv.end)))
-            .collect();
+        let blocked4 = v4_spans(&one.repair.v4);
         let total = file.prefix_count();
         assert_eq!(
             judge_v4(&blocked4, &selections, total, true),

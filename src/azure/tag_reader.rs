@@ -577,16 +577,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A JSON array of strings, numbers, nulls and nested lists, with JSON whitespace anywhere.
-    fn arrays() -> impl Strategy<Value = String> {
+    /// A JSON array of up to five `element`s, with JSON whitespace anywhere.
+    fn array_of(element: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
         let blank = prop::sample::select(vec!["", " ", "\n    ", "\t", "\r\n"]);
-        let element = prop_oneof![
-            6 => "[0-9a-f.:/]{0,12}".prop_map(|s| format!("\"{s}\"")),
-            1 => Just("5".to_string()),
-            1 => Just("null".to_string()),
-            1 => Just("[\"1.2.3.0/24\"]".to_string()),
-            1 => Just("{\"a\": \"b\"}".to_string()),
-        ];
         (
             prop::collection::vec((element, blank.clone(), blank.clone()), 0..6),
             blank.clone(),
@@ -599,6 +592,17 @@ mod tests {
                     .collect();
                 format!("{head}[{}]{tail}", inner.join(","))
             })
+    }
+
+    /// A JSON array of strings, numbers, nulls and nested lists.
+    fn arrays() -> impl Strategy<Value = String> {
+        array_of(prop_oneof![
+            6 => "[0-9a-f.:/]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            1 => Just("5".to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("[\"1.2.3.0/24\"]".to_string()),
+            1 => Just("{\"a\": \"b\"}".to_string()),
+        ])
     }
 
     proptest! {
@@ -615,10 +619,9 @@ mod tests {
     }
 
     /// A JSON array of prefix-like strings (valid, with host bits, invalid, escaped, blank-padded),
-    /// sometimes with a number in it, and JSON whitespace anywhere.
+    /// sometimes with a number in it.
     fn prefix_lists() -> impl Strategy<Value = String> {
-        let blank = prop::sample::select(vec!["", " ", "\n    ", "\t", "\r\n"]);
-        let element = prop_oneof![
+        array_of(prop_oneof![
             4 => (any::<u32>(), 0u8..=32).prop_map(|(a, len)| format!("\"{}/{len}\"", std::net::Ipv4Addr::from(a))),
             2 => (any::<u128>(), 0u8..=128).prop_map(|(a, len)| format!("\"{}/{len}\"", std::net::Ipv6Addr::from(a))),
             1 => Just("\"10.0.0.0\\/8\"".to_string()),
@@ -627,19 +630,7 @@ mod tests {
             1 => Just("\"010.0.0.0/8\"".to_string()),
             1 => Just("\"\"".to_string()),
             1 => Just("5".to_string()),
-        ];
-        (
-            prop::collection::vec((element, blank.clone(), blank.clone()), 0..6),
-            blank.clone(),
-            blank,
-        )
-            .prop_map(|(elements, head, tail)| {
-                let inner: Vec<String> = elements
-                    .into_iter()
-                    .map(|(e, before, after)| format!("{before}{e}{after}"))
-                    .collect();
-                format!("{head}[{}]{tail}", inner.join(","))
-            })
+        ])
     }
 
     /// A list read by the one-pass path when it can, else the general one; or the general one only.
