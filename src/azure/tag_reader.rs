@@ -270,18 +270,8 @@ impl Converter {
             if bytes[open] != b'"' || bytes[close] != b'"' || !gap_ok {
                 break false;
             }
-            let given = trim(text);
-            match parse_prefix(given) {
-                Ok((used, host_bits)) => {
-                    if host_bits {
-                        self.host_bits.push(HostBits {
-                            tag: name.to_string(),
-                            given: given.to_string(),
-                            used,
-                        });
-                    }
-                    prefixes.push(used);
-                }
+            match self.prefix(name, text) {
+                Ok(net) => prefixes.push(net),
                 Err(_) => break false,
             }
             after = close + 1;
@@ -307,18 +297,8 @@ impl Converter {
         };
         let mut prefixes: Vec<IpNet> = Vec::with_capacity(texts.len());
         for text in &texts {
-            let given = trim(text);
-            match parse_prefix(given) {
-                Ok((used, host_bits)) => {
-                    if host_bits {
-                        self.host_bits.push(HostBits {
-                            tag: name.to_string(),
-                            given: given.to_string(),
-                            used,
-                        });
-                    }
-                    prefixes.push(used);
-                }
+            match self.prefix(name, text) {
+                Ok(net) => prefixes.push(net),
                 Err(reason) => {
                     self.bad = Some(ServiceTagError::BadPrefix {
                         tag: name.to_string(),
@@ -330,6 +310,21 @@ impl Converter {
             }
         }
         Some(prefixes)
+    }
+
+    /// One prefix of the tag `name`, blanks trimmed; one published with host bits set is kept in
+    /// `host_bits` and used masked. `Err` says why the text is not a prefix.
+    fn prefix(&mut self, name: &str, text: &str) -> Result<IpNet, String> {
+        let given = trim(text);
+        let (used, host_bits) = parse_prefix(given)?;
+        if host_bits {
+            self.host_bits.push(HostBits {
+                tag: name.to_string(),
+                given: given.to_string(),
+                used,
+            });
+        }
+        Ok(used)
     }
 
     /// The tags added to the file's own fields; the first invalid prefix instead, if any.
