@@ -6,6 +6,10 @@
 //! Over 500 lines on purpose: it is one idea, the clap derive types of every subcommand, kept together
 //! so help, completions and the man page read one place; the commands themselves live in `src/app/`.
 
+// The doc comments below are clap's help text, written for a terminal: bare URLs and
+// placeholders such as DIR/<target>/ are meant as they stand.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
 use clap::builder::PossibleValue;

@@ -4,7 +4,7 @@
 //! Each path's directory must exist and be writable, the path must not be a directory, and an
 //! existing file (or symlink) is replaced only with `--force`. `-` means standard output (reports
 //! only). Two outputs may not share a path, and the bundle's `.mapping.json` may never land on a
-//! report. Files are written later through [`super::staged`], by renaming a fresh file over the
+//! report. Files are written later through `super::staged`, by renaming a fresh file over the
 //! target, so a symlink at the target is replaced, never followed.
 
 use std::path::{Path, PathBuf};

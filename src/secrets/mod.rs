@@ -8,7 +8,7 @@
 //! after [`crate::servicenow::redact`] has blanked the secret fields *by name*. So snowdoctor never
 //! prints a secret of any length itself. The second layer, this registry, catches a secret *echoed
 //! back* by the instance or a proxy (in a body, a header, an error message) by its value, in any
-//! encoding it can arrive or be written in ([`pattern`]: JSON escapes, percent and form encoding,
+//! encoding it can arrive or be written in (`pattern`: JSON escapes, percent and form encoding,
 //! HTML/XML entities). It ignores values shorter than four characters (`MIN_TRACKED_LEN`): replacing
 //! every `ab` in every output would mangle it. A password that short is still never printed by us, and
 //! its Basic wire form (`base64(user:password)`, at least eight characters) is still tracked; only a

@@ -4,7 +4,7 @@
 //! `{"import_set": "ISET0010001", "staging_table": "x_mioms_microsoft_oms_incident", "result": [{
 //! "transform_map": "OMS Incident", "table": "incident", "display_name": "number", "display_value":
 //! "INC0010002", "record_link": "…", "status": "inserted", "sys_id": "…"}]}` (ServiceNow "Import Set
-//! API", https://www.servicenow.com/docs/r/api-reference/rest-apis/c_ImportSetAPI.html). The HTTP status
+//! API", <https://www.servicenow.com/docs/r/api-reference/rest-apis/c_ImportSetAPI.html>). The HTTP status
 //! is a success even when the transform failed: only each result's `status` (`inserted`, `updated`,
 //! `ignored`, `skipped`, `error`) and its `status_message` / `error_message` say what happened.
 

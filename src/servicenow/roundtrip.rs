@@ -15,14 +15,14 @@
 //! found and removed.
 //!
 //! **Import sets.** A profile whose write path is an import set (ITSMC, Azure Pipelines) inserts into the
-//! staging table instead ([`import_set`]): the transform map creates the target record, which is read
+//! staging table instead (`import_set`): the transform map creates the target record, which is read
 //! back, proven the run's own and removed like a Table API ticket; the staging row stays with the
 //! platform's import set, and the report says so.
 //!
 //! **Whose record.** The id the create answers with is not trusted: it must be a well-formed sys_id, and
 //! the record read back by that id must carry this run's marker before anything is written to it; if
 //! not, the run forgets that id and searches for its marker. Every DELETE or PATCH of cleanup is preceded
-//! by the same read-back proof ([`cleanup::prove`]).
+//! by the same read-back proof (`cleanup::prove`).
 
 pub mod cleanup;
 pub mod failure;

@@ -1,10 +1,10 @@
 //! Removing round-trip records: bounded retries of transient errors, a fallback account, closing as a
-//! last resort when asked, and finding records by marker. The round trip ([`super::sweep`]) and
+//! last resort when asked, and finding records by marker. The round trip (`super::sweep`) and
 //! `snowdoctor cleanup` (`src/app/cleanup.rs`) both remove records through here.
 //!
 //! Nothing here writes to a record the tool cannot prove is its own: the id must be a well-formed
 //! `sys_id`, and the record, read by that id just before the DELETE or PATCH, must be that record and
-//! carry the marker ([`prove`]). A list's answer is never enough: ServiceNow silently ignores invalid
+//! carry the marker (`prove`). A list's answer is never enough: ServiceNow silently ignores invalid
 //! parts of an encoded query (a table without `correlation_id`, say), so a server-side filter alone could
 //! match every record, and a rewritten list could name any id. Every request of one cleanup shares a
 //! time [`Budget`], so a hanging instance cannot hold the run.

@@ -1,5 +1,5 @@
 //! The round trip's steps as the integration user: create, read back, update, delete (or close) and
-//! verify gone. Each step can be interrupted; whatever the steps leave pending goes to [`super::sweep`].
+//! verify gone. Each step can be interrupted; whatever the steps leave pending goes to `super::sweep`.
 
 use std::future::Future;
 use std::time::Instant;
