@@ -188,8 +188,9 @@ pub struct CheckResult {
     /// Timed sub-steps, for the connect and the round trip.
     #[serde(default)]
     pub steps: Vec<Step>,
-    /// Checks whose findings explain this result (e.g. the connect refused because `oauth-entity`
-    /// found the entity inactive).
+    /// What explains this result when it failed too: a check id (the connect refused because
+    /// `oauth-entity` failed on the entity it uses), or one finding code of a check
+    /// (`integration-user/missing-roles`), which explains only when that check failed with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explained_by: Vec<String>,
     /// True when this failure is a root cause: its own prerequisites passed and no failing check

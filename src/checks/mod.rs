@@ -51,8 +51,9 @@ pub struct Outcome {
     pub summary: String,
     pub evidence: Vec<Evidence>,
     pub steps: Vec<Step>,
-    /// Checks whose findings explain this outcome (the connect refused because the entity is
-    /// inactive): when one of them fails, it is the root cause, not this check.
+    /// What explains this outcome (the connect refused because the entity is inactive): a check
+    /// id, or one finding code of a check (`integration-user/missing-roles`); when that check fails
+    /// (with that finding), it is the root cause, not this check.
     pub explained_by: Vec<String>,
     /// The finding codes behind the status, most important first; the runner picks the fix by code.
     pub codes: Vec<Found>,

@@ -259,30 +259,30 @@ fn contradictions(
 }
 
 /// A token issued with `expires_in` 0 and refused when used: it had expired by then. The entity's
-/// Access Token Lifespan of 0 (or less) is the cause, which `oauth-entity` reports when it can read
-/// the entity.
+/// Access Token Lifespan of 0 (or less) is the cause, which `oauth-entity` reports when it judged
+/// this very entity (it picks the connector's entity by name, the connect may use `--client-id`).
 fn expired_at_once(ctx: &Context, facts: &Facts) -> Outcome {
     let lifespan = facts.rows(&entities_query()).ok().and_then(|rows| {
-        let entity = connector_entity(
-            ctx.settings.client_id.as_deref(),
-            &ctx.settings.profile,
-            rows,
-        )
-        .ok()?;
+        let profile = &ctx.settings.profile;
+        let entity = connector_entity(ctx.settings.client_id.as_deref(), profile, rows).ok()?;
+        let judged = connector_entity(None, profile, rows)
+            .is_ok_and(|judged| judged.text("sys_id") == entity.text("sys_id"));
         let seconds = entity.text("access_token_lifespan").trim().replace(',', "");
-        Some((entity.text("name").to_string(), seconds))
+        Some((entity.text("name").to_string(), seconds, judged))
     });
     let mut outcome = Outcome::fail(
         "a token was issued with expires_in 0 s and had expired when the REST call used it (401): the OAuth entity issues access tokens that expire at once",
     )
     .code(TOKEN_EXPIRED);
-    if let Some((name, seconds)) = lifespan {
+    if let Some((name, seconds, judged)) = lifespan {
         outcome = outcome.with(
             "oauth_entity.access_token_lifespan",
             format!("{seconds:?} on {name:?}"),
         );
-        if seconds.parse::<i64>().is_ok_and(|s| s <= 0) {
-            outcome.explained_by.push("oauth-entity".to_string());
+        if judged && seconds.parse::<i64>().is_ok_and(|s| s <= 0) {
+            outcome
+                .explained_by
+                .push("oauth-entity/access-token-lifespan".to_string());
         }
     }
     outcome

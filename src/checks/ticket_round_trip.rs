@@ -119,7 +119,9 @@ fn import_denied(ctx: &Context, trip: &RoundTripOutcome, mut outcome: Outcome) -
         profile.expected_roles.join(", ")
     };
     // a role the integration-user check finds missing explains the denial
-    outcome.explained_by.push("integration-user".to_string());
+    outcome
+        .explained_by
+        .push("integration-user/missing-roles".to_string());
     // The staging insert's own fix replaces the generic one for an ACL denial.
     outcome.codes = vec![
         IMPORT_DENIED

@@ -366,10 +366,15 @@ pub fn fix_text(manifest: &Manifest, found: &checks::Found) -> Option<String> {
 
 /// A root cause is a failing check none of whose prerequisites failed or was blocked (they passed,
 /// warned, were skipped or could not decide: a dependant runs after an inconclusive prerequisite)
-/// and that no failing check explains.
+/// and that no failing check explains (see [`CheckResult::explained_by`]).
 fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
     let status: HashMap<String, Status> =
         results.iter().map(|r| (r.id.clone(), r.status)).collect();
+    let failed_with: HashMap<String, Vec<String>> = results
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| (r.id.clone(), r.codes.clone()))
+        .collect();
     let deps: HashMap<&str, &Vec<String>> = plan
         .entries
         .iter()
@@ -385,13 +390,22 @@ fn mark_root_causes(results: &mut [CheckResult], plan: &Plan) {
                     )
                 })
             });
-            let explained = result
-                .explained_by
-                .iter()
-                .any(|id| status.get(id) == Some(&Status::Fail));
+            let explained = is_explained(&result.explained_by, &failed_with);
             result.root_cause = prerequisites_ok && !explained;
         }
     }
+}
+
+/// Whether a failing check is explained: by a check id when that check failed, by a finding code
+/// (`check/name`) only when its check failed with that very finding. `failed_with` maps each
+/// failing check to its codes.
+fn is_explained(explained_by: &[String], failed_with: &HashMap<String, Vec<String>>) -> bool {
+    explained_by.iter().any(|by| match by.split_once('/') {
+        Some((check, _)) => failed_with
+            .get(check)
+            .is_some_and(|codes| codes.contains(by)),
+        None => failed_with.contains_key(by),
+    })
 }
 
 /// The overall verdict. A gate check (connectivity, the diagnosing account) that failed or could not
@@ -514,5 +528,37 @@ fn first_sentence(text: &str) -> String {
     match text.find(". ").or_else(|| text.find(": ")) {
         Some(end) if text[..end].len() > 20 => format!("{}.", &text[..end]),
         _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod explanation_tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_code_explains_only_when_its_check_failed_with_it() {
+        let failed_with: HashMap<String, Vec<String>> = [(
+            "integration-user".to_string(),
+            vec!["integration-user/web-service-only".to_string()],
+        )]
+        .into_iter()
+        .collect();
+        let by = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // the user check failed, but not for a missing role
+        assert!(!is_explained(
+            &by(&["integration-user/missing-roles"]),
+            &failed_with
+        ));
+        assert!(is_explained(
+            &by(&[
+                "integration-user/missing-roles",
+                "integration-user/web-service-only"
+            ]),
+            &failed_with
+        ));
+        // a check id: any failure of that check
+        assert!(is_explained(&by(&["integration-user"]), &failed_with));
+        assert!(!is_explained(&by(&["connector-app"]), &failed_with));
+        assert!(!is_explained(&[], &failed_with));
     }
 }

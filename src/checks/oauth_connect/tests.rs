@@ -378,3 +378,67 @@ fn a_consent_redirect_to_another_host_is_reported_as_sso() {
         "{evidence}"
     );
 }
+
+/// A token issued with `expires_in` 0 and refused when used is `token-expired`. `oauth-entity`'s
+/// lifespan finding explains it only when that check judged the entity the connect used: with
+/// `--client-id` naming another entity than the one it picks by name, the connect stays a root cause.
+#[test]
+fn an_expired_token_is_explained_only_by_the_entity_it_came_from() {
+    let expired = || {
+        let mut outcome = connect(
+            Grant::Password,
+            Some(ConnectFailure::UseFailed(ClientError::Unauthorized {
+                message: "User Not Authenticated".into(),
+            })),
+        );
+        outcome.token = Some(IssuedToken {
+            access_token: SecretString::from("access-token-value".to_string()),
+            refresh_token: None,
+            scope: "useraccount".into(),
+            token_type: "Bearer".into(),
+            expires_in: Some(0),
+        });
+        outcome
+    };
+    let mut entity = good_entity();
+    entity["access_token_lifespan"] = json!("0");
+    let same = facts(expired(), good_user(), entity.clone(), &[], &["admin"]);
+    let outcome = OauthConnect.evaluate(&ctx(Grant::Password), &same);
+    assert_eq!(outcome.status, Status::Fail);
+    assert!(
+        outcome.summary.contains("had expired"),
+        "{}",
+        outcome.summary
+    );
+    assert_eq!(outcome.explained_by, ["oauth-entity/access-token-lifespan"]);
+
+    // the connect's entity (by --client-id) is not the one oauth-entity picks by name
+    entity["name"] = json!("Another client");
+    let mut named = good_entity();
+    named["client_id"] = json!("another-client-id");
+    named["sys_id"] = json!("e2");
+    let other = Facts::from_pairs([
+        (
+            FactKey::Connect,
+            Ok(FactValue::Connect(Arc::new(expired()))),
+        ),
+        (FactKey::Table(entities_query()), rows(vec![entity, named])),
+    ]);
+    let outcome = OauthConnect.evaluate(&ctx(Grant::Password), &other);
+    assert_eq!(outcome.status, Status::Fail);
+    // the lifespan read is the connect's own entity's
+    assert!(
+        outcome
+            .evidence
+            .iter()
+            .any(|e| e.label == "oauth_entity.access_token_lifespan"
+                && e.value.contains("Another client")),
+        "{:?}",
+        outcome.evidence
+    );
+    assert!(
+        outcome.explained_by.is_empty(),
+        "{:?}",
+        outcome.explained_by
+    );
+}
