@@ -362,7 +362,7 @@ fn refused(
         );
     }
     for cause in causes.iter().filter(|c| c.likelihood == Likelihood::High) {
-        if let Some(by) = causes::reported_by(cause.key)
+        if let Some(by) = causes::explained_by(cause.key)
             && !outcome.explained_by.iter().any(|b| b == by)
         {
             outcome.explained_by.push(by.to_string());

@@ -128,6 +128,26 @@ pub fn reported_by(key: &str) -> Option<&'static str> {
     }
 }
 
+/// The finding of the reporting check ([`reported_by`]) that is this cause: a refusal is explained
+/// by that finding, not by any failure of its check.
+pub fn explained_by(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "oauth-inactive" => "oauth-platform/value",
+        "ropc-disabled" => "oauth-grant/password-grant-off",
+        "cc-disabled" => "oauth-grant/client-credentials-off",
+        "entity-no-user" => "oauth-grant/no-application-user",
+        "entity-missing" => "oauth-entity/not-found",
+        "entity-inactive" => "oauth-entity/inactive",
+        "entity-not-client" => "oauth-entity/not-inbound-client",
+        "user-missing" => "integration-user/not-found",
+        "user-inactive" => "integration-user/inactive",
+        "user-locked" => "integration-user/locked-out",
+        "user-web-service-only" => "integration-user/web-service-only",
+        "user-password-reset" => "integration-user/password-needs-reset",
+        _ => return None,
+    })
+}
+
 /// The causes the configuration alone supports (entity, user, properties), in the order found. A
 /// refusal is explained by them; a connect that works despite one of them contradicts it.
 pub fn configuration_causes(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Vec<Cause> {

@@ -442,3 +442,42 @@ fn an_expired_token_is_explained_only_by_the_entity_it_came_from() {
         outcome.explained_by
     );
 }
+
+/// Every configuration cause is explained by one finding of the check that reports it, a finding
+/// that check really has; the causes no check sees explain nothing.
+#[test]
+fn each_cause_is_explained_by_a_finding_of_its_reporting_check() {
+    let catalogue = crate::catalogue::Catalogue::load(None).expect("embedded catalogue loads");
+    for cause in causes::CAUSES {
+        match (
+            causes::reported_by(cause.name),
+            causes::explained_by(cause.name),
+        ) {
+            (Some(check), Some(code)) => {
+                let (prefix, name) = code.split_once('/').expect("check/name");
+                assert_eq!(prefix, check, "{code}");
+                // a declarative table probe reports `rows` and `value`
+                let declarative = [
+                    crate::checks::declarative::ROWS,
+                    crate::checks::declarative::VALUE,
+                ];
+                let known = match crate::checks::builtin(check) {
+                    Some(builtin) => builtin.codes().iter().any(|c| c.name == name),
+                    None => {
+                        catalogue
+                            .get(check)
+                            .is_some_and(|m| matches!(m.probe, crate::catalogue::Probe::Table(_)))
+                            && declarative.iter().any(|c| c.name == name)
+                    }
+                };
+                assert!(
+                    known,
+                    "{} is explained by {code}, which {check} never reports",
+                    cause.name
+                );
+            }
+            (None, None) => {}
+            other => panic!("{}: {other:?}", cause.name),
+        }
+    }
+}
