@@ -267,19 +267,21 @@ fn expired_at_once(ctx: &Context, facts: &Facts) -> Outcome {
         let entity = connector_entity(ctx.settings.client_id.as_deref(), profile, rows).ok()?;
         let judged = connector_entity(None, profile, rows)
             .is_ok_and(|judged| judged.text("sys_id") == entity.text("sys_id"));
-        let seconds = entity.text("access_token_lifespan").trim().replace(',', "");
-        Some((entity.text("name").to_string(), seconds, judged))
+        let field = "access_token_lifespan";
+        let zero = super::oauth_entity::lifespan_seconds(entity, field).is_some_and(|s| s <= 0);
+        let shown = entity.text(field).trim().to_string();
+        Some((entity.text("name").to_string(), shown, judged && zero))
     });
     let mut outcome = Outcome::fail(
         "a token was issued with expires_in 0 s and had expired when the REST call used it (401): the OAuth entity issues access tokens that expire at once",
     )
     .code(TOKEN_EXPIRED);
-    if let Some((name, seconds, judged)) = lifespan {
+    if let Some((name, seconds, explains)) = lifespan {
         outcome = outcome.with(
             "oauth_entity.access_token_lifespan",
             format!("{seconds:?} on {name:?}"),
         );
-        if judged && seconds.parse::<i64>().is_ok_and(|s| s <= 0) {
+        if explains {
             outcome
                 .explained_by
                 .push("oauth-entity/access-token-lifespan".to_string());

@@ -170,8 +170,14 @@ fn judge(row: &Row, how: &str, others: &[String], f: &mut Findings) {
     lifespans(row, &name, f);
 }
 
+/// A lifespan field of an entity in seconds, as the form shows it (`1,800`) or stored; `None` when
+/// it is not a number.
+pub(crate) fn lifespan_seconds(row: &Row, field: &str) -> Option<i64> {
+    row.text(field).trim().replace(',', "").parse().ok()
+}
+
 fn lifespans(row: &Row, name: &str, f: &mut Findings) {
-    let seconds = |field: &str| row.text(field).trim().replace(',', "").parse::<i64>().ok();
+    let seconds = |field: &str| lifespan_seconds(row, field);
     match seconds("access_token_lifespan") {
         Some(s) if s <= 0 => f.fail(
             ACCESS_LIFESPAN.arg("entity", format!("{name:?}")),
