@@ -9,18 +9,8 @@ use ipnet::IpNet;
 /// Microsoft publishes, else `ipnet` (odd forms such as leading zeros, and every error), which
 /// decides.
 pub(super) fn parse_prefix(given: &str) -> Result<(IpNet, bool), String> {
-    let invalid = |e: ipnet::PrefixLenError| e.to_string();
     match fast_parts(given.as_bytes()) {
-        Some(Fast::V4(addr, len)) => {
-            let net = addr & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-            let used = ipnet::Ipv4Net::new(net.into(), len).map_err(invalid)?;
-            Ok((IpNet::V4(used), net != addr))
-        }
-        Some(Fast::V6(addr, len)) => {
-            let net = addr & u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-            let used = ipnet::Ipv6Net::new(net.into(), len).map_err(invalid)?;
-            Ok((IpNet::V6(used), net != addr))
-        }
+        Some(fast) => masked(fast).map_err(|e| e.to_string()),
         None => {
             let net: IpNet = given
                 .parse()
@@ -29,6 +19,37 @@ pub(super) fn parse_prefix(given: &str) -> Result<(IpNet, bool), String> {
             Ok((used, used != net))
         }
     }
+}
+
+/// [`parse_prefix`] without the reason: inlined where prefixes are read by the ten thousand, so
+/// that the plain forms cost no call.
+#[inline(always)]
+pub(super) fn parse_plain_prefix(given: &str) -> Option<(IpNet, bool)> {
+    match fast_parts(given.as_bytes()) {
+        Some(fast) => masked(fast).ok(),
+        None => parse_prefix(given).ok(),
+    }
+}
+
+/// A prefix as read by [`fast_parts`], host bits cleared, and whether it had any.
+#[inline(always)]
+fn masked(fast: Fast) -> Result<(IpNet, bool), ipnet::PrefixLenError> {
+    Ok(match fast {
+        Fast::V4(addr, len) => {
+            let net = addr & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            (
+                IpNet::V4(ipnet::Ipv4Net::new(net.into(), len)?),
+                net != addr,
+            )
+        }
+        Fast::V6(addr, len) => {
+            let net = addr & u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            (
+                IpNet::V6(ipnet::Ipv6Net::new(net.into(), len)?),
+                net != addr,
+            )
+        }
+    })
 }
 
 /// `str::trim`, after a quick look at both ends: prefixes almost never carry blanks.
@@ -50,6 +71,7 @@ enum Fast {
 /// bytes in one pass without allocating. Anything else (odd forms such as an IPv4 tail in an IPv6
 /// address, and every error) returns `None` and goes through `ipnet`, which decides: this path only
 /// ever accepts what `ipnet` accepts, with the same result (property-tested through [`fast_prefix`]).
+#[inline(always)]
 fn fast_parts(text: &[u8]) -> Option<Fast> {
     // dotted decimal first: three prefixes in four are IPv4, and IPv6 text fails it at once
     if let Some((addr, at)) = fast_v4(text) {

@@ -1,33 +1,29 @@
-//! Reading a service-tag file's JSON: serde into borrowed structs, then each tag's prefixes parsed
-//! and checked. On a large file the second part runs on a second thread while serde reads on: tags
-//! are handed over in batches as they are read, so most of the prefixes' cost (about half of the
-//! work) overlaps the reading. A small file, or a machine that cannot start a thread, is read on one
-//! thread, with the same result.
+//! Reading a service-tag file's JSON. Most of a file (seven bytes in ten of the Public one) is its
+//! prefix lists, so they are found and read first, the text split between two threads, and serde
+//! then reads the rest of the text, each list cut to `[]`, into borrowed structs. The cut is
+//! checked: every cut list must come back to serde as the `addressPrefixes` of a tag at exactly
+//! the place it was cut from, else the whole text is read again plainly (serde over all of it,
+//! each list read as its tag is), which also decides every error.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::{Scope, ScopedJoinHandle};
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::prefix::{parse_prefix, trim};
+use super::prefix::{parse_plain_prefix, parse_prefix, trim};
 use super::service_tags::{HostBits, ServiceTag, ServiceTagError};
 
-/// Files from this size on convert their prefixes on a second thread; Microsoft's weekly files are
-/// 1 to 4 MB, the embedded sample a few KB.
-const WORKER_FROM_BYTES: usize = 256 * 1024;
-/// Prefix-list text per hand-over: small enough that the worker starts at once and that the last
-/// batches, which both threads share, come out even (a file's first tags are its largest); large
-/// enough that the hand-overs stay few (about 35 for the Public file), since each may wake the
-/// worker.
-const BATCH_BYTES: usize = 64 * 1024;
-/// Tags per hand-over at most, whatever their size: a file of tags without prefixes still goes over
-/// in bounded batches.
-const BATCH_TAGS: usize = 1024;
+/// Files from this size on read their prefix lists on a second thread while serde reads the rest;
+/// Microsoft's weekly files are 1 to 4 MB, the embedded sample a few KB.
+const SECOND_THREAD_FROM_BYTES: usize = 256 * 1024;
+/// The key the lists are found by, quotes included.
+const LIST_KEY: &str = "\"addressPrefixes\"";
 
 /// What a file holds once read: its own fields and its tags, prefixes checked.
 pub(super) struct TagFileParts {
@@ -39,159 +35,203 @@ pub(super) struct TagFileParts {
 
 /// Reads a file's text (BOM already removed).
 pub(super) fn read(text: &str) -> Result<TagFileParts, ServiceTagError> {
-    read_on(text, text.len() >= WORKER_FROM_BYTES)
+    let second_thread = text.len() >= SECOND_THREAD_FROM_BYTES;
+    read_ahead(text, second_thread).map_or_else(|| read_plainly(text), Ok)
 }
 
-/// [`read`], with the prefixes converted on a second thread or not.
-fn read_on(text: &str, second_thread: bool) -> Result<TagFileParts, ServiceTagError> {
+/// Serde over the whole text, each tag's list read from it: the path that decides errors.
+fn read_plainly(text: &str) -> Result<TagFileParts, ServiceTagError> {
+    let (own, shells) = read_shells(text)?;
+    let mut converter = Converter::default();
+    for shell in shells {
+        converter.take(shell, None);
+    }
+    converter.finish(own)
+}
+
+/// A plain list's prefixes, and each prefix given with host bits set with the prefix used.
+type PlainList<'a> = (Vec<IpNet>, Vec<(&'a str, IpNet)>);
+
+/// The lists found first and cut from the text; then serde over the cut text while the lists are
+/// read (on a second thread, which this one joins once serde is done). `None` when there is
+/// nothing to cut, or anything failed or did not check out: the caller reads plainly.
+fn read_ahead(text: &str, second_thread: bool) -> Option<TagFileParts> {
+    // whichever thread comes first finds the spans, so starting the second one costs no wait
+    let spans = OnceLock::new();
+    let find = || spans.get_or_init(|| list_spans(text)).as_slice();
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let mut sink = second_thread
-            .then(|| Sink::worker(scope))
-            .flatten()
-            .unwrap_or_else(|| Sink::Inline(Converter::default()));
-        let own = read_own(text, &mut sink);
-        sink.finish(own)
+        let worker = second_thread
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("service-tags".into())
+                    .spawn_scoped(scope, || read_lists(text, find(), &next))
+                    .ok()
+            })
+            .flatten();
+        let spans = find();
+        let (cut, places) = cut_lists(text, spans);
+        let shells = (!spans.is_empty())
+            .then(|| read_shells(&cut).ok())
+            .flatten();
+        if shells.is_none() {
+            next.store(spans.len(), Ordering::Relaxed); // nothing more is needed
+        }
+        let mut lists = read_lists(text, spans, &next);
+        if let Some(worker) = worker {
+            lists.extend(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        let (own, shells) = shells?;
+        assemble(own, shells, &cut, places, lists)
     })
 }
 
-/// Runs serde over the text, handing each tag to `sink`: the file's own fields.
-fn read_own<'a>(text: &'a str, sink: &mut Sink<'_, 'a>) -> Result<TagFileParts, ServiceTagError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let own = FileSeed { sink }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(own)
-}
-
-/// A batch of read tags and its place in the file.
-type Batch<'a> = (usize, Vec<RawTag<'a>>);
-/// The queue of batches, shared by the worker and, once serde is done, this thread.
-type Queue<'a> = Arc<Mutex<mpsc::Receiver<Batch<'a>>>>;
-
-/// Where read tags go.
-enum Sink<'scope, 'a> {
-    /// Converted at once, on this thread.
-    Inline(Converter),
-    /// Queued for the worker thread, about `BATCH_BYTES` of prefix lists at a time.
-    Worker {
-        sender: mpsc::Sender<Batch<'a>>,
-        queue: Queue<'a>,
-        batch: Vec<RawTag<'a>>,
-        /// The prefix-list text in `batch`.
-        bytes: usize,
-        /// Batches sent so far: the next one's place in the file.
-        sent: usize,
-        worker: ScopedJoinHandle<'scope, Vec<(usize, Converter)>>,
-    },
-}
-
-impl<'scope, 'a: 'scope> Sink<'scope, 'a> {
-    /// A worker thread converting queued batches; `None` when no thread can be started.
-    fn worker<'env>(scope: &'scope Scope<'scope, 'env>) -> Option<Sink<'scope, 'a>> {
-        let (sender, receiver) = mpsc::channel::<Batch<'a>>();
-        let queue = Arc::new(Mutex::new(receiver));
-        let shared = Arc::clone(&queue);
-        let worker = std::thread::Builder::new()
-            .name("service-tags".into())
-            .spawn_scoped(scope, move || {
-                let mut done = Vec::new();
-                // the lock is held while waiting: only this thread takes from the queue until the
-                // sender is gone, and then nothing more arrives
-                while let Ok((index, batch)) = next_batch(&shared) {
-                    done.push((index, Converter::of(batch)));
-                }
-                done
-            })
-            .ok()?;
-        Some(Sink::Worker {
-            sender,
-            queue,
-            batch: Vec::new(),
-            bytes: 0,
-            sent: 0,
-            worker,
-        })
+/// The tags read from the cut text given their lists read ahead; `None` unless every list was
+/// plain and came back to serde as a tag's list, where it was cut from.
+fn assemble<'a>(
+    own: TagFileParts,
+    shells: Vec<Shell<'_>>,
+    cut: &str,
+    places: Vec<usize>,
+    lists: Vec<(usize, Option<PlainList<'a>>)>,
+) -> Option<TagFileParts> {
+    if lists.len() != places.len() {
+        return None; // one was not plain, and the others stopped
     }
-}
-
-/// The next queued batch; an error once the queue is empty and its sender gone (or poisoned,
-/// which only a panic in the other converter causes, and `finish` passes that panic on).
-fn next_batch<'a>(queue: &Queue<'a>) -> Result<Batch<'a>, mpsc::RecvError> {
-    queue
-        .lock()
-        .map_err(|_| mpsc::RecvError)
-        .and_then(|receiver| receiver.recv())
-}
-
-impl<'a> Sink<'_, 'a> {
-    fn take(&mut self, raw: RawTag<'a>) {
-        match self {
-            Sink::Inline(converter) => converter.take(raw),
-            Sink::Worker { batch, bytes, .. } => {
-                *bytes += raw
-                    .properties
-                    .address_prefixes
-                    .map_or(0, |list| list.get().len());
-                batch.push(raw);
-                if *bytes >= BATCH_BYTES || batch.len() >= BATCH_TAGS {
-                    self.flush();
-                }
+    let mut read: Vec<Option<PlainList<'a>>> =
+        std::iter::repeat_with(|| None).take(places.len()).collect();
+    for (index, list) in lists {
+        // a span that is not a plain list may not have been a list at all: the cut is void
+        read[index] = Some(list?);
+    }
+    let mut ahead = places.into_iter().zip(read).peekable();
+    let base = cut.as_ptr() as usize;
+    let mut converter = Converter::default();
+    for shell in shells {
+        let place = shell
+            .list
+            .map(|list| (list.get().as_ptr() as usize).wrapping_sub(base));
+        let list = match (place, ahead.peek()) {
+            (Some(place), Some((cut_at, _))) if place == *cut_at => {
+                ahead.next().and_then(|(_, list)| list)
             }
-        }
-    }
-
-    fn flush(&mut self) {
-        if let Sink::Worker {
-            sender,
-            batch,
-            bytes,
-            sent,
-            ..
-        } = self
-            && !batch.is_empty()
-        {
-            let full = std::mem::take(batch);
-            *bytes = 0;
-            // the worker runs until the sender is dropped, so this cannot fail while it lives; had
-            // it panicked, `finish` passes the panic on
-            let _ = sender.send((*sent, full));
-            *sent += 1;
-        }
-    }
-
-    /// The converted tags added to the file's own fields (`own`, or its error). With a worker, this
-    /// thread, done with serde, converts what is still queued alongside it, and the batches are put
-    /// back in file order.
-    fn finish(
-        mut self,
-        own: Result<TagFileParts, ServiceTagError>,
-    ) -> Result<TagFileParts, ServiceTagError> {
-        self.flush();
-        let converter = match self {
-            Sink::Inline(converter) => converter,
-            Sink::Worker {
-                sender,
-                queue,
-                worker,
-                ..
-            } => {
-                drop(sender); // the worker stops once the queue is empty
-                let mut done = Vec::new();
-                if own.is_ok() {
-                    while let Ok((index, batch)) = next_batch(&queue) {
-                        done.push((index, Converter::of(batch)));
-                    }
-                }
-                done.extend(
-                    worker
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
-                done.sort_unstable_by_key(|(index, _)| *index);
-                done.into_iter()
-                    .fold(Converter::default(), |all, (_, next)| all.then(next))
-            }
+            _ => None,
         };
-        own.and_then(|own| converter.finish(own))
+        converter.take(shell, list);
+    }
+    if ahead.next().is_some() {
+        return None;
+    }
+    converter.finish(own).ok()
+}
+
+/// Runs serde over the text: the file's own fields and each tag, its list left as text.
+fn read_shells(text: &str) -> Result<(TagFileParts, Vec<Shell<'_>>), ServiceTagError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut shells = Vec::new();
+    let own = FileSeed {
+        shells: &mut shells,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok((own, shells))
+}
+
+/// A tag as serde read it: all but its prefixes, and their list's text.
+struct Shell<'t> {
+    tag: ServiceTag,
+    list: Option<&'t RawValue>,
+}
+
+impl<'t> From<RawTag<'t>> for Shell<'t> {
+    fn from(raw: RawTag<'t>) -> Shell<'t> {
+        let props = raw.properties;
+        Shell {
+            tag: ServiceTag {
+                name: raw.name.into_owned(),
+                region: props.region.map(Cow::into_owned).unwrap_or_default(),
+                system_service: props
+                    .system_service
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
+                change_number: props.change_number.map(|c| c.0).unwrap_or_default(),
+                prefixes: Vec::new(),
+            },
+            list: props.address_prefixes,
+        }
+    }
+}
+
+/// Where the text of each list after an `"addressPrefixes":` is: from its `[` to the first `]`. A
+/// key may be anywhere (inside a string, under another field) and a span may not be a list: each
+/// must then be a plain list (checked as it is read), serde must meet it as a tag's list, or the
+/// cut is void.
+fn list_spans(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let key = memchr::memmem::Finder::new(LIST_KEY);
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(found) = key.find(&bytes[at..]) {
+        at += found + LIST_KEY.len();
+        let Some(open) = list_opens(bytes, at) else {
+            continue;
+        };
+        let Some(close) = memchr::memchr(b']', &bytes[open..]) else {
+            break;
+        };
+        at = open + close + 1;
+        spans.push(open..at);
+    }
+    spans
+}
+
+/// Where the `[` is after a key that ends at `at`: blanks, `:`, blanks.
+fn list_opens(bytes: &[u8], at: usize) -> Option<usize> {
+    let after_blanks = |from: usize| {
+        (from..bytes.len()).find(|i| !matches!(bytes[*i], b' ' | b'\t' | b'\n' | b'\r'))
+    };
+    let colon = after_blanks(at).filter(|i| bytes[*i] == b':')?;
+    after_blanks(colon + 1).filter(|i| bytes[*i] == b'[')
+}
+
+/// The text with each span cut to `[]`, and where each `[]` is in it. Spans are in order and apart.
+fn cut_lists(text: &str, spans: &[Range<usize>]) -> (String, Vec<usize>) {
+    let listed: usize = spans.iter().map(Range::len).sum();
+    let mut cut = String::with_capacity(text.len() - listed + 2 * spans.len());
+    let mut places = Vec::with_capacity(spans.len());
+    let mut copied = 0;
+    for span in spans {
+        cut.push_str(&text[copied..span.start]);
+        places.push(cut.len());
+        cut.push_str("[]");
+        copied = span.end;
+    }
+    cut.push_str(&text[copied..]);
+    (cut, places)
+}
+
+/// Reads the spans not yet taken, one at a time (another thread may share `next`): each span's
+/// index and its plain list, `None` for one that is not plain, after which no more are taken.
+fn read_lists<'a>(
+    text: &'a str,
+    spans: &[Range<usize>],
+    next: &AtomicUsize,
+) -> Vec<(usize, Option<PlainList<'a>>)> {
+    let mut lists = Vec::new();
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(span) = spans.get(index) else {
+            return lists;
+        };
+        let list = plain_prefixes(&text[span.clone()]);
+        if list.is_none() {
+            next.store(spans.len(), Ordering::Relaxed);
+        }
+        lists.push((index, list));
     }
 }
 
@@ -205,82 +245,33 @@ struct Converter {
 }
 
 impl Converter {
-    fn of(batch: Vec<RawTag<'_>>) -> Converter {
-        let mut converter = Converter::default();
-        batch.into_iter().for_each(|raw| converter.take(raw));
-        converter
-    }
-
-    /// This batch's results followed by the next one's; the first invalid prefix ends them.
-    fn then(mut self, next: Converter) -> Converter {
-        if self.bad.is_none() {
-            self.tags.extend(next.tags);
-            self.host_bits.extend(next.host_bits);
-            self.bad = next.bad;
-        }
-        self
-    }
-
-    fn take(&mut self, raw: RawTag<'_>) {
+    /// One tag, with its list as read ahead if it was, else from its text.
+    fn take(&mut self, shell: Shell<'_>, ahead: Option<PlainList<'_>>) {
         if self.bad.is_some() {
             return;
         }
-        let name = raw.name.into_owned();
-        let props = raw.properties;
-        let list = props.address_prefixes.map_or("[]", RawValue::get);
-        let prefixes = match self.plain_list(&name, list) {
-            Some(prefixes) => prefixes,
-            None => match self.any_list(&name, list) {
-                Some(prefixes) => prefixes,
-                None => return,
-            },
+        let mut tag = shell.tag;
+        let list = shell.list.map_or("[]", RawValue::get);
+        let Some(prefixes) = self.list(&tag.name, list, ahead) else {
+            return;
         };
-        self.tags.push(ServiceTag {
-            name,
-            region: props.region.map(Cow::into_owned).unwrap_or_default(),
-            system_service: props
-                .system_service
-                .map(Cow::into_owned)
-                .unwrap_or_default(),
-            change_number: props.change_number.map(|c| c.0).unwrap_or_default(),
-            prefixes,
-        });
+        tag.prefixes = prefixes;
+        self.tags.push(tag);
     }
 
-    /// The prefixes of a list as Microsoft writes it: strings without escapes, each a valid
-    /// prefix, between `[`, commas and `]`, read in one pass over the text. `None` for anything
-    /// else, which [`Converter::any_list`] then reads from the start, deciding as it always has
-    /// (an odd list, or an invalid prefix, is rare and its error must not depend on this path).
-    fn plain_list(&mut self, name: &str, list: &str) -> Option<Vec<IpNet>> {
-        let bytes = list.as_bytes();
-        let host_bits_before = self.host_bits.len();
-        // a quoted prefix and its comma take 10 bytes of the list at least
-        let mut prefixes = Vec::with_capacity(bytes.len() / 10);
-        let mut marks = memchr::memchr2_iter(b'"', b'\\', bytes);
-        let mut after = 0; // where the text after the last string starts
-        let plain = loop {
-            let Some(open) = marks.next() else {
-                break true;
-            };
-            let Some(close) = marks.next() else {
-                break false;
-            };
-            let gap = &bytes[after..open];
-            let (text, gap_ok) = (&list[open + 1..close], plain_gap(gap, after == 0));
-            if bytes[open] != b'"' || bytes[close] != b'"' || !gap_ok {
-                break false;
-            }
-            match self.prefix(name, text) {
-                Ok(net) => prefixes.push(net),
-                Err(_) => break false,
-            }
-            after = close + 1;
+    /// The prefixes of the tag `name`: as read ahead, else from its list's text, in one pass if it is
+    /// plain; `None` after keeping the error.
+    fn list(&mut self, name: &str, list: &str, ahead: Option<PlainList<'_>>) -> Option<Vec<IpNet>> {
+        let Some((prefixes, host_bits)) = ahead.or_else(|| plain_prefixes(list)) else {
+            return self.any_list(name, list);
         };
-        if plain && list_closes(list, after) {
-            return Some(prefixes);
-        }
-        self.host_bits.truncate(host_bits_before);
-        None
+        self.host_bits
+            .extend(host_bits.into_iter().map(|(given, used)| HostBits {
+                tag: name.to_string(),
+                given: given.to_string(),
+                used,
+            }));
+        Some(prefixes)
     }
 
     /// The prefixes of any list serde reads as strings; `None` after keeping the error.
@@ -297,8 +288,18 @@ impl Converter {
         };
         let mut prefixes: Vec<IpNet> = Vec::with_capacity(texts.len());
         for text in &texts {
-            match self.prefix(name, text) {
-                Ok(net) => prefixes.push(net),
+            let given = trim(text);
+            match parse_prefix(given) {
+                Ok((used, host_bits)) => {
+                    if host_bits {
+                        self.host_bits.push(HostBits {
+                            tag: name.to_string(),
+                            given: given.to_string(),
+                            used,
+                        });
+                    }
+                    prefixes.push(used);
+                }
                 Err(reason) => {
                     self.bad = Some(ServiceTagError::BadPrefix {
                         tag: name.to_string(),
@@ -310,21 +311,6 @@ impl Converter {
             }
         }
         Some(prefixes)
-    }
-
-    /// One prefix of the tag `name`, blanks trimmed; one published with host bits set is kept in
-    /// `host_bits` and used masked. `Err` says why the text is not a prefix.
-    fn prefix(&mut self, name: &str, text: &str) -> Result<IpNet, String> {
-        let given = trim(text);
-        let (used, host_bits) = parse_prefix(given)?;
-        if host_bits {
-            self.host_bits.push(HostBits {
-                tag: name.to_string(),
-                given: given.to_string(),
-                used,
-            });
-        }
-        Ok(used)
     }
 
     /// The tags added to the file's own fields; the first invalid prefix instead, if any.
@@ -341,6 +327,40 @@ impl Converter {
             ..own
         })
     }
+}
+
+/// The prefixes of a list as Microsoft writes it, and those given with host bits set: strings
+/// without escapes, each a valid prefix, between `[`, commas and `]`, read in one pass over the
+/// text. `None` for anything else, which [`Converter::any_list`] then reads from the start,
+/// deciding as it always has (an odd list, or an invalid prefix, is rare and its error must not
+/// depend on this path).
+fn plain_prefixes(list: &str) -> Option<PlainList<'_>> {
+    let bytes = list.as_bytes();
+    // a quoted prefix and its comma take 10 bytes of the list at least
+    let mut prefixes = Vec::with_capacity(bytes.len() / 10);
+    let mut host_bits = Vec::new();
+    let mut marks = memchr::memchr2_iter(b'"', b'\\', bytes);
+    let mut after = 0; // where the text after the last string starts
+    while let Some(open) = marks.next() {
+        let close = marks.next()?;
+        let gap = &bytes[after..open];
+        if bytes[open] != b'"' || bytes[close] != b'"' || !plain_gap(gap, after == 0) {
+            return None;
+        }
+        let string = &list[open + 1..close];
+        let given = trim(string);
+        // JSON strings hold no raw control characters; only blanks trimmed off could be one
+        if given.len() != string.len() && string.bytes().any(|b| b < 0x20) {
+            return None;
+        }
+        let (used, masked) = parse_plain_prefix(given)?;
+        if masked {
+            host_bits.push((given, used));
+        }
+        prefixes.push(used);
+        after = close + 1;
+    }
+    list_closes(list, after).then_some((prefixes, host_bits))
 }
 
 /// `changeNumber`: a number in the download files, a string in the Discovery API. A visitor that takes
@@ -383,34 +403,34 @@ fn array_strings(list: &str) -> Result<Vec<Cow<'_, str>>, serde_json::Error> {
 }
 
 /// Whether the text before a list's first string (`first`: a `[` and blanks) or between two
-/// strings (blanks and one comma) is what it must be; the text is valid JSON, so a gap between two
-/// strings that holds only blanks and commas holds exactly one.
+/// strings (blanks and one comma) is what it must be. The text may not have been checked as JSON
+/// (a list read ahead never goes through serde), so this checks exactly.
 fn plain_gap(gap: &[u8], first: bool) -> bool {
-    if first {
-        gap.iter().filter(|b| **b == b'[').count() == 1 && blank_or(gap, b'[')
-    } else {
-        blank_or(gap, b',')
+    one_among_blanks(gap, if first { b'[' } else { b',' })
+}
+
+/// Exactly one `mark`, and JSON blanks, in one pass: gaps in a pretty-printed list are a dozen bytes.
+fn one_among_blanks(text: &[u8], mark: u8) -> bool {
+    let mut seen = false;
+    for byte in text {
+        match *byte {
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            b if b == mark && !seen => seen = true,
+            _ => return false,
+        }
     }
+    seen
 }
 
 /// Whether the text from `after` (just past the last string, or 0 when there is none) ends the
-/// list: `]` and blanks, or for a list without strings, all of it is `[ ]`.
+/// list: `]` and blanks, or for a list without strings, all of it is `[`, blanks and `]`.
 fn list_closes(list: &str, after: usize) -> bool {
+    let bytes = list.as_bytes();
     if after == 0 {
-        let inner = list
-            .trim()
-            .strip_prefix('[')
-            .and_then(|l| l.strip_suffix(']'));
-        return inner.is_some_and(|inner| inner.trim().is_empty());
+        let blank = |b: &&u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        return bytes.iter().filter(|b| !blank(b)).eq(b"[]");
     }
-    let tail = &list.as_bytes()[after..];
-    tail.iter().filter(|b| **b == b']').count() == 1 && blank_or(tail, b']')
-}
-
-/// Only JSON blanks and `allowed`.
-fn blank_or(text: &[u8], allowed: u8) -> bool {
-    text.iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r') || *b == allowed)
+    one_among_blanks(&bytes[after..], b']')
 }
 
 /// `[ "a" , "b" ]` with any JSON whitespace; `None` for anything else. The text is valid JSON
@@ -475,20 +495,20 @@ struct RawProperties<'a> {
     region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     system_service: Option<Cow<'a, str>>,
-    /// Kept as JSON text: the worker reads it, so this thread only scans it.
+    /// Kept as JSON text: read ahead and cut to `[]`, or read from this text when it was not.
     #[serde(borrow, default)]
     address_prefixes: Option<&'a RawValue>,
 }
 
-/// The file's top-level object: its own fields are kept, each element of `values` goes to the sink
-/// as soon as it is read. Written by hand because a derived struct cannot carry the sink; it
+/// The file's top-level object: its own fields are kept, each element of `values` goes to the
+/// shells. Written by hand because a derived struct cannot carry the shells' vector; it
 /// behaves as the derived one did (unknown fields ignored, a repeated field an error, `values`
 /// required).
-struct FileSeed<'s, 'scope, 'a> {
-    sink: &'s mut Sink<'scope, 'a>,
+struct FileSeed<'s, 'a> {
+    shells: &'s mut Vec<Shell<'a>>,
 }
 
-impl<'de: 'a, 'a> DeserializeSeed<'de> for FileSeed<'_, '_, 'a> {
+impl<'de: 'a, 'a> DeserializeSeed<'de> for FileSeed<'_, 'a> {
     type Value = TagFileParts;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<TagFileParts, D::Error> {
@@ -496,7 +516,7 @@ impl<'de: 'a, 'a> DeserializeSeed<'de> for FileSeed<'_, '_, 'a> {
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for FileSeed<'_, '_, 'a> {
+impl<'de: 'a, 'a> Visitor<'de> for FileSeed<'_, 'a> {
     type Value = TagFileParts;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -512,7 +532,7 @@ impl<'de: 'a, 'a> Visitor<'de> for FileSeed<'_, '_, 'a> {
                 "values" if values => return Err(M::Error::duplicate_field("values")),
                 "values" => {
                     map.next_value_seed(TagsSeed {
-                        sink: &mut *self.sink,
+                        shells: &mut *self.shells,
                     })?;
                     values = true;
                 }
@@ -539,12 +559,12 @@ impl<'de: 'a, 'a> Visitor<'de> for FileSeed<'_, '_, 'a> {
     }
 }
 
-/// The `values` array: each tag to the sink.
-struct TagsSeed<'s, 'scope, 'a> {
-    sink: &'s mut Sink<'scope, 'a>,
+/// The `values` array: each tag to the shells.
+struct TagsSeed<'s, 'a> {
+    shells: &'s mut Vec<Shell<'a>>,
 }
 
-impl<'de: 'a, 'a> DeserializeSeed<'de> for TagsSeed<'_, '_, 'a> {
+impl<'de: 'a, 'a> DeserializeSeed<'de> for TagsSeed<'_, 'a> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -552,7 +572,7 @@ impl<'de: 'a, 'a> DeserializeSeed<'de> for TagsSeed<'_, '_, 'a> {
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for TagsSeed<'_, '_, 'a> {
+impl<'de: 'a, 'a> Visitor<'de> for TagsSeed<'_, 'a> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -561,7 +581,7 @@ impl<'de: 'a, 'a> Visitor<'de> for TagsSeed<'_, '_, 'a> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<RawTag<'de>>()? {
-            self.sink.take(raw);
+            self.shells.push(Shell::from(raw));
         }
         Ok(())
     }
@@ -632,9 +652,7 @@ mod tests {
     fn converted(list: &str, one_pass: bool) -> String {
         let mut converter = Converter::default();
         let prefixes = if one_pass {
-            converter
-                .plain_list("Tag", list)
-                .or_else(|| converter.any_list("Tag", list))
+            converter.list("Tag", list, None)
         } else {
             converter.any_list("Tag", list)
         };
@@ -655,37 +673,89 @@ mod tests {
         }
     }
 
+    /// Text made of list pieces in any order, valid JSON or not.
+    fn list_like_text() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "[",
+            "]",
+            ",",
+            "\"",
+            " ",
+            "\t",
+            "\n",
+            "\\",
+            "\u{a0}",
+            "\u{1}",
+            "1.2.3.0/24",
+            "\"10.0.0.0/8\"",
+            "\"2603:1000::/40\"",
+            "\" 10.1.0.0/16 \"",
+            "5",
+        ]);
+        let pieces = prop::collection::vec(piece.clone(), 0..12).prop_map(|pieces| pieces.concat());
+        // a list of prefixes with one piece put in somewhere: nearly valid
+        let nearly =
+            (prefix_lists(), any::<prop::sample::Index>(), piece).prop_map(|(list, at, piece)| {
+                let bounds: Vec<usize> = (0..=list.len())
+                    .filter(|i| list.is_char_boundary(*i))
+                    .collect();
+                let at = bounds[at.index(bounds.len())];
+                format!("{}{piece}{}", &list[..at], &list[at..])
+            });
+        prop_oneof![pieces, nearly]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// What the one-pass reader takes is a JSON array of exactly those strings: a list read
+        /// ahead is never checked by serde.
+        #[test]
+        fn one_pass_takes_only_json_arrays_of_strings(list in list_like_text()) {
+            if let Some((prefixes, _)) = plain_prefixes(&list) {
+                let strings: Vec<String> = serde_json::from_str(&list)
+                    .map_err(|e| TestCaseError::fail(format!("{list:?}: {e}")))?;
+                let parsed: Vec<IpNet> = strings
+                    .iter()
+                    .map(|s| parse_prefix(trim(s)).map(|(used, _)| used))
+                    .collect::<Result<_, _>>()
+                    .map_err(TestCaseError::fail)?;
+                prop_assert_eq!(prefixes, parsed, "{:?}", list);
+            }
+        }
+    }
+
     #[test]
     fn plain_lists_take_one_pass_and_odd_ones_do_not() {
-        let mut converter = Converter::default();
-        let plain = converter.plain_list(
-            "Tag",
-            "[\n  \"10.0.0.0/8\",\n  \"2603:1000::/40\",\"10.1.2.3/24\"\n]",
-        );
-        assert_eq!(plain.map(|p| p.len()), Some(3));
-        assert_eq!(converter.host_bits.len(), 1, "10.1.2.3/24 has host bits");
+        let (prefixes, host_bits) =
+            plain_prefixes("[\n  \"10.0.0.0/8\",\n  \"2603:1000::/40\",\"10.1.2.3/24\"\n]")
+                .expect("plain");
+        assert_eq!(prefixes.len(), 3);
         assert_eq!(
-            converter.plain_list("Tag", " [ ] ").map(|p| p.len()),
-            Some(0)
+            host_bits,
+            [("10.1.2.3/24", "10.1.2.0/24".parse().expect("net"))]
         );
+        assert_eq!(plain_prefixes(" [ ] ").map(|(p, _)| p.len()), Some(0));
         for odd in [
             r#"["10.0.0.0\/8"]"#,
             r#"["10.0.0.0/8", 5]"#,
             r#"["10.0.0.0/33"]"#,
+            r#"["10.0.0.0/8" "10.1.0.0/16"]"#,
+            r#"["10.0.0.0/8",, "10.1.0.0/16"]"#,
+            r#"["10.0.0.0/8",]"#,
+            r#"[,"10.0.0.0/8"]"#,
+            "[\"10.0.0.0/8\t\"]",
+            "[\u{a0}]",
+            "[]]",
             "[5]",
         ] {
-            assert!(converter.plain_list("Tag", odd).is_none(), "{odd}");
+            assert!(plain_prefixes(odd).is_none(), "{odd}");
         }
-        assert_eq!(
-            converter.host_bits.len(),
-            1,
-            "nothing kept from a list read again"
-        );
     }
 
     /// The parts as comparable values: the error's text, or every field.
-    fn outcome(text: &str, second_thread: bool) -> Result<String, String> {
-        read_on(text, second_thread)
+    fn shown(parts: Result<TagFileParts, ServiceTagError>) -> Result<String, String> {
+        parts
             .map(|p| {
                 format!(
                     "{} {} {:?} {:?}",
@@ -695,10 +765,16 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
+    /// What reading the lists ahead (on a second thread or not) gives, unless it declined.
+    fn ahead(text: &str, second_thread: bool) -> Option<Result<String, String>> {
+        read_ahead(text, second_thread).map(|parts| shown(Ok(parts)))
+    }
+
     /// The real Public file, and copies with a bad prefix or host bits late in the file, or cut
-    /// short: one thread or two, the same tags in the same order, the same error.
+    /// short: read ahead (on one thread or two) or plainly, the same tags in the same order, the
+    /// same error; the valid ones are read ahead, the others are not.
     #[test]
-    fn a_second_thread_changes_nothing() {
+    fn reading_ahead_changes_nothing() {
         let public = String::from_utf8(
             crate::azure::reference_data::bytes(&crate::azure::snapshot::PUBLIC).expect("embedded"),
         )
@@ -710,48 +786,114 @@ mod tests {
         let slash = late + public[late..].find(".0/2").expect("a .0/2x prefix");
         let host_bits = format!("{}.9{}", &public[..slash], &public[slash + 2..]);
         let cut = &public[..public.len() - 1000];
-        for text in [public.as_str(), bad.as_str(), host_bits.as_str(), cut] {
-            assert!(text.len() >= WORKER_FROM_BYTES);
-            assert_eq!(outcome(text, true), outcome(text, false));
+        for text in [public.as_str(), host_bits.as_str()] {
+            let plainly = shown(read_plainly(text));
+            assert_eq!(ahead(text, false), Some(plainly.clone()));
+            assert_eq!(ahead(text, true), Some(plainly.clone()));
+            assert_eq!(shown(read(text)), plainly);
         }
+        for text in [bad.as_str(), cut] {
+            assert_eq!(ahead(text, true), None);
+            assert_eq!(shown(read(text)), shown(read_plainly(text)));
+        }
+        assert!(shown(read(&public)).expect("valid").contains("AzureCloud"));
         assert!(
-            outcome(&public, true)
-                .expect("valid")
-                .contains("AzureCloud")
-        );
-        assert!(
-            outcome(&bad, true)
+            shown(read(&bad))
                 .expect_err("bad")
                 .contains("is not a valid CIDR prefix")
         );
         assert!(
-            outcome(&host_bits, true)
+            shown(read(&host_bits))
                 .expect("host bits")
                 .contains("HostBits")
         );
         assert!(
-            outcome(cut, true)
+            shown(read(cut))
                 .expect_err("cut")
                 .starts_with("not a ServiceTags JSON file")
         );
     }
 
-    /// Thousands of tags without prefixes go over in batches bounded by count, in order.
-    #[test]
-    fn tags_without_prefixes_go_over_in_bounded_batches() {
-        let tags: Vec<String> = (0..4000)
-            .map(|i| {
-                let prefixes = if i % 1000 == 999 { r#"["10.0.0.0/8"]"# } else { "[]" };
+    /// A file of `tags`, each `(name, extra properties, list)`.
+    fn file_of(tags: &[(String, String, String)]) -> String {
+        let values: Vec<String> = tags
+            .iter()
+            .map(|(name, extra, list)| {
                 format!(
-                    r#"{{"name": "Tag{i:05}.with-a-long-enough-name", "properties": {{"addressPrefixes": {prefixes}}}}}"#
+                    "{{\"name\": {name}, \"properties\": {{{extra}\"addressPrefixes\": {list}}}}}"
                 )
             })
             .collect();
-        let text = format!(r#"{{"cloud": "Public", "values": [{}]}}"#, tags.join(",\n"));
-        assert!(text.len() >= WORKER_FROM_BYTES);
-        let two = outcome(&text, true).expect("valid");
-        assert_eq!(Ok(two.clone()), outcome(&text, false));
-        assert!(two.find("Tag00000").expect("first") < two.find("Tag03999").expect("last"));
+        format!(
+            "{{\"cloud\": \"Public\", \"values\": [\n{}\n]}}",
+            values.join(",\n")
+        )
+    }
+
+    /// Names, other fields and lists that put the key, brackets and escapes where the cut might be
+    /// fooled.
+    fn tricky_files() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec![
+            r#""Plain""#,
+            r#""a \"addressPrefixes\": [\"10.9.0.0/16\"]""#,
+            r#""ends with a backslash \\""#,
+            r#""]""#,
+        ])
+        .prop_map(str::to_string);
+        let extra = prop::sample::select(vec![
+            "",
+            r#""region": "x", "#,
+            r#""other": {"addressPrefixes": ["10.8.0.0/16"]}, "#,
+            r#""addressPrefixes\\": ["10.7.0.0/16"], "#,
+            r#""x\"addressPrefixes": ["10.6.0.0/16"], "#,
+            r#""addressPrefixes": ["10.5.0.0/16"], "#,
+        ])
+        .prop_map(str::to_string);
+        prop::collection::vec((name, extra, prefix_lists()), 1..6).prop_map(|tags| file_of(&tags))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the file, reading ahead gives what reading plainly does, or declines.
+        #[test]
+        fn reading_ahead_gives_the_plain_reading_or_declines(text in tricky_files()) {
+            let plainly = shown(read_plainly(&text));
+            for second_thread in [false, true] {
+                if let Some(ahead) = ahead(&text, second_thread) {
+                    prop_assert_eq!(&ahead, &plainly, "{}", text);
+                }
+            }
+            prop_assert_eq!(shown(read(&text)), plainly, "{}", text);
+        }
+    }
+
+    /// A list cut from anywhere but a tag's `addressPrefixes`, or one that is not plain, makes the
+    /// reading ahead decline, and the plain reading decides; a tag without a list is read ahead.
+    #[test]
+    fn the_cut_is_checked() {
+        let tag = |name: &str, extra: &str, list: &str| (name.into(), extra.into(), list.into());
+        let plain = || tag(r#""T""#, "", r#"["10.0.0.0/8"]"#);
+        let elsewhere = file_of(&[
+            plain(),
+            tag(
+                r#""U""#,
+                r#""other": {"addressPrefixes": ["10.8.0.0/16"]}, "#,
+                r#"["10.1.0.0/16"]"#,
+            ),
+        ]);
+        let escaped = file_of(&[plain(), tag(r#""U""#, "", r#"["10.1.0.0\/16"]"#)]);
+        for text in [&elsewhere, &escaped] {
+            assert_eq!(ahead(text, true), None, "{text}");
+            let read = shown(read(text));
+            assert_eq!(read, shown(read_plainly(text)));
+            assert!(read.expect("valid").contains("10.1.0.0/16"));
+        }
+        let without = r#"{"values": [{"name": "Empty", "properties": {}},
+            {"name": "T", "properties": {"addressPrefixes": ["10.0.0.0/8"]}}]}"#;
+        let read_ahead = ahead(without, true).expect("read ahead");
+        assert_eq!(read_ahead, shown(read_plainly(without)));
+        assert!(read_ahead.expect("valid").contains("Empty"));
     }
 
     #[test]
