@@ -19,7 +19,7 @@ use std::time::Instant;
 use snowdoctor::azure::reference_data;
 use snowdoctor::azure::snapshot::PUBLIC;
 use snowdoctor::azure::{
-    Coverage, Direction, Selection, ServiceTagFile, diagnose, rules_from_file,
+    Coverage, Direction, Selection, ServiceTagFile, TagSource, diagnose, rules_from_file,
 };
 
 const BASELINE_PY: &str = include_str!("ranges_baseline.py");
@@ -103,9 +103,11 @@ fn scan(tags: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// What `ranges --service-tags FILE --rules FILE` does: both files read (at once), then judged.
 fn once(tags: &Path, rules: &Path) -> Result<Coverage, String> {
-    let file = ServiceTagFile::load(tags).map_err(|e| e.to_string())?;
-    let rules = rules_from_file(rules).map_err(|e| e.to_string())?;
+    let (file, rules) = TagSource::File(tags.to_path_buf()).load_with_rules(Some(rules));
+    let file = file.map_err(|e| e.to_string())?;
+    let rules = rules.ok_or("no rules read")?.map_err(|e| e.to_string())?;
     let policy = rules.policy(Direction::Inbound);
     let selections: Vec<Selection> = file.tags.iter().map(Selection::tag).collect();
     Ok(diagnose(&policy, &selections))

@@ -11,7 +11,7 @@ use crate::azure::coverage::{
     AddressStatus, Coverage, Selection, address_status, allow_rules_csv, diagnose,
 };
 use crate::azure::intervals::IpSet;
-use crate::azure::rules::{Direction, Policy, RuleSet, rules_from_file};
+use crate::azure::rules::{Direction, Policy, RuleSet};
 use crate::azure::service_tags::{ServiceTag, ServiceTagFile};
 use crate::azure::snapshot::TagSource;
 use crate::cli::RangesArgs;
@@ -28,12 +28,14 @@ pub fn run(args: &RangesArgs, out: &mut dyn Write) -> Result<u8, Error> {
     let addresses = parse_addresses(&args.service_ips)?;
     let now = crate::clock::now()?;
     // without --service-tags: the embedded Public snapshot
-    let file = TagSource::from_arg(args.service_tags.as_deref())?.load()?;
+    let (file, rules) =
+        TagSource::from_arg(args.service_tags.as_deref())?.load_with_rules(args.rules.as_deref());
+    let file = file?;
     let tags = file
         .select(&args.service_tags_selected)
         .map_err(|e| Error::Usage(e.to_string()))?;
     let selections: Vec<Selection<'_>> = tags.iter().map(|t| Selection::tag(t)).collect();
-    let rules = args.rules.as_deref().map(rules_from_file).transpose()?;
+    let rules = rules.transpose()?;
     let io = |e: std::io::Error| Error::Report(format!("cannot write the output: {e}"));
 
     let (coverage, code) = match &rules {

@@ -193,6 +193,35 @@ impl TagSource {
             TagSource::File(path) => ServiceTagFile::load_file(path),
         }
     }
+
+    /// [`TagSource::load`], and the exported rules read from `rules` meanwhile, on a second
+    /// thread: neither needs the other, and the tag file's reading does not use both cores from
+    /// its first byte. Both results are returned, so that the caller reports errors in its order.
+    #[allow(clippy::type_complexity)]
+    pub fn load_with_rules(
+        &self,
+        rules: Option<&Path>,
+    ) -> (
+        Result<ServiceTagFile, Error>,
+        Option<Result<super::RuleSet, Error>>,
+    ) {
+        let Some(rules) = rules else {
+            return (self.load(), None);
+        };
+        std::thread::scope(|scope| {
+            let other = std::thread::Builder::new()
+                .name("rules".into())
+                .spawn_scoped(scope, || super::rules_from_file(rules));
+            let file = self.load();
+            let rules = match other {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => super::rules_from_file(rules),
+            };
+            (file, Some(rules))
+        })
+    }
 }
 
 /// `builtin:public`, `builtin:gov`, `builtin:china`, `builtin:sample`.

@@ -183,3 +183,36 @@ fn a_malformed_address_is_a_usage_error() {
         run.stderr
     );
 }
+
+/// The two files are read at once, but errors keep their order: a bad tag file is reported before
+/// bad rules, and bad rules alone are still reported.
+#[test]
+fn a_bad_tag_file_is_reported_before_bad_rules() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad_rules = dir.path().join("rules.csv");
+    std::fs::write(&bad_rules, "range_start,type\n10.0.0.1,allow\n").expect("write rules");
+    let bad_tags = dir.path().join("ServiceTags_Public_20251028.json");
+    std::fs::write(&bad_tags, "{\"values\": [").expect("write tags");
+    let run = |tags: &Path| {
+        Finished::from(
+            snowdoctor()
+                .args(["ranges", "--service-tags"])
+                .arg(tags)
+                .arg("--rules")
+                .arg(&bad_rules)
+                .output()
+                .expect("snowdoctor runs"),
+        )
+    };
+    let both = run(&bad_tags);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(both.stderr.contains("service tags"), "{}", both.stderr);
+    assert!(!both.stderr.contains("rules"), "{}", both.stderr);
+    let rules_only = run(&sample());
+    assert_eq!(rules_only.code, 2, "{}", rules_only.stderr);
+    assert!(
+        rules_only.stderr.contains("\"flow\" column"),
+        "{}",
+        rules_only.stderr
+    );
+}
