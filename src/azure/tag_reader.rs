@@ -907,4 +907,312 @@ mod tests {
         let wrong = array_strings(r#"["1.2.3.0/24", 5]"#).expect_err("a number");
         assert!(wrong.to_string().contains("invalid type"), "{wrong}");
     }
+
+    /// Reading ahead, on one thread or two, gives the plain reading or declines, and never an error;
+    /// `read` gives the plain reading. Whether reading ahead answered.
+    fn agree(text: &str) -> bool {
+        let plainly = shown(read_plainly(text));
+        let mut answered = false;
+        for second_thread in [false, true] {
+            if let Some(a) = ahead(text, second_thread) {
+                assert_eq!(
+                    a, plainly,
+                    "read_ahead({second_thread}) differs on {text:?}"
+                );
+                assert!(a.is_ok(), "read_ahead gave an error on {text:?}");
+                answered = true;
+            }
+        }
+        assert_eq!(shown(read(text)), plainly, "read differs on {text:?}");
+        answered
+    }
+
+    #[test]
+    fn hostile_files_are_read_as_plainly() {
+        let t = |p: &str| {
+            format!(r#"{{"values": [{{"name": "T", "properties": {{"addressPrefixes": {p}}}}}]}}"#)
+        };
+        let mut texts: Vec<String> = vec![
+            // keys in strings, escapes before the key
+            r#"{"values": [{"name": "\"addressPrefixes\": [\"1.0.0.0/8\"]", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "x\\", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "x\\\"addressPrefixes\": [\"1.0.0.0/8\"]", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"address\u0050refixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"address\u0050refixes": ["2.0.0.0/8"], "addressPrefixes": ["3.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"], "addressPrefixes": ["3.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"], "address\u0050refixes": ["3.0.0.0/8"]}}]}"#.into(),
+            // key at top level, under other objects
+            r#"{"addressPrefixes": ["1.0.0.0/8"], "values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "addressPrefixes": ["1.0.0.0/8"], "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}], "addressPrefixes": ["1.0.0.0/8"]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}], "values": [{"name": "U", "properties": {"addressPrefixes": ["1.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}], "values": 5}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}], "x": }"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]} x"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}]"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8""#.into(),
+            // tags / properties as arrays (serde reads structs from sequences)
+            r#"{"values": [["T", {"addressPrefixes": ["2.0.0.0/8"]}]]}"#.into(),
+            r#"{"values": [["T", [null, null, null, ["2.0.0.0/8"]]]]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": [null, null, null, ["2.0.0.0/8"], "addressPrefixes"]}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"x": "addressPrefixes", "addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"], "x": ["addressPrefixes"]}}]}"#.into(),
+            // key whose value is not a list, list next to it
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": null, "region": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": "addressPrefixes", "r": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"region": "addressPrefixes", "addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"region": "x\"addressPrefixes", "addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes" "addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": "addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes":: ["2.0.0.0/8"]}}]}"#.into(),
+            // BOM, unicode whitespace, control characters outside the lists
+            "\u{feff}{\"values\": [{\"name\": \"T\", \"properties\": {\"addressPrefixes\": [\"2.0.0.0/8\"]}}]}".into(),
+            "{\"values\":\u{a0}[{\"name\": \"T\", \"properties\": {\"addressPrefixes\": [\"2.0.0.0/8\"]}}]}".into(),
+            "{\"values\": [{\"name\": \"T\", \"properties\": {\"addressPrefixes\":\u{a0}[\"2.0.0.0/8\"]}}]}".into(),
+            "{\"values\": [{\"name\": \"T\", \"properties\": {\"addressPrefixes\"\u{b}: [\"2.0.0.0/8\"]}}]}".into(),
+            "{\"values\": [{\"name\": \"T\u{1}\", \"properties\": {\"addressPrefixes\": [\"2.0.0.0/8\"]}}]}".into(),
+            "{\"values\": [{\"name\": \"T\", \"properties\": {\"addressPrefixes\": [\"2.0.0.0/8\"]}}]}\u{0}".into(),
+            // keys inside a list, nested lists, lists in lists
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": [{"addressPrefixes": ["2.0.0.0/8"]}]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"address\u0050refixes": [{"addressPrefixes": ["2.0.0.0/8"]}]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"address\u0050refixes": {"addressPrefixes": ["2.0.0.0/8"]}}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"region": {"addressPrefixes": ["2.0.0.0/8"]}, "addressPrefixes": ["3.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": {"addressPrefixes": ["2.0.0.0/8"]}, "properties": {"addressPrefixes": ["3.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": []}}, {"name": "U", "properties": {"addressPrefixes": ["3.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": [ ]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {}}]}"#.into(),
+            r#"{"values": []}"#.into(),
+            r#"{"values": [], "addressPrefixes": ["3.0.0.0/8"]}"#.into(),
+            r#"{"addressPrefixes": []}"#.into(),
+            r#""addressPrefixes": ["3.0.0.0/8"]"#.into(),
+            r#"["addressPrefixes", ["3.0.0.0/8"]]"#.into(),
+            r#"[{"addressPrefixes": ["3.0.0.0/8"]}]"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}, {"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}, "properties": {"addressPrefixes": ["3.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "name": "U", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}], "cloud": "a", "cloud": "b"}"#.into(),
+            r#"{"changeNumber": -5, "cloud": null, "values": [{"name": "T", "properties": {"changeNumber": "7", "addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            r#"{"changeNumber": 1.5, "values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}]}"#.into(),
+            // bad prefixes in a read-ahead file
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.0/8"]}}, {"name": "U", "properties": {"addressPrefixes": ["3.0.0.0/88"]}}]}"#.into(),
+            r#"{"values": [{"name": "T", "properties": {"addressPrefixes": ["2.0.0.1/8"]}}, {"name": "U", "properties": {"address\u0050refixes": ["3.0.0.0/88"]}}]}"#.into(),
+        ];
+        for list in [
+            "[\"2.0.0.0/8\"]]",
+            "[\"2.0.0.0/8\"]",
+            "[\"]\"]",
+            "[\"2.0.0.0/8\", \"]\"]",
+            "[\"2.0.0.0/8\" , [\"3.0.0.0/8\"]]",
+            "[[\"3.0.0.0/8\"], \"2.0.0.0/8\"]",
+            "[[]]",
+            "[[], \"2.0.0.0/8\"]",
+            "[\"2.0.0.0/8\"\u{1}]",
+            "[\"2.0.0.0/8\u{1}\"]",
+            "[\"2.0.0.0/8\u{1f}\"]",
+            "[\"2.0.0.0/8\u{7f}\"]",
+            "[\" 2.0.0.0/8\u{b}\"]",
+            "[\"\u{c}2.0.0.0/8\"]",
+            "[\"\u{85}2.0.0.0/8\"]",
+            "[\"\u{a0}2.0.0.0/8\u{3000}\"]",
+            "[\"\u{0}\"]",
+            "[\u{c}\"2.0.0.0/8\"]",
+            "[\"2.0.0.0/8\"\u{b}]",
+            "[\"2.0.0.0/8\",\u{a0}\"3.0.0.0/8\"]",
+            "[\"2.0.0.0/8\"\n,\n\"3.0.0.0/8\"\r\n]",
+            "[\"2.0.0.0/8\", \"3.0.0.0/8\",]",
+            "[,]",
+            "[\"2.0.0.0/8\" \"3.0.0.0/8\"]",
+            "[\"2.0.0.0/8\\\", \"3.0.0.0/8\"]",
+            "[\"2.0.0.0\\/8\"]",
+            "[\"2.0.0.0/8\", null]",
+            "[null]",
+            "[\"2.0.0.0/8\"",
+            "[\"2.0.0.0/8\", \"",
+            "[\"::ffff:1.2.3.4/128\"]",
+            "[\"1.2.3.4/32\", \"1.2.3.4/32\"]",
+            "[\"fe80::1%1/64\"]",
+            "[\"+1.2.3.4/32\"]",
+            "[\"01.2.3.4/32\"]",
+            "[\"1.2.3.4/032\"]",
+            "[\"1.2.3.4/ 32\"]",
+            "[\"1.2.3.4 /32\"]",
+            "[\"１.2.3.4/32\"]",
+        ] {
+            texts.push(t(list));
+            texts.push(file_of(&[
+                (r#""A""#.into(), String::new(), r#"["9.0.0.0/8"]"#.into()),
+                (r#""B""#.into(), String::new(), list.into()),
+                (r#""C""#.into(), String::new(), r#"["8.0.0.0/8"]"#.into()),
+            ]));
+        }
+        let mut answered = 0;
+        for text in &texts {
+            answered += usize::from(agree(text));
+        }
+        assert!(answered > 10, "{answered}");
+    }
+
+    /// A small valid file, many tags, each list read ahead.
+    fn base_file() -> impl Strategy<Value = String> {
+        let list = array_of(prop_oneof![
+            (any::<u32>(), 0u8..=32)
+                .prop_map(|(a, len)| format!("\"{}/{len}\"", std::net::Ipv4Addr::from(a))),
+            Just("\"2603:1000::/40\"".to_string()),
+        ]);
+        let extra = prop::sample::select(vec!["", r#""region": "x", "#, r#""changeNumber": 3, "#])
+            .prop_map(str::to_string);
+        let name =
+            prop::sample::select(vec![r#""A""#, r#""B]""#, r#""C\\""#]).prop_map(str::to_string);
+        prop::collection::vec((name, extra, list), 1..4).prop_map(|tags| file_of(&tags))
+    }
+
+    /// Pieces to put in anywhere.
+    fn nasty_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "[",
+                "]",
+                "{",
+                "}",
+                ",",
+                ":",
+                "\"",
+                "\\",
+                "\\\"",
+                "\\\\",
+                " ",
+                "\n",
+                "\u{b}",
+                "\u{c}",
+                "\u{1}",
+                "\u{1f}",
+                "\u{7f}",
+                "\u{a0}",
+                "\u{feff}",
+                "\u{85}",
+                "\u{3000}",
+                "null",
+                "5",
+                "\\u0050",
+                "\"addressPrefixes\"",
+                "\"addressPrefixes\":",
+                "\"addressPrefixes\": [",
+                "\"addressPrefixes\": []",
+                "\"addressPrefixes\": [\"1.2.3.0/24\"]",
+                "\"addressPrefixes\": [\"1.2.3.0/24\"],",
+                ", \"addressPrefixes\": [\"1.2.3.0/24\"]",
+                "\"x\": [\"1.2.3.0/24\"],",
+                "\"values\": [],",
+                ", \"values\": []",
+                "\"1.2.3.0/24\"",
+                "\"1.2.3.0/24\",",
+                "1.2.3.0/24",
+                "/",
+                ".",
+                "9",
+                "{\"name\": \"N\", \"properties\": {\"addressPrefixes\": [\"7.0.0.0/8\"]}},",
+                "\"properties\": {\"addressPrefixes\": [\"6.0.0.0/8\"]},",
+            ])
+            .prop_map(str::to_string),
+            "[\\PC]{1,2}",
+            any::<char>().prop_map(String::from),
+        ]
+    }
+
+    /// An edit at a place in a text: pieces put in, characters taken out, or both.
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Insert(prop::sample::Index, String),
+        Delete(prop::sample::Index, usize),
+        Swap(prop::sample::Index, String, usize),
+    }
+
+    /// Up to three edits.
+    fn edits() -> impl Strategy<Value = Vec<Edit>> {
+        prop::collection::vec(
+            prop_oneof![
+                3 => (any::<prop::sample::Index>(), nasty_piece()).prop_map(|(i, p)| Edit::Insert(i, p)),
+                1 => (any::<prop::sample::Index>(), 1usize..20).prop_map(|(i, n)| Edit::Delete(i, n)),
+                2 => (any::<prop::sample::Index>(), nasty_piece(), 1usize..4).prop_map(|(i, p, n)| Edit::Swap(i, p, n)),
+            ],
+            0..4,
+        )
+    }
+
+    /// The text with the edits made, each at a character boundary.
+    fn apply(mut text: String, edits: &[Edit]) -> String {
+        for edit in edits {
+            let bounds: Vec<usize> = (0..=text.len())
+                .filter(|i| text.is_char_boundary(*i))
+                .collect();
+            let (at, drop, put) = match edit {
+                Edit::Insert(i, p) => (bounds[i.index(bounds.len())], 0, p.as_str()),
+                Edit::Delete(i, n) => (bounds[i.index(bounds.len())], *n, ""),
+                Edit::Swap(i, p, n) => (bounds[i.index(bounds.len())], *n, p.as_str()),
+            };
+            let end = bounds
+                .iter()
+                .copied()
+                .filter(|b| *b >= at)
+                .nth(drop)
+                .unwrap_or(text.len());
+            text = format!("{}{put}{}", &text[..at], &text[end..]);
+        }
+        text
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A valid file, edited anywhere with pieces that might fool the cut.
+        #[test]
+        fn edited_files_are_read_as_plainly((base, edits) in (base_file(), edits())) {
+            let text = apply(base, &edits);
+            agree(&text);
+        }
+    }
+
+    /// Every text of up to six pieces: whatever the one-pass reader takes is JSON, read the same.
+    #[test]
+    fn one_pass_takes_only_json_arrays_of_short_texts() {
+        let pieces = [
+            "[",
+            "]",
+            ",",
+            "\"",
+            " ",
+            "\\",
+            "1.2.3.0/24",
+            "\u{b}",
+            "\u{a0}",
+            "\u{1}",
+        ];
+        let mut taken = 0;
+        let mut text = String::new();
+        let mut digits = [0usize; 7];
+        for len in 0..=6u32 {
+            for n in 0..pieces.len().pow(len) {
+                let mut k = n;
+                text.clear();
+                for d in digits.iter_mut().take(len as usize) {
+                    *d = k % pieces.len();
+                    k /= pieces.len();
+                    text.push_str(pieces[*d]);
+                }
+                if let Some((prefixes, _)) = plain_prefixes(&text) {
+                    taken += 1;
+                    let strings: Vec<String> =
+                        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+                    let parsed: Vec<IpNet> = strings
+                        .iter()
+                        .map(|s| parse_prefix(trim(s)).expect("prefix").0)
+                        .collect();
+                    assert_eq!(prefixes, parsed, "{text:?}");
+                }
+            }
+        }
+        assert!(taken > 10, "{taken}");
+    }
 }
