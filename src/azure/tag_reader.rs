@@ -57,8 +57,8 @@ type PlainList<'a> = (Vec<IpNet>, Vec<(&'a str, IpNet)>);
 /// nothing to cut, or anything failed or did not check out: the caller reads plainly.
 fn read_ahead(text: &str, second_thread: bool) -> Option<TagFileParts> {
     // whichever thread comes first finds the spans, so starting the second one costs no wait
-    let spans = OnceLock::new();
-    let find = || spans.get_or_init(|| list_spans(text)).as_slice();
+    let found = OnceLock::new();
+    let find = || found.get_or_init(|| Spans::of(text));
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let worker = second_thread
@@ -70,8 +70,8 @@ fn read_ahead(text: &str, second_thread: bool) -> Option<TagFileParts> {
             })
             .flatten();
         let spans = find();
-        let (cut, places) = cut_lists(text, spans);
-        let shells = (!spans.is_empty())
+        let (cut, places) = cut_lists(text, &spans.spans);
+        let shells = (!spans.spans.is_empty())
             .then(|| read_shells(&cut).ok())
             .flatten();
         if shells.is_none() {
@@ -211,20 +211,44 @@ fn cut_lists(text: &str, spans: &[Range<usize>]) -> (String, Vec<usize>) {
     (cut, places)
 }
 
+/// The spans of a text's lists, and the order they are read in: largest first, so that two threads
+/// end together (Microsoft's largest list, `AzureCloud`, is a seventh of the prefixes and comes
+/// last in the file).
+struct Spans {
+    spans: Vec<Range<usize>>,
+    largest_first: Vec<usize>,
+}
+
+impl Spans {
+    fn of(text: &str) -> Spans {
+        let spans = list_spans(text);
+        let mut largest_first: Vec<usize> = (0..spans.len()).collect();
+        largest_first.sort_unstable_by_key(|i| std::cmp::Reverse(spans[*i].len()));
+        Spans {
+            spans,
+            largest_first,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+}
+
 /// Reads the spans not yet taken, one at a time (another thread may share `next`): each span's
 /// index and its plain list, `None` for one that is not plain, after which no more are taken.
 fn read_lists<'a>(
     text: &'a str,
-    spans: &[Range<usize>],
+    spans: &Spans,
     next: &AtomicUsize,
 ) -> Vec<(usize, Option<PlainList<'a>>)> {
     let mut lists = Vec::new();
     loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(span) = spans.get(index) else {
+        let taken = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&index) = spans.largest_first.get(taken) else {
             return lists;
         };
-        let list = plain_prefixes(&text[span.clone()]);
+        let list = plain_prefixes(&text[spans.spans[index].clone()]);
         if list.is_none() {
             next.store(spans.len(), Ordering::Relaxed);
         }
