@@ -197,12 +197,14 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
             logged_in,
         }) => {
             let causes = rank_causes(ctx, facts, connect);
+            let same = |key: &str| causes::judged_the_same(key, ctx, facts, connect);
             refused(
                 *status,
                 error,
                 error_description,
                 logged_in.as_deref(),
                 &causes,
+                &same,
                 facts,
             )
         }
@@ -265,8 +267,7 @@ fn expired_at_once(ctx: &Context, facts: &Facts) -> Outcome {
     let lifespan = facts.rows(&entities_query()).ok().and_then(|rows| {
         let profile = &ctx.settings.profile;
         let entity = connector_entity(ctx.settings.client_id.as_deref(), profile, rows).ok()?;
-        let judged = connector_entity(None, profile, rows)
-            .is_ok_and(|judged| judged.text("sys_id") == entity.text("sys_id"));
+        let judged = causes::same_entity(ctx, facts);
         let field = "access_token_lifespan";
         let zero = super::oauth_entity::lifespan_seconds(entity, field).is_some_and(|s| s <= 0);
         let shown = entity.text(field).trim().to_string();
@@ -316,12 +317,15 @@ fn token_use_failed(e: &ClientError) -> Outcome {
     }
 }
 
+/// A refused token request, with its ranked causes; `judged_the_same` says whether the finding a
+/// cause names is about the entity or user the connect used ([`causes::judged_the_same`]).
 fn refused(
     status: u16,
     error: &str,
     description: &str,
     logged_in: Option<&str>,
     causes: &[Cause],
+    judged_the_same: &dyn Fn(&str) -> bool,
     facts: &Facts,
 ) -> Outcome {
     let top = causes.first();
@@ -365,6 +369,7 @@ fn refused(
     }
     for cause in causes.iter().filter(|c| c.likelihood == Likelihood::High) {
         if let Some(by) = causes::explained_by(cause.key)
+            && judged_the_same(cause.key)
             && !outcome.explained_by.iter().any(|b| b == by)
         {
             outcome.explained_by.push(by.to_string());

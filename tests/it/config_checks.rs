@@ -287,6 +287,45 @@ fn access_tokens_that_expire_at_once() {
     assert_eq!(run.root_causes(), ["oauth-entity"]);
 }
 
+/// The client id of the second (staging copy) entity in `second-entity-inactive`.
+const STAGING_CLIENT_ID: &str = "5e1d9c7b3a2f4e6d8c0b1a2f3e4d5c6b";
+
+/// Both client entities are inactive. Without `--client-id` the connect uses the named entity, whose
+/// finding explains the refusal; with the staging copy's client id the refusal is about that entity,
+/// which no check judged, so the named entity's finding explains nothing and both are root causes.
+#[test]
+fn a_refusal_is_explained_only_by_a_finding_about_the_entity_it_used() {
+    let named = demo("second-entity-inactive");
+    named.exit_code(1);
+    named
+        .check("oauth-connect")
+        .status("fail")
+        .code("oauth-connect/entity-inactive")
+        .summary_contains("\"Microsoft 365 Security Center Connector\" is inactive")
+        .root_cause(false);
+    assert_eq!(named.root_causes(), ["oauth-entity"]);
+
+    let other = demo_with(
+        "second-entity-inactive",
+        &["--client-id", STAGING_CLIENT_ID],
+    );
+    other.exit_code(1);
+    other
+        .check("oauth-entity")
+        .status("fail")
+        .code("oauth-entity/inactive")
+        .root_cause(true);
+    other
+        .check("oauth-connect")
+        .status("fail")
+        .code("oauth-connect/entity-inactive")
+        .summary_contains("\"M365 Connector (staging copy)\" is inactive")
+        .root_cause(true);
+    let mut roots = other.root_causes();
+    roots.sort();
+    assert_eq!(roots, ["oauth-connect", "oauth-entity"]);
+}
+
 #[test]
 fn oauth_switch_and_password_grant() {
     let off = demo("oauth-disabled");

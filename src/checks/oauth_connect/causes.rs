@@ -101,6 +101,12 @@ fn token_user(
     if connect.grant == Grant::ClientCredentials {
         return Ok(connect.application_user.clone());
     }
+    judged_user(ctx, facts)
+}
+
+/// The user `integration-user` judges: the named one, else the one found through the app's roles.
+/// `Err(name)` when a named user has no record.
+fn judged_user(ctx: &Context, facts: &Facts) -> Result<Option<Row>, String> {
     let profile = &ctx.settings.profile;
     match named(profile) {
         Some(name) => match facts.rows(&user_query(name)) {
@@ -146,6 +152,49 @@ pub fn explained_by(key: &str) -> Option<&'static str> {
         "user-password-reset" => "integration-user/password-needs-reset",
         _ => return None,
     })
+}
+
+/// Whether the finding [`explained_by`] names is about what this cause is about. `oauth-entity` and
+/// `oauth-grant` judge the connector's entity found by name, while the connect uses `--client-id`
+/// when given; `integration-user` judges the named (or discovered) user, while a client-credentials
+/// token is for the entity's application user. A finding about another entity or user explains
+/// nothing here.
+pub fn judged_the_same(key: &str, ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> bool {
+    if key.starts_with("entity-") {
+        return same_entity(ctx, facts);
+    }
+    if key.starts_with("user-") && connect.grant == Grant::ClientCredentials {
+        let judged = judged_user(ctx, facts).ok().flatten();
+        return match (&connect.application_user, judged) {
+            (Some(token_user), Some(judged)) => {
+                !judged.text("sys_id").is_empty()
+                    && token_user.text("sys_id") == judged.text("sys_id")
+            }
+            _ => false,
+        };
+    }
+    true
+}
+
+/// Whether the connect's entity (by `--client-id`, else by name) is the one the entity checks
+/// judge (by name).
+pub fn same_entity(ctx: &Context, facts: &Facts) -> bool {
+    let Some(client_id) = ctx.settings.client_id.as_deref() else {
+        return true;
+    };
+    let Ok(rows) = facts.rows(&entities_query()) else {
+        return false;
+    };
+    let profile = &ctx.settings.profile;
+    match (
+        connector_entity(Some(client_id), profile, rows),
+        connector_entity(None, profile, rows),
+    ) {
+        (Ok(used), Ok(judged)) => {
+            !judged.text("sys_id").is_empty() && used.text("sys_id") == judged.text("sys_id")
+        }
+        _ => false,
+    }
 }
 
 /// The causes the configuration alone supports (entity, user, properties), in the order found. A

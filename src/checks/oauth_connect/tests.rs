@@ -443,6 +443,48 @@ fn an_expired_token_is_explained_only_by_the_entity_it_came_from() {
     );
 }
 
+/// A client-credentials token is for the entity's application user, while `integration-user` judges
+/// the named user: a refusal blamed on the application user is explained by that check's finding
+/// only when the two are the same user.
+#[test]
+fn a_user_cause_is_explained_only_by_a_finding_about_the_token_user() {
+    let locked = |sys_id: &str, name: &str| {
+        json!({"sys_id": sys_id, "user_name": name, "active": "true", "locked_out": "true",
+               "web_service_access_only": "false", "password_needs_reset": "false"})
+    };
+    let as_user = |user: serde_json::Value| {
+        let mut outcome = connect(Grant::ClientCredentials, refused());
+        outcome.application_user = Some(Row::from_value(user));
+        outcome
+    };
+    let properties = [(PROP_CLIENT_CREDENTIALS, "true")];
+    let mut entity = good_entity();
+    entity["user"] = json!("5b7c");
+    let named = locked("5b7c", "m365.integration");
+    let explained = |token_user: serde_json::Value| {
+        let f = facts(
+            as_user(token_user),
+            named.clone(),
+            entity.clone(),
+            &properties,
+            &["admin"],
+        );
+        let outcome = OauthConnect.evaluate(&ctx(Grant::ClientCredentials), &f);
+        assert_eq!(outcome.status, Status::Fail, "{}", outcome.summary);
+        assert!(outcome.summary.contains("locked"), "{}", outcome.summary);
+        outcome.explained_by
+    };
+    assert_eq!(
+        explained(named.clone()),
+        ["integration-user/locked-out"],
+        "the named user is the token's user"
+    );
+    assert!(
+        explained(locked("9a9a", "svc.other")).is_empty(),
+        "another user's lockout explains nothing about the named one"
+    );
+}
+
 /// Every configuration cause is explained by one finding of the check that reports it, a finding
 /// that check really has; the causes no check sees explain nothing.
 #[test]
