@@ -236,7 +236,8 @@ fn judge(ctx: &Context, facts: &Facts, connect: &ConnectOutcome) -> Outcome {
     }
 }
 
-/// A working connect is the ground truth: a configuration finding it contradicts is reported as such.
+/// A working connect is the ground truth: a configuration finding it contradicts is reported as such,
+/// naming the check only when that check judged the entity or user the connect used.
 fn contradictions(
     ctx: &Context,
     facts: &Facts,
@@ -251,7 +252,9 @@ fn contradictions(
             "contradiction",
             format!(
                 "{} reported that {} ({}), yet the token was issued and works",
-                causes::reported_by(cause.key).unwrap_or("the configuration"),
+                causes::reported_by(cause.key)
+                    .filter(|_| causes::judged_the_same(cause.key, ctx, facts, connect))
+                    .unwrap_or("the configuration"),
                 cause.text,
                 cause.seen
             ),

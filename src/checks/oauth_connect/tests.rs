@@ -483,6 +483,34 @@ fn a_user_cause_is_explained_only_by_a_finding_about_the_token_user() {
         explained(locked("9a9a", "svc.other")).is_empty(),
         "another user's lockout explains nothing about the named one"
     );
+
+    // a token that works despite the lockout contradicts the check only when it judged that user
+    let contradiction = |token_user: serde_json::Value| {
+        let mut works = connect(Grant::ClientCredentials, None);
+        works.application_user = Some(Row::from_value(token_user));
+        let f = facts(
+            works,
+            named.clone(),
+            entity.clone(),
+            &properties,
+            &["admin"],
+        );
+        let outcome = OauthConnect.evaluate(&ctx(Grant::ClientCredentials), &f);
+        assert_eq!(outcome.status, Status::Pass, "{}", outcome.summary);
+        outcome
+            .evidence
+            .into_iter()
+            .find(|e| e.label == "contradiction")
+            .map(|e| e.value)
+            .unwrap_or_default()
+    };
+    let same = contradiction(named.clone());
+    assert!(same.starts_with("integration-user reported that"), "{same}");
+    let other = contradiction(locked("9a9a", "svc.other"));
+    assert!(
+        other.starts_with("the configuration reported that"),
+        "{other}"
+    );
 }
 
 /// Every configuration cause is explained by one finding of the check that reports it, a finding
