@@ -452,24 +452,25 @@ fn a_user_cause_is_explained_only_by_a_finding_about_the_token_user() {
         json!({"sys_id": sys_id, "user_name": name, "active": "true", "locked_out": "true",
                "web_service_access_only": "false", "password_needs_reset": "false"})
     };
-    let as_user = |user: serde_json::Value| {
-        let mut outcome = connect(Grant::ClientCredentials, refused());
-        outcome.application_user = Some(Row::from_value(user));
-        outcome
-    };
     let properties = [(PROP_CLIENT_CREDENTIALS, "true")];
     let mut entity = good_entity();
     entity["user"] = json!("5b7c");
     let named = locked("5b7c", "m365.integration");
-    let explained = |token_user: serde_json::Value| {
+    // the connect's outcome when the token is for `token_user` and `failure` happened
+    let evaluate = |token_user: serde_json::Value, failure: Option<ConnectFailure>| {
+        let mut outcome = connect(Grant::ClientCredentials, failure);
+        outcome.application_user = Some(Row::from_value(token_user));
         let f = facts(
-            as_user(token_user),
+            outcome,
             named.clone(),
             entity.clone(),
             &properties,
             &["admin"],
         );
-        let outcome = OauthConnect.evaluate(&ctx(Grant::ClientCredentials), &f);
+        OauthConnect.evaluate(&ctx(Grant::ClientCredentials), &f)
+    };
+    let explained = |token_user: serde_json::Value| {
+        let outcome = evaluate(token_user, refused());
         assert_eq!(outcome.status, Status::Fail, "{}", outcome.summary);
         assert!(outcome.summary.contains("locked"), "{}", outcome.summary);
         outcome.explained_by
@@ -486,16 +487,7 @@ fn a_user_cause_is_explained_only_by_a_finding_about_the_token_user() {
 
     // a token that works despite the lockout contradicts the check only when it judged that user
     let contradiction = |token_user: serde_json::Value| {
-        let mut works = connect(Grant::ClientCredentials, None);
-        works.application_user = Some(Row::from_value(token_user));
-        let f = facts(
-            works,
-            named.clone(),
-            entity.clone(),
-            &properties,
-            &["admin"],
-        );
-        let outcome = OauthConnect.evaluate(&ctx(Grant::ClientCredentials), &f);
+        let outcome = evaluate(token_user, None);
         assert_eq!(outcome.status, Status::Pass, "{}", outcome.summary);
         outcome
             .evidence
