@@ -11,14 +11,18 @@ use ipnet::IpNet;
 pub(super) fn parse_prefix(given: &str) -> Result<(IpNet, bool), String> {
     match fast_parts(given.as_bytes()) {
         Some(fast) => masked(fast).map_err(|e| e.to_string()),
-        None => {
-            let net: IpNet = given
-                .parse()
-                .map_err(|e: ipnet::AddrParseError| e.to_string())?;
-            let used = net.trunc();
-            Ok((used, used != net))
-        }
+        None => parse_by_ipnet(given),
     }
+}
+
+/// Any form `ipnet` reads, host bits cleared, and whether it had any; `Err` says why it is not a
+/// prefix.
+fn parse_by_ipnet(given: &str) -> Result<(IpNet, bool), String> {
+    let net: IpNet = given
+        .parse()
+        .map_err(|e: ipnet::AddrParseError| e.to_string())?;
+    let used = net.trunc();
+    Ok((used, used != net))
 }
 
 /// [`parse_prefix`] without the reason: inlined where prefixes are read by the ten thousand, so
@@ -27,7 +31,7 @@ pub(super) fn parse_prefix(given: &str) -> Result<(IpNet, bool), String> {
 pub(super) fn parse_plain_prefix(given: &str) -> Option<(IpNet, bool)> {
     match fast_parts(given.as_bytes()) {
         Some(fast) => masked(fast).ok(),
-        None => parse_prefix(given).ok(),
+        None => parse_by_ipnet(given).ok(),
     }
 }
 

@@ -475,69 +475,12 @@ impl<'de> Deserialize<'de> for Change {
     }
 }
 
-/// The strings of a JSON array (its text, which serde has already checked as JSON). Without escapes
-/// it is split at its quotes, which then can only delimit strings; with escapes, or anything but
-/// strings in it, serde reads it and names what is wrong.
+/// The strings of a JSON array, read by serde, which names what is wrong with anything else. Only
+/// lists the one-pass reader declined come here (escapes, non-strings, an invalid prefix), so speed
+/// does not matter.
 fn array_strings(list: &str) -> Result<Vec<Cow<'_, str>>, serde_json::Error> {
-    if !list.contains('\\') {
-        if let Some(texts) = split_strings(list) {
-            return Ok(texts);
-        }
-    }
     let texts: Vec<Text<'_>> = serde_json::from_str(list)?;
     Ok(texts.into_iter().map(|t| t.0).collect())
-}
-
-/// Whether the text before a list's first string (`first`: a `[` and blanks) or between two
-/// strings (blanks and one comma) is what it must be. The text may not have been checked as JSON
-/// (a list read ahead never goes through serde), so this checks exactly.
-fn plain_gap(gap: &[u8], first: bool) -> bool {
-    one_among_blanks(gap, if first { b'[' } else { b',' })
-}
-
-/// Exactly one `mark`, and JSON blanks, in one pass: gaps in a pretty-printed list are a dozen bytes.
-fn one_among_blanks(text: &[u8], mark: u8) -> bool {
-    let mut seen = false;
-    for byte in text {
-        match *byte {
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            b if b == mark && !seen => seen = true,
-            _ => return false,
-        }
-    }
-    seen
-}
-
-/// Whether the text from `after` (just past the last string, or 0 when there is none) ends the
-/// list: `]` and blanks, or for a list without strings, all of it is `[`, blanks and `]`.
-fn list_closes(list: &str, after: usize) -> bool {
-    let bytes = list.as_bytes();
-    if after == 0 {
-        let blank = |b: &&u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-        return bytes.iter().filter(|b| !blank(b)).eq(b"[]");
-    }
-    one_among_blanks(&bytes[after..], b']')
-}
-
-/// `[ "a" , "b" ]` with any JSON whitespace; `None` for anything else. The text is valid JSON
-/// without escapes, so quotes pair up around strings and a gap between two strings that holds only
-/// blanks and commas holds exactly one comma: the strings are all the array holds exactly when the
-/// text before the first is `[`, after the last `]`, and between them blanks and commas.
-fn split_strings(list: &str) -> Option<Vec<Cow<'_, str>>> {
-    let bytes = list.as_bytes();
-    let mut quotes = memchr::memchr_iter(b'"', bytes);
-    // tags have tens of prefixes, often more
-    let mut texts = Vec::with_capacity(32);
-    let mut after = 0; // where the text after the last string starts
-    while let Some(open) = quotes.next() {
-        let close = quotes.next()?;
-        if !plain_gap(&bytes[after..open], after == 0) {
-            return None;
-        }
-        texts.push(Cow::Borrowed(&list[open + 1..close]));
-        after = close + 1;
-    }
-    list_closes(list, after).then_some(texts)
 }
 
 /// A string that borrows from the input unless it holds escapes. Serde's own `Cow<str>` impl always
@@ -693,30 +636,6 @@ mod tests {
                     .collect();
                 format!("{head}[{}]{tail}", inner.join(","))
             })
-    }
-
-    /// A JSON array of strings, numbers, nulls and nested lists.
-    fn arrays() -> impl Strategy<Value = String> {
-        array_of(prop_oneof![
-            6 => "[0-9a-f.:/]{0,12}".prop_map(|s| format!("\"{s}\"")),
-            1 => Just("5".to_string()),
-            1 => Just("null".to_string()),
-            1 => Just("[\"1.2.3.0/24\"]".to_string()),
-            1 => Just("{\"a\": \"b\"}".to_string()),
-        ])
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
-
-        /// Splitting at the quotes gives exactly what serde reads, and declines whatever serde
-        /// does not read as a list of strings.
-        #[test]
-        fn split_strings_agrees_with_serde(list in arrays()) {
-            let serde: Result<Vec<String>, _> = serde_json::from_str(&list);
-            let split = split_strings(&list).map(|t| t.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
-            prop_assert_eq!(split, serde.ok(), "{}", list);
-        }
     }
 
     /// A JSON array of prefix-like strings (valid, with host bits, invalid, escaped, blank-padded),

@@ -166,10 +166,7 @@ pub fn judged_the_same(key: &str, ctx: &Context, facts: &Facts, connect: &Connec
     if key.starts_with("user-") && connect.grant == Grant::ClientCredentials {
         let judged = judged_user(ctx, facts).ok().flatten();
         return match (&connect.application_user, judged) {
-            (Some(token_user), Some(judged)) => {
-                !judged.text("sys_id").is_empty()
-                    && token_user.text("sys_id") == judged.text("sys_id")
-            }
+            (Some(token_user), Some(judged)) => same_record(token_user, &judged),
             _ => false,
         };
     }
@@ -190,11 +187,14 @@ pub fn same_entity(ctx: &Context, facts: &Facts) -> bool {
         connector_entity(Some(client_id), profile, rows),
         connector_entity(None, profile, rows),
     ) {
-        (Ok(used), Ok(judged)) => {
-            !judged.text("sys_id").is_empty() && used.text("sys_id") == judged.text("sys_id")
-        }
+        (Ok(used), Ok(judged)) => same_record(used, judged),
         _ => false,
     }
+}
+
+/// Two rows of one table that are the same record: the same, known sys_id.
+fn same_record(a: &Row, b: &Row) -> bool {
+    !b.text("sys_id").is_empty() && a.text("sys_id") == b.text("sys_id")
 }
 
 /// The causes the configuration alone supports (entity, user, properties), in the order found. A
