@@ -157,7 +157,7 @@ pub fn address_verdicts(
             let tags = tags
                 .iter()
                 .filter(|t| t.prefixes.iter().any(|p| p.contains(&address)))
-                .map(|t| t.name.clone())
+                .map(|t| t.name.to_string())
                 .collect();
             AddressVerdict {
                 address,

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use compact_str::CompactString;
 use ipnet::{IpNet, Ipv6Net};
 use serde::Serialize;
 
@@ -42,7 +43,7 @@ impl<'a> Selection<'a> {
 /// The verdict for one selection (or for the distinct prefixes of all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TagCoverage {
-    pub name: String,
+    pub name: CompactString,
     pub prefixes: usize,
     pub admitted: usize,
     pub partly_blocked: usize,
@@ -134,7 +135,7 @@ fn diagnose_on(policy: &Policy, selections: &[Selection<'_>], two_threads_from: 
         .zip(v4.each.iter().zip(&v6.each))
         .map(|(sel, (t4, t6))| {
             let mut cov = TagCoverage {
-                name: sel.name.to_string(),
+                name: CompactString::from(&*sel.name),
                 ..TagCoverage::default()
             };
             tally(&mut cov, &t4.tally, &t6.tally);

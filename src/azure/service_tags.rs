@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::Path;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -45,13 +46,13 @@ fn suggest(close: &[String]) -> String {
 /// One service tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceTag {
-    pub name: String,
+    pub name: CompactString,
     /// Region id such as `westeurope`; empty for cloud-wide tags.
-    pub region: String,
+    pub region: CompactString,
     /// Empty for `AzureCloud` and its regional tags.
-    pub system_service: String,
+    pub system_service: CompactString,
     /// The tag's own version ("" when absent).
-    pub change_number: String,
+    pub change_number: CompactString,
     #[serde(skip)]
     pub prefixes: Vec<IpNet>,
 }
@@ -153,7 +154,7 @@ impl ServiceTagFile {
             .tags
             .iter()
             .filter_map(|t| {
-                let have = t.name.to_ascii_lowercase();
+                let have = t.name.as_str().to_ascii_lowercase();
                 let score = if have == wanted {
                     0
                 } else if have.starts_with(&wanted) || wanted.starts_with(&have) {

@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use compact_str::{CompactString, ToCompactString};
 use ipnet::IpNet;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -152,12 +153,9 @@ impl<'t> From<RawTag<'t>> for Shell<'t> {
         let props = raw.properties;
         Shell {
             tag: ServiceTag {
-                name: raw.name.into_owned(),
-                region: props.region.map(Cow::into_owned).unwrap_or_default(),
-                system_service: props
-                    .system_service
-                    .map(Cow::into_owned)
-                    .unwrap_or_default(),
+                name: raw.name,
+                region: props.region.unwrap_or_default(),
+                system_service: props.system_service.unwrap_or_default(),
                 change_number: props.change_number.map(|c| c.0).unwrap_or_default(),
                 prefixes: Vec::new(),
             },
@@ -451,7 +449,7 @@ fn after_blanks(bytes: &[u8], mut at: usize) -> usize {
 
 /// `changeNumber`: a number in the download files, a string in the Discovery API. A visitor that takes
 /// either, instead of an untagged enum, which buffers every value before trying its variants.
-struct Change(String);
+struct Change(CompactString);
 
 impl<'de> Deserialize<'de> for Change {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -462,13 +460,13 @@ impl<'de> Deserialize<'de> for Change {
                 f.write_str("a change number (number or string)")
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Change, E> {
-                Ok(Change(v.to_string()))
+                Ok(Change(v.to_compact_string()))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Change, E> {
-                Ok(Change(v.to_string()))
+                Ok(Change(v.to_compact_string()))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Change, E> {
-                Ok(Change(v.to_string()))
+                Ok(Change(v.to_compact_string()))
             }
         }
         d.deserialize_any(Visit)
@@ -506,11 +504,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// One element of `values`, as read.
+/// One element of `values`, as read. Its strings are compact: read from the text and kept inline up
+/// to 24 bytes, so most tags allocate none (serde never borrows an `Option<Cow<str>>`: each was a
+/// `String`).
 #[derive(Deserialize)]
 struct RawTag<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
+    name: CompactString,
     #[serde(borrow)]
     properties: RawProperties<'a>,
 }
@@ -520,10 +519,10 @@ struct RawTag<'a> {
 struct RawProperties<'a> {
     #[serde(default)]
     change_number: Option<Change>,
-    #[serde(borrow, default)]
-    region: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    system_service: Option<Cow<'a, str>>,
+    #[serde(default)]
+    region: Option<CompactString>,
+    #[serde(default)]
+    system_service: Option<CompactString>,
     /// Kept as JSON text: read ahead and cut to `[]`, or read from this text when it was not.
     #[serde(borrow, default)]
     address_prefixes: Option<&'a RawValue>,
@@ -581,7 +580,7 @@ impl<'de: 'a, 'a> Visitor<'de> for FileSeed<'_, 'a> {
         }
         Ok(TagFileParts {
             cloud: cloud.map(Cow::into_owned).unwrap_or_default(),
-            change_number: change_number.map(|c| c.0).unwrap_or_default(),
+            change_number: change_number.map(|c| c.0.into()).unwrap_or_default(),
             tags: Vec::new(),
             host_bits: Vec::new(),
         })

@@ -101,7 +101,7 @@ fn set(family: Family, intervals: impl Iterator<Item = Interval>) -> IntervalSet
 /// The verdict computed the slow, obvious way.
 fn model(policy: &Policy, name: &str, nets: &[IpNet]) -> (TagCoverage, IpSet, IpSet) {
     let mut cov = TagCoverage {
-        name: name.to_string(),
+        name: name.into(),
         prefixes: nets.len(),
         ..TagCoverage::default()
     };
