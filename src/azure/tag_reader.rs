@@ -371,7 +371,7 @@ fn plain_prefixes(list: &str) -> Option<PlainList<'_>> {
             return None;
         }
         let open = at + 1;
-        // a string with an escape or a raw control character is left to serde
+        // a string with a raw control character (or a blank) is left to serde
         let close = string_stop(bytes, open)?;
         if bytes[close] != b'"' {
             return None;
@@ -398,47 +398,44 @@ fn plain_prefixes(list: &str) -> Option<PlainList<'_>> {
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// The high bit of each byte of `word` that is zero, exactly (no borrow between bytes).
-fn zero_bytes(word: u64) -> u64 {
-    !(((word & !HIGH) + !HIGH) | word) & HIGH
-}
-
-/// The high bit of each byte of `word` equal to `byte`.
-fn bytes_equal(word: u64, byte: u8) -> u64 {
-    zero_bytes(word ^ (LOW * u64::from(byte)))
-}
-
-/// Where the first `"`, `\\` or control character from `at` is, eight bytes at a time.
+/// Where the first byte below `#` (0x23) from `at` is, eight bytes at a time: a string's closing
+/// `"`, or a control character, space or `!` in it, which no plain prefix holds. A `\` is no stop:
+/// no prefix holds one either, so a string with an escape fails to parse as a prefix and its list is
+/// left to serde.
 fn string_stop(bytes: &[u8], mut at: usize) -> Option<usize> {
     while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         let word = u64::from_le_bytes(*chunk);
-        let stops =
-            bytes_equal(word, b'"') | bytes_equal(word, b'\\') | zero_bytes(word & (LOW * 0xE0));
-        if stops != 0 {
-            return Some(at + (stops.trailing_zeros() / 8) as usize);
+        // a byte below 0x23 borrows, and a byte of 0x80 or more is masked out: the lowest flagged
+        // byte is exact (a borrow only flags bytes above a true one)
+        let below = word.wrapping_sub(LOW * 0x23) & !word & HIGH;
+        if below != 0 {
+            return Some(at + (below.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
     bytes
         .get(at..)?
         .iter()
-        .position(|b| matches!(b, b'"' | b'\\' | 0..0x20))
+        .position(|b| *b < 0x23)
         .map(|i| at + i)
 }
 
-/// Where the JSON blanks from `at` end, eight bytes at a time: pretty-printed lists indent.
+/// Where the JSON blanks from `at` end, eight bytes at a time: pretty-printed lists indent with
+/// spaces, so a word of spaces is skipped whole, and a word is looked into only at its first
+/// other byte.
 fn after_blanks(bytes: &[u8], mut at: usize) -> usize {
+    const SPACES: u64 = LOW * 0x20;
     while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
-        let blank = bytes_equal(word, b' ')
-            | bytes_equal(word, b'\n')
-            | bytes_equal(word, b'\t')
-            | bytes_equal(word, b'\r');
-        let other = !blank & HIGH;
-        if other != 0 {
-            return at + (other.trailing_zeros() / 8) as usize;
+        let other = u64::from_le_bytes(*chunk) ^ SPACES;
+        if other == 0 {
+            at += 8;
+            continue;
         }
-        at += 8;
+        let first = at + (other.trailing_zeros() / 8) as usize;
+        if !matches!(bytes[first], b'\n' | b'\t' | b'\r') {
+            return first;
+        }
+        at = first + 1;
     }
     at + bytes.get(at..).map_or(0, |rest| {
         rest.iter()
@@ -692,8 +689,20 @@ mod tests {
             let at = at.min(bytes.len());
             let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
             prop_assert_eq!(after_blanks(&bytes, at), at + bytes[at..].iter().take_while(|b| blank(b)).count());
-            let stop = bytes[at..].iter().position(|b| matches!(b, b'"' | b'\\' | 0..0x20)).map(|i| at + i);
+            let stop = bytes[at..].iter().position(|b| *b < 0x23).map(|i| at + i);
             prop_assert_eq!(string_stop(&bytes, at), stop);
+        }
+
+        /// [`string_stop`] passes over a `\\`, so no prefix may hold one: a string with an escape
+        /// must fail as a prefix, whatever the escape stands for.
+        #[test]
+        fn no_prefix_holds_a_backslash(
+            before in "[0-9a-fA-F.:/]{0,20}",
+            escape in prop::sample::select(vec!["\\/", "\\u0031", "\\\\", "\\\"", "\\n", "\\"]),
+            after in "[0-9a-fA-F.:/]{0,20}",
+        ) {
+            let text = format!("{before}{escape}{after}");
+            prop_assert!(parse_plain_prefix(&text).is_none(), "{text:?} parsed as a prefix");
         }
     }
 
