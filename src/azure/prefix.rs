@@ -96,17 +96,46 @@ pub(crate) fn fast_prefix(text: &str) -> Option<IpNet> {
     }
 }
 
-/// `/n` at `at`, ending the text: 1 to 3 digits, no leading zero except "0" itself.
+/// `/n` at `at`, ending the text.
 fn prefix_len(text: &[u8], at: usize) -> Option<u8> {
+    len_digits(text, at).and_then(|(len, end)| (end == text.len()).then_some(len))
+}
+
+/// `/n` at `at`: 1 to 3 digits, no leading zero except "0" itself; the value and where it ends. A
+/// digit after three is left for the caller, which expects the end of the prefix there.
+fn len_digits(text: &[u8], at: usize) -> Option<(u8, usize)> {
     match *text.get(at..)? {
-        [b'/', d @ b'0'..=b'9'] => Some(d - b'0'),
-        [b'/', a @ b'1'..=b'9', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
-        [b'/', a @ b'1'..=b'2', b @ b'0'..=b'9', c @ b'0'..=b'9'] => {
-            u8::try_from(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
-                .ok()
+        [b'/', a @ b'1'..=b'2', b @ b'0'..=b'9', c @ b'0'..=b'9', ..] => {
+            let len = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+            Some((u8::try_from(len).ok()?, at + 4))
         }
+        [b'/', a @ b'1'..=b'9', b @ b'0'..=b'9', ..] => {
+            Some(((a - b'0') * 10 + (b - b'0'), at + 3))
+        }
+        [b'/', d @ b'0'..=b'9', ..] => Some((d - b'0', at + 2)),
         _ => None,
     }
+}
+
+/// A prefix in the plain forms (as [`fast_parts`] reads them) from `open`, ending at a `"`: read
+/// from a JSON list in place, so that its string need not be scanned for its end first. The prefix
+/// used, whether it had host bits set, and where the quote is; `None` for anything else.
+#[inline(always)]
+pub(super) fn quoted_plain_prefix(bytes: &[u8], open: usize) -> Option<(IpNet, bool, usize)> {
+    let text = bytes.get(open..)?;
+    let quoted = |at: usize, most: u8| {
+        len_digits(text, at).filter(|(len, end)| *len <= most && text.get(*end) == Some(&b'"'))
+    };
+    let (fast, end) = if let Some((addr, at)) = fast_v4(text) {
+        let (len, end) = quoted(at, 32)?;
+        (Fast::V4(addr, len), end)
+    } else {
+        let (addr, at) = fast_v6(text)?;
+        let (len, end) = quoted(at, 128)?;
+        (Fast::V6(addr, len), end)
+    };
+    let (used, host_bits) = masked(fast).ok()?;
+    Some((used, host_bits, open + end))
 }
 
 /// One decimal octet at `at`: 1 to 3 digits without a leading zero, at most 255; the value and
@@ -241,4 +270,39 @@ fn fast_v6(text: &[u8]) -> Option<(u128, usize)> {
         return None;
     };
     Some((value, at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Prefix-like text: the characters of both families and a few that are not.
+    fn prefix_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,4}/[0-9]{1,3}",
+            "[0-9a-fA-F:]{2,20}/[0-9]{1,3}",
+            "[0-9a-fA-F:./ \"\\\\]{0,24}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Read in place up to a quote, a prefix is what the string up to that quote parses as:
+        /// whatever follows the quote, and whenever the string is in a plain form.
+        #[test]
+        fn a_quoted_prefix_reads_as_its_string(text in prefix_like(), tail in "[\",\\]0-9 ]{0,3}") {
+            let quoted = format!("{text}\"{tail}");
+            let plain = fast_parts(text.as_bytes()).and_then(|fast| masked(fast).ok());
+            match quoted_plain_prefix(quoted.as_bytes(), 0) {
+                Some((used, host_bits, close)) => {
+                    prop_assert_eq!(close, text.len(), "{:?}", quoted);
+                    prop_assert_eq!(Some((used, host_bits)), plain);
+                    prop_assert_eq!(Some((used, host_bits)), parse_by_ipnet(&text).ok());
+                }
+                None => prop_assert!(plain.is_none() || text.contains('"'), "{:?} declined", quoted),
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::prefix::{parse_plain_prefix, parse_prefix, trim};
+use super::prefix::{parse_plain_prefix, parse_prefix, quoted_plain_prefix, trim};
 use super::service_tags::{HostBits, ServiceTag, ServiceTagError};
 
 /// Files from this size on read their prefix lists on a second thread while serde reads the rest;
@@ -366,25 +366,39 @@ fn plain_prefixes(list: &str) -> Option<PlainList<'_>> {
     if bytes.get(at) == Some(&b']') {
         return (after_blanks(bytes, at + 1) == bytes.len()).then_some((prefixes, host_bits));
     }
+    let mut separator = Separator::default();
     loop {
         if bytes.get(at) != Some(&b'"') {
             return None;
         }
         let open = at + 1;
-        // a string with a raw control character (or a blank) is left to serde
-        let close = string_stop(bytes, open)?;
-        if bytes[close] != b'"' {
-            return None;
-        }
-        let given = trim(&list[open..close]);
-        let (used, masked) = parse_plain_prefix(given)?;
+        // a plain prefix is read in place up to its closing quote; anything else is found
+        // first, and a string with a raw control character (or a blank) is left to serde
+        let (used, masked, close) = match quoted_plain_prefix(bytes, open) {
+            Some(read) => read,
+            None => {
+                let close = string_stop(bytes, open)?;
+                if bytes[close] != b'"' {
+                    return None;
+                }
+                let (used, masked) = parse_plain_prefix(trim(&list[open..close]))?;
+                (used, masked, close)
+            }
+        };
         if masked {
-            host_bits.push((given, used));
+            host_bits.push((trim(&list[open..close]), used));
         }
         prefixes.push(used);
+        if let Some(next) = separator.after(bytes, close) {
+            at = next;
+            continue;
+        }
         at = after_blanks(bytes, close + 1);
         match bytes.get(at) {
-            Some(b',') => at = after_blanks(bytes, at + 1),
+            Some(b',') => {
+                at = after_blanks(bytes, at + 1);
+                separator = Separator::learn(bytes, close, at);
+            }
             Some(b']') => {
                 return (after_blanks(bytes, at + 1) == bytes.len())
                     .then_some((prefixes, host_bits));
@@ -392,6 +406,48 @@ fn plain_prefixes(list: &str) -> Option<PlainList<'_>> {
             _ => return None,
         }
     }
+}
+
+/// The bytes between one string of a list and the next, from the closing quote to the opening one
+/// (`",` and the next line's indent): the same all through a pretty-printed list, so once read they
+/// are matched whole, as one 16-byte number, in place of a scan for blanks and the comma.
+#[derive(Default)]
+struct Separator {
+    /// The low `len` bytes set; none when no separator was learned.
+    mask: u128,
+    bytes: u128,
+    len: usize,
+}
+
+impl Separator {
+    /// The separator from the quote at `close` to the one at `next`, if there is one there and it
+    /// fits in 16 bytes; else none.
+    fn learn(text: &[u8], close: usize, next: usize) -> Separator {
+        let len = next + 1 - close;
+        match sixteen(text, close) {
+            Some(word) if len <= 16 && text.get(next) == Some(&b'"') => {
+                let mask = u128::MAX >> (8 * (16 - len));
+                Separator {
+                    mask,
+                    bytes: word & mask,
+                    len,
+                }
+            }
+            _ => Separator::default(),
+        }
+    }
+
+    /// Where the next string opens, when the separator follows the quote at `close`.
+    fn after(&self, text: &[u8], close: usize) -> Option<usize> {
+        let word = sixteen(text, close)?;
+        (self.len > 0 && word & self.mask == self.bytes).then_some(close + self.len - 1)
+    }
+}
+
+/// The 16 bytes from `at`, as one number (the first in its lowest byte).
+fn sixteen(text: &[u8], at: usize) -> Option<u128> {
+    let chunk = text.get(at..)?.first_chunk::<16>()?;
+    Some(u128::from_le_bytes(*chunk))
 }
 
 /// Eight bytes read as one number: a one in each byte, and each byte's high bit.
@@ -769,7 +825,17 @@ mod tests {
             [("10.1.2.3/24", "10.1.2.0/24".parse().expect("net"))]
         );
         assert_eq!(plain_prefixes(" [ ] ").map(|(p, _)| p.len()), Some(0));
+        // separators that change along the list: each learned one matched whole, or read again
+        let mixed = "[\n  \"1.0.0.0/8\",\n  \"2.0.0.0/8\",\n  \"3.0.0.0/8\" ,\"4.0.0.0/8\",\r\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\"5.0.0.0/8\",\r\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\"6.0.0.0/8\",\n  \"7.0.0.0/8\"\n]";
+        let (prefixes, _) = plain_prefixes(mixed).expect("plain");
+        let want: Vec<IpNet> = (1..=7)
+            .map(|i| format!("{i}.0.0.0/8").parse().expect("net"))
+            .collect();
+        assert_eq!(prefixes, want);
         for odd in [
+            "[\n  \"10.0.0.0/8\",\n  \"10.1.0.0/16\",\n  ]",
+            "[\n  \"10.0.0.0/8\",\n  \"10.1.0.0/16\",\n  5]",
+            "[\n  \"10.0.0.0/8\",\n  \"10.1.0.0/16\",\n  \"10.2.0.0/16\t\"]",
             r#"["10.0.0.0\/8"]"#,
             r#"["10.0.0.0/8", 5]"#,
             r#"["10.0.0.0/33"]"#,
