@@ -216,7 +216,7 @@ fn judge_v6(blocked: &[(u128, u128)], selections: &[Selection<'_>]) -> Verdicts<
             IpNet::V4(_) => None,
         }));
     }
-    entries.sort_unstable();
+    sort_v6(&mut entries);
     judge_family(blocked, selections.len(), entries.into_iter())
 }
 
@@ -256,33 +256,62 @@ fn v4_span(key: u64) -> (u32, u32) {
     (start as u32, end.min(u64::from(u32::MAX)) as u32)
 }
 
-/// Sorts IPv4 entries by their [`v4_key`], the 38 bits above [`SELECTION_BITS`]: least
-/// significant digit first, three passes of 13 bits (a pass whose digit is the same everywhere is
-/// skipped); the order among equal keys does not matter. Tens of thousands of entries sort
-/// several times faster than by comparison.
+/// Sorts IPv4 entries by their [`v4_key`], the 38 bits above [`SELECTION_BITS`]; the order among
+/// equal keys does not matter. Tens of thousands of entries sort several times faster by radix
+/// than by comparison.
 fn radix_sort_v4(entries: &mut Vec<u64>) {
+    radix_sort(entries, |entry| entry >> SELECTION_BITS, 38);
+}
+
+/// Sorts IPv6 entries by (start, end, selection): by radix on the top 64 bits of the start, then
+/// each run of equal top bits by comparison. Microsoft's runs are short (the Public file's 24,429
+/// IPv6 entries make 4,746 runs, the longest 81), and comparing 48-byte entries was most of the
+/// IPv6 side's time.
+fn sort_v6(entries: &mut Vec<((u128, u128), usize)>) {
+    let top = |start: u128| (start >> 64) as u64;
+    let Ok(count) = u32::try_from(entries.len()) else {
+        entries.sort_unstable();
+        return;
+    };
+    let mut order: Vec<(u64, u32)> = entries
+        .iter()
+        .zip(0..count)
+        .map(|(((start, _), _), at)| (top(*start), at))
+        .collect();
+    radix_sort(&mut order, |(key, _)| key, 64);
+    let mut sorted: Vec<_> = order.iter().map(|(_, at)| entries[*at as usize]).collect();
+    for run in sorted.chunk_by_mut(|a, b| top(a.0.0) == top(b.0.0)) {
+        run.sort_unstable();
+    }
+    *entries = sorted;
+}
+
+/// Sorts `items` by the low `bits` bits of `key`: least significant digit first, in passes of 13
+/// bits (a pass whose digit is the same everywhere is skipped); the order among equal keys is not
+/// kept.
+fn radix_sort<T: Copy + Default>(items: &mut Vec<T>, key: impl Fn(T) -> u64, bits: u32) {
     const BITS: u32 = 13;
     const MASK: u64 = (1 << BITS) - 1;
-    let mut other = vec![0u64; entries.len()];
-    for pass in 0..3 {
-        let shift = SELECTION_BITS + pass * BITS;
+    let mut other = vec![T::default(); items.len()];
+    for pass in 0..bits.div_ceil(BITS) {
+        let shift = pass * BITS;
         let mut slots = [0usize; 1 << BITS];
-        for entry in entries.iter() {
-            slots[((entry >> shift) & MASK) as usize] += 1;
+        for item in items.iter() {
+            slots[((key(*item) >> shift) & MASK) as usize] += 1;
         }
-        if slots.contains(&entries.len()) {
+        if slots.contains(&items.len()) {
             continue;
         }
         let mut next = 0;
         for slot in &mut slots {
             (*slot, next) = (next, next + *slot);
         }
-        for &entry in entries.iter() {
-            let slot = &mut slots[((entry >> shift) & MASK) as usize];
-            other[*slot] = entry;
+        for &item in items.iter() {
+            let slot = &mut slots[((key(item) >> shift) & MASK) as usize];
+            other[*slot] = item;
             *slot += 1;
         }
-        std::mem::swap(entries, &mut other);
+        std::mem::swap(items, &mut other);
     }
 }
 
@@ -608,6 +637,25 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// IPv6 entries sort as a comparison sort orders them: starts that share their top 64 bits
+        /// (most do, in runs) or not, ends and selections breaking ties.
+        #[test]
+        fn ipv6_entries_sort_as_by_comparison(
+            entries in prop::collection::vec((0u64..4, any::<u64>(), 0u32..4, 0usize..5), 0..2000),
+        ) {
+            let mut entries: Vec<((u128, u128), usize)> = entries
+                .into_iter()
+                .map(|(top, low, width, at)| {
+                    let start = (u128::from(top) << 64) | u128::from(low);
+                    ((start, start.saturating_add(u128::from(width))), at)
+                })
+                .collect();
+            let mut want = entries.clone();
+            want.sort_unstable();
+            sort_v6(&mut entries);
+            prop_assert_eq!(entries, want);
+        }
 
         /// The radix sort orders entries by key as a comparison sort does, keeping each entry's
         /// selection, and keys round-trip to (start, end).
