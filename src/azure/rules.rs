@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::Path;
 
+use compact_str::{CompactString, format_compact};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -58,13 +59,13 @@ impl Flow {
 /// A readable rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
-    pub sys_id: String,
+    pub sys_id: CompactString,
     pub rule_type: RuleType,
     pub flow: Flow,
     pub active: bool,
     pub start: IpAddr,
     pub end: IpAddr,
-    pub description: String,
+    pub description: CompactString,
 }
 
 impl Rule {
@@ -211,16 +212,19 @@ impl Fields for Row {
 /// Reads the `index`th record into a rule, or into `malformed` with the reason.
 fn push_rule(set: &mut RuleSet, record: &impl Fields, sys_id: &str, index: usize) {
     let sys_id = match sys_id.trim() {
-        "" => format!("row {}", index + 1),
-        id => id.to_string(),
+        "" => format_compact!("row {}", index + 1),
+        id => CompactString::from(id),
     };
-    match rule_from_row(record, &sys_id) {
+    match rule_from_row(record, sys_id.clone()) {
         Ok(rule) => set.rules.push(rule),
-        Err(reason) => set.malformed.push(Malformed { sys_id, reason }),
+        Err(reason) => set.malformed.push(Malformed {
+            sys_id: sys_id.into(),
+            reason,
+        }),
     }
 }
 
-fn rule_from_row(row: &impl Fields, sys_id: &str) -> Result<Rule, String> {
+fn rule_from_row(row: &impl Fields, sys_id: CompactString) -> Result<Rule, String> {
     let rule_type = if row.is_one_of("type", &["allow"]) {
         RuleType::Allow
     } else if row.is_one_of("type", &["deny"]) {
@@ -268,13 +272,13 @@ fn rule_from_row(row: &impl Fields, sys_id: &str) -> Result<Rule, String> {
         ));
     }
     Ok(Rule {
-        sys_id: sys_id.to_string(),
+        sys_id,
         rule_type,
         flow,
         active,
         start,
         end,
-        description: row.text("description").to_string(),
+        description: row.text("description").into(),
     })
 }
 
@@ -382,8 +386,8 @@ fn rules_from_csv(text: &str) -> Result<RuleSet, String> {
             fields,
         };
         let sys_id = match record.stored("sys_id") {
-            Some(id) => Cow::Borrowed(id),
-            None => Cow::Owned(format!("csv record {}", index + 2)),
+            Some(id) => CompactString::from(id),
+            None => format_compact!("csv record {}", index + 2),
         };
         push_rule(&mut set, &record, &sys_id, rows);
         rows += 1;

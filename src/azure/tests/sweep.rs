@@ -2,6 +2,7 @@
 //! prefix judged on its own by binary search, unions and blocked parts merged from scratch.
 //! Selections hold duplicates, nested and overlapping prefixes, /0, host routes and unsorted lists.
 
+use compact_str::CompactString;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -80,7 +81,7 @@ fn rule() -> impl Strategy<Value = Rule> {
         )),
     ];
     (range, any::<bool>()).prop_map(|((start, end), allow)| Rule {
-        sys_id: String::new(),
+        sys_id: CompactString::default(),
         rule_type: if allow {
             RuleType::Allow
         } else {
@@ -90,7 +91,7 @@ fn rule() -> impl Strategy<Value = Rule> {
         active: true,
         start,
         end,
-        description: String::new(),
+        description: CompactString::default(),
     })
 }
 
@@ -174,13 +175,13 @@ proptest! {
 #[test]
 fn whole_spaces_and_host_routes() {
     let deny_all = |start: &str, end: &str| Rule {
-        sys_id: String::new(),
+        sys_id: CompactString::default(),
         rule_type: RuleType::Deny,
         flow: Flow::Bidirectional,
         active: true,
         start: start.parse().expect("address"),
         end: end.parse().expect("address"),
-        description: String::new(),
+        description: CompactString::default(),
     };
     let policy = RuleSet {
         rules: vec![
