@@ -317,26 +317,57 @@ fn radix_sort<T: Copy + Default>(items: &mut Vec<T>, key: impl Fn(T) -> u64, bit
 
 /// An address of one family as a number: `u32` for IPv4 keeps the sweep's data small.
 trait Addr: Copy + Ord {
+    /// Addresses of this family added up: `u64` for IPv4 (a selection's union, or its blocked
+    /// part, holds 2^32 addresses at most), a saturating [`Count`] for IPv6. Each selection keeps
+    /// two, so a small one keeps the IPv4 sweep's data in cache.
+    type Sum: Copy + Default + PartialEq + std::fmt::Debug;
     fn wide(self) -> u128;
     /// The next address; `None` after the family's last.
     fn next(self) -> Option<Self>;
+    /// `sum` plus the addresses from `start` to `end`.
+    fn add(sum: Self::Sum, start: Self, end: Self) -> Self::Sum;
+    fn add_sums(a: Self::Sum, b: Self::Sum) -> Self::Sum;
+    fn count(sum: Self::Sum) -> Count;
 }
 
 impl Addr for u32 {
+    type Sum = u64;
     fn wide(self) -> u128 {
         u128::from(self)
     }
     fn next(self) -> Option<u32> {
         self.checked_add(1)
     }
+    fn add(sum: u64, start: u32, end: u32) -> u64 {
+        sum + u64::from(end - start) + 1
+    }
+    fn add_sums(a: u64, b: u64) -> u64 {
+        a + b
+    }
+    fn count(sum: u64) -> Count {
+        Count {
+            value: u128::from(sum),
+            saturated: false,
+        }
+    }
 }
 
 impl Addr for u128 {
+    type Sum = Count;
     fn wide(self) -> u128 {
         self
     }
     fn next(self) -> Option<u128> {
         self.checked_add(1)
+    }
+    fn add(sum: Count, start: u128, end: u128) -> Count {
+        sum.plus_interval(Interval { start, end })
+    }
+    fn add_sums(a: Count, b: Count) -> Count {
+        a.plus(b)
+    }
+    fn count(sum: Count) -> Count {
+        sum
     }
 }
 
@@ -371,40 +402,40 @@ fn blocked_in<A: Addr>(
     first: usize,
     (start, end): (A, A),
     mut pieces: Option<&mut Vec<Interval>>,
-) -> Count {
-    let mut count = Count::default();
+) -> A::Sum {
+    let mut sum = A::Sum::default();
     for &(b_start, b_end) in blocked[first..].iter().take_while(|b| b.0 <= end) {
         if b_end < start {
             continue;
         }
-        let piece = interval((b_start.max(start), b_end.min(end)));
-        count = count.plus_interval(piece);
+        let piece = (b_start.max(start), b_end.min(end));
+        sum = A::add(sum, piece.0, piece.1);
         if let Some(pieces) = pieces.as_deref_mut() {
-            pieces.push(piece);
+            pieces.push(interval(piece));
         }
     }
-    count
+    sum
 }
 
-/// What a sweep found over some prefixes.
+/// What a sweep found over some prefixes of one family, addresses added up as `S`.
 #[derive(Debug, Default, PartialEq)]
-struct Tally {
+struct Tally<S> {
     prefixes: usize,
     admitted: usize,
     partly_blocked: usize,
     fully_blocked: usize,
-    addresses: Count,
-    blocked: Count,
+    addresses: S,
+    blocked: S,
 }
 
-fn tally(cov: &mut TagCoverage, v4: &Tally, v6: &Tally) {
+fn tally(cov: &mut TagCoverage, v4: &Tally<u64>, v6: &Tally<Count>) {
     cov.prefixes = v4.prefixes + v6.prefixes;
     cov.admitted = v4.admitted + v6.admitted;
     cov.partly_blocked = v4.partly_blocked + v6.partly_blocked;
     cov.fully_blocked = v4.fully_blocked + v6.fully_blocked;
-    cov.addresses_v4 = v4.addresses;
+    cov.addresses_v4 = u32::count(v4.addresses);
     cov.addresses_v6 = v6.addresses;
-    cov.blocked_v4 = v4.blocked;
+    cov.blocked_v4 = u32::count(v4.blocked);
     cov.blocked_v6 = v6.blocked;
 }
 
@@ -416,7 +447,7 @@ enum Verdict {
     FullyBlocked,
 }
 
-impl Tally {
+impl<S> Tally<S> {
     fn count(&mut self, verdict: Verdict) {
         self.prefixes += 1;
         match verdict {
@@ -429,17 +460,17 @@ impl Tally {
 
 /// One selection's tally in a family, and how far its merged prefixes reach so far.
 #[derive(Debug, PartialEq)]
-struct Each<A> {
-    tally: Tally,
+struct Each<A: Addr> {
+    tally: Tally<A::Sum>,
     covered_to: Option<A>,
 }
 
 /// One family's verdicts: each selection's, and over the distinct prefixes of all of them, with
 /// their merged union and its blocked part (the repair), both sorted, disjoint and not adjacent.
 #[derive(Debug, PartialEq)]
-struct Verdicts<A> {
+struct Verdicts<A: Addr> {
     each: Vec<Each<A>>,
-    all: Tally,
+    all: Tally<A::Sum>,
     union: Vec<Interval>,
     repair: Vec<Interval>,
 }
@@ -479,9 +510,9 @@ fn judge_family<A: Addr>(
     // for the prefix that opened it
     let mut current: Option<(A, A, usize)> = None;
     let close = |(start, end, first): (A, A, usize), out: &mut Verdicts<A>| {
-        out.all.addresses = out.all.addresses.plus_interval(interval((start, end)));
+        out.all.addresses = A::add(out.all.addresses, start, end);
         let blocked = blocked_in(blocked, first, (start, end), Some(&mut out.repair));
-        out.all.blocked = out.all.blocked.plus(blocked);
+        out.all.blocked = A::add_sums(out.all.blocked, blocked);
         out.union.push(interval((start, end)));
     };
     for (span, at) in entries {
@@ -527,12 +558,9 @@ fn judge_family<A: Addr>(
             Some(_) => None,
         };
         if let Some(new_start) = new_start {
-            each.tally.addresses = each
-                .tally
-                .addresses
-                .plus_interval(interval((new_start, end)));
+            each.tally.addresses = A::add(each.tally.addresses, new_start, end);
             let blocked = blocked_in(blocked, first, (new_start, end), None);
-            each.tally.blocked = each.tally.blocked.plus(blocked);
+            each.tally.blocked = A::add_sums(each.tally.blocked, blocked);
             each.covered_to = Some(end);
         }
     }
