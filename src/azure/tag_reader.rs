@@ -814,6 +814,73 @@ mod tests {
         }
     }
 
+    /// Pretty-printed lists of valid prefixes, one separator throughout, then up to two pieces
+    /// put in, swapped in or taken out anywhere: the reader learns the separator, then meets it
+    /// broken partway (from a helper's red-team pass).
+    fn edited_pretty_lists() -> impl Strategy<Value = String> {
+        let prefix = prop_oneof![
+            3 => (any::<u32>(), 0u8..=32).prop_map(|(a, len)| format!("{}/{len}", std::net::Ipv4Addr::from(a))),
+            2 => (any::<u128>(), 0u8..=128).prop_map(|(a, len)| format!("{}/{len}", std::net::Ipv6Addr::from(a))),
+        ];
+        let separator = prop::sample::select(vec![
+            ",\n  ",
+            ", ",
+            ",",
+            ",\r\n\t\t",
+            ",\n              ",
+            ",\n               ",
+            " ,\n",
+        ]);
+        let piece = prop::sample::select(vec![
+            "\\", "\"", "\\\"", " ", "\n", "\t", ",", "]", "!", "#", "\u{a0}", "\u{0}", "\\/", "0",
+            "/", ":", "\",\"", "\r\n",
+        ]);
+        let edit = (any::<prop::sample::Index>(), 0u8..3, piece);
+        (
+            prop::collection::vec(prefix, 1..30),
+            separator,
+            prop::collection::vec(edit, 0..3),
+        )
+            .prop_map(|(prefixes, separator, edits)| {
+                let quoted: Vec<String> = prefixes.iter().map(|p| format!("\"{p}\"")).collect();
+                let mut list = format!("[\n  {}\n]", quoted.join(separator));
+                for (at, kind, piece) in edits {
+                    let bounds: Vec<usize> = (0..=list.len())
+                        .filter(|i| list.is_char_boundary(*i))
+                        .collect();
+                    let i = bounds[at.index(bounds.len())];
+                    let next = list[i..].chars().next().map_or(0, char::len_utf8);
+                    match kind {
+                        0 => list.insert_str(i, piece),
+                        1 => list.replace_range(i..i + next, piece),
+                        _ => list.replace_range(i..i + next, ""),
+                    }
+                }
+                list
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A learned separator, matched or broken, changes nothing: what the one-pass reader
+        /// takes is the JSON serde reads, and it reads the list as the general path does.
+        #[test]
+        fn learned_separators_change_nothing(list in edited_pretty_lists()) {
+            if let Some((prefixes, _)) = plain_prefixes(&list) {
+                let strings: Vec<String> = serde_json::from_str(&list)
+                    .map_err(|e| TestCaseError::fail(format!("{list:?}: {e}")))?;
+                let parsed: Vec<IpNet> = strings
+                    .iter()
+                    .map(|s| parse_prefix(trim(s)).map(|(used, _)| used))
+                    .collect::<Result<_, _>>()
+                    .map_err(TestCaseError::fail)?;
+                prop_assert_eq!(prefixes, parsed, "{:?}", list);
+            }
+            prop_assert_eq!(converted(&list, true), converted(&list, false), "{:?}", list);
+        }
+    }
+
     #[test]
     fn plain_lists_take_one_pass_and_odd_ones_do_not() {
         let (prefixes, host_bits) =
