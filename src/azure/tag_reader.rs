@@ -794,6 +794,22 @@ mod tests {
         prop_oneof![pieces, nearly]
     }
 
+    /// What the one-pass reader takes from `list`, if anything, is a JSON array of exactly those
+    /// strings: a list read ahead is never checked by serde.
+    fn takes_only_what_serde_reads(list: &str) -> Result<(), TestCaseError> {
+        if let Some((prefixes, _)) = plain_prefixes(list) {
+            let strings: Vec<String> = serde_json::from_str(list)
+                .map_err(|e| TestCaseError::fail(format!("{list:?}: {e}")))?;
+            let parsed: Vec<IpNet> = strings
+                .iter()
+                .map(|s| parse_prefix(trim(s)).map(|(used, _)| used))
+                .collect::<Result<_, _>>()
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(prefixes, parsed, "{:?}", list);
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 5000, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -801,16 +817,7 @@ mod tests {
         /// ahead is never checked by serde.
         #[test]
         fn one_pass_takes_only_json_arrays_of_strings(list in list_like_text()) {
-            if let Some((prefixes, _)) = plain_prefixes(&list) {
-                let strings: Vec<String> = serde_json::from_str(&list)
-                    .map_err(|e| TestCaseError::fail(format!("{list:?}: {e}")))?;
-                let parsed: Vec<IpNet> = strings
-                    .iter()
-                    .map(|s| parse_prefix(trim(s)).map(|(used, _)| used))
-                    .collect::<Result<_, _>>()
-                    .map_err(TestCaseError::fail)?;
-                prop_assert_eq!(prefixes, parsed, "{:?}", list);
-            }
+            takes_only_what_serde_reads(&list)?;
         }
     }
 
@@ -867,16 +874,7 @@ mod tests {
         /// takes is the JSON serde reads, and it reads the list as the general path does.
         #[test]
         fn learned_separators_change_nothing(list in edited_pretty_lists()) {
-            if let Some((prefixes, _)) = plain_prefixes(&list) {
-                let strings: Vec<String> = serde_json::from_str(&list)
-                    .map_err(|e| TestCaseError::fail(format!("{list:?}: {e}")))?;
-                let parsed: Vec<IpNet> = strings
-                    .iter()
-                    .map(|s| parse_prefix(trim(s)).map(|(used, _)| used))
-                    .collect::<Result<_, _>>()
-                    .map_err(TestCaseError::fail)?;
-                prop_assert_eq!(prefixes, parsed, "{:?}", list);
-            }
+            takes_only_what_serde_reads(&list)?;
             prop_assert_eq!(converted(&list, true), converted(&list, false), "{:?}", list);
         }
     }
