@@ -216,3 +216,43 @@ fn a_bad_tag_file_is_reported_before_bad_rules() {
         rules_only.stderr
     );
 }
+
+/// A large tag file (read with its lists cut ahead) with one byte that is not UTF-8, in a prefix
+/// list or in a tag's name: a usage error naming the file and the bad byte's place, either way.
+#[test]
+fn a_tag_file_that_is_not_utf8_is_refused_wherever_the_bad_byte_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let public = snowdoctor::azure::reference_data::bytes(&snowdoctor::azure::snapshot::PUBLIC)
+        .expect("the embedded Public file");
+    let in_list = public
+        .windows(11)
+        .position(|w| w == b"\"4.145.74.5")
+        .expect("a prefix of ActionGroup")
+        + 3;
+    let in_name = public
+        .windows(13)
+        .position(|w| w == b"\"ActionGroup\"")
+        .expect("a tag name")
+        + 2;
+    for at in [in_list, in_name] {
+        let mut bytes = public.clone();
+        bytes[at] = 0xFF;
+        let path = dir.path().join("ServiceTags_Public_20251028.json");
+        std::fs::write(&path, &bytes).expect("write tags");
+        let run = Finished::from(
+            snowdoctor()
+                .args(["ranges", "--service-tags"])
+                .arg(&path)
+                .output()
+                .expect("snowdoctor runs"),
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("not UTF-8 text")
+                && run.stderr.contains(&format!("index {at}"))
+                && run.stderr.contains("ServiceTags_Public_20251028.json"),
+            "byte {at}: {}",
+            run.stderr
+        );
+    }
+}
