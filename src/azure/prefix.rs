@@ -77,14 +77,23 @@ enum Fast {
 /// ever accepts what `ipnet` accepts, with the same result (property-tested through [`fast_prefix`]).
 #[inline(always)]
 fn fast_parts(text: &[u8]) -> Option<Fast> {
+    fast_until(text, |end| end == text.len()).map(|(fast, _)| fast)
+}
+
+/// A plain-form prefix at the start of `text` whose length ends where `ends` allows (the end of the
+/// text, or a quote); the prefix and where its length ends.
+#[inline(always)]
+fn fast_until(text: &[u8], ends: impl Fn(usize) -> bool) -> Option<(Fast, usize)> {
+    let length =
+        |at: usize, most: u8| len_digits(text, at).filter(|(len, end)| *len <= most && ends(*end));
     // dotted decimal first: three prefixes in four are IPv4, and IPv6 text fails it at once
     if let Some((addr, at)) = fast_v4(text) {
-        let len = prefix_len(text, at).filter(|len| *len <= 32)?;
-        return Some(Fast::V4(addr, len));
+        let (len, end) = length(at, 32)?;
+        return Some((Fast::V4(addr, len), end));
     }
     let (addr, at) = fast_v6(text)?;
-    let len = prefix_len(text, at).filter(|len| *len <= 128)?;
-    Some(Fast::V6(addr, len))
+    let (len, end) = length(at, 128)?;
+    Some((Fast::V6(addr, len), end))
 }
 
 /// [`fast_parts`] as the prefix `ipnet` would give (host bits kept), for the tests.
@@ -94,11 +103,6 @@ pub(crate) fn fast_prefix(text: &str) -> Option<IpNet> {
         Fast::V4(addr, len) => ipnet::Ipv4Net::new(addr.into(), len).ok().map(IpNet::V4),
         Fast::V6(addr, len) => ipnet::Ipv6Net::new(addr.into(), len).ok().map(IpNet::V6),
     }
-}
-
-/// `/n` at `at`, ending the text.
-fn prefix_len(text: &[u8], at: usize) -> Option<u8> {
-    len_digits(text, at).and_then(|(len, end)| (end == text.len()).then_some(len))
 }
 
 /// `/n` at `at`: 1 to 3 digits, no leading zero except "0" itself; the value and where it ends. A
@@ -123,17 +127,7 @@ fn len_digits(text: &[u8], at: usize) -> Option<(u8, usize)> {
 #[inline(always)]
 pub(super) fn quoted_plain_prefix(bytes: &[u8], open: usize) -> Option<(IpNet, bool, usize)> {
     let text = bytes.get(open..)?;
-    let quoted = |at: usize, most: u8| {
-        len_digits(text, at).filter(|(len, end)| *len <= most && text.get(*end) == Some(&b'"'))
-    };
-    let (fast, end) = if let Some((addr, at)) = fast_v4(text) {
-        let (len, end) = quoted(at, 32)?;
-        (Fast::V4(addr, len), end)
-    } else {
-        let (addr, at) = fast_v6(text)?;
-        let (len, end) = quoted(at, 128)?;
-        (Fast::V6(addr, len), end)
-    };
+    let (fast, end) = fast_until(text, |end| text.get(end) == Some(&b'"'))?;
     let (used, host_bits) = masked(fast).ok()?;
     Some((used, host_bits, open + end))
 }

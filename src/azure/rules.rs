@@ -215,8 +215,8 @@ fn push_rule(set: &mut RuleSet, record: &impl Fields, sys_id: &str, index: usize
         "" => format_compact!("row {}", index + 1),
         id => CompactString::from(id),
     };
-    match rule_from_row(record, sys_id.clone()) {
-        Ok(rule) => set.rules.push(rule),
+    match rule_from_row(record) {
+        Ok(rule) => set.rules.push(Rule { sys_id, ..rule }),
         Err(reason) => set.malformed.push(Malformed {
             sys_id: sys_id.into(),
             reason,
@@ -224,7 +224,8 @@ fn push_rule(set: &mut RuleSet, record: &impl Fields, sys_id: &str, index: usize
     }
 }
 
-fn rule_from_row(row: &impl Fields, sys_id: CompactString) -> Result<Rule, String> {
+/// A record's rule, its sys_id left for the caller (which also needs it for a malformed record).
+fn rule_from_row(row: &impl Fields) -> Result<Rule, String> {
     let rule_type = if row.is_one_of("type", &["allow"]) {
         RuleType::Allow
     } else if row.is_one_of("type", &["deny"]) {
@@ -272,7 +273,7 @@ fn rule_from_row(row: &impl Fields, sys_id: CompactString) -> Result<Rule, Strin
         ));
     }
     Ok(Rule {
-        sys_id,
+        sys_id: CompactString::default(),
         rule_type,
         flow,
         active,
@@ -385,11 +386,15 @@ fn rules_from_csv(text: &str) -> Result<RuleSet, String> {
             header: &header,
             fields,
         };
+        let numbered;
         let sys_id = match record.stored("sys_id") {
-            Some(id) => CompactString::from(id),
-            None => format_compact!("csv record {}", index + 2),
+            Some(id) => id,
+            None => {
+                numbered = format_compact!("csv record {}", index + 2);
+                &numbered
+            }
         };
-        push_rule(&mut set, &record, &sys_id, rows);
+        push_rule(&mut set, &record, sys_id, rows);
         rows += 1;
     }
     Ok(set)
